@@ -1,0 +1,45 @@
+"""Shared fixtures. Real agency data lives in ../shared (never copied into the repo).
+
+Tests that need it use the ``shared`` fixture: on CI (CI=true) a missing ../shared fails loudly;
+on a user's machine the test is skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GAPKIT_SHARED", REPO.parent / "shared")).resolve()
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def require_shared() -> Path:
+    if (SHARED / "data").is_dir() and (SHARED / "mirror").is_dir():
+        return SHARED
+    msg = f"real agency data not found at {SHARED} (set GAPKIT_SHARED to its location)"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(msg + "; CI must have ../shared", pytrace=False)
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    return require_shared()
+
+
+@pytest.fixture(scope="session")
+def shared_data(shared: Path) -> Path:
+    return shared / "data"
+
+
+@pytest.fixture(scope="session")
+def mirror_dir(shared: Path) -> Path:
+    return shared / "mirror"
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
