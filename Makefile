@@ -1,0 +1,37 @@
+# gapkit — common tasks. `make demo` and `make test` are the README's two commands.
+PY ?= python3
+SHARED ?= ../shared
+REPORTS ?= reports
+
+.PHONY: install demo test lint refresh bench clean
+
+install:
+	$(PY) -m pip install -q -e '.[dev]'
+
+# The main job: ingest every source (from ../shared when present, else the agencies' live URLs),
+# then the transportation gap.
+demo: install
+	@if [ -d "$(SHARED)/data" ]; then \
+		echo "Using local agency files in $(SHARED) (offline)"; \
+		gapkit ingest --offline --from "$(SHARED)"; \
+	else \
+		gapkit ingest; \
+	fi
+	gapkit sources
+	gapkit gap --sector transportation --by subsector
+
+test: install
+	$(PY) -m pytest -q
+
+lint:
+	ruff check src tests benchmarks
+
+# For cron: re-ingest everything (unchanged upstream files are skipped) and regenerate reports.
+refresh: install
+	$(PY) -m gapkit.refresh --config refresh.toml
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf data/processed/* data/raw/* data/manifest.json

@@ -1,0 +1,165 @@
+"""The `gapkit` command line: a thin layer over the library API.
+
+Each command imports what it needs inside its body, so ``gapkit --help`` and commands that do not
+compute stay fast (no polars, no matplotlib at start-up).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gapkit.errors import GapkitError
+
+app = typer.Typer(
+    name="gapkit",
+    help="Labor-market skills-gap analysis from official public data: openings (BLS, Projections Central) "
+    "vs completions (IPEDS), by sector, occupation and state.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data folder (default ./data, or $GAPKIT_DATA_DIR).", envvar="GAPKIT_DATA_DIR", show_default=False),
+]
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+    parquet = "parquet"
+
+
+@app.command()
+def ingest(
+    sources: Annotated[list[str] | None, typer.Argument(help="bls-ep, bls-matrix, projections, ipeds, crosswalk, oews (none = all).", show_default=False)] = None,
+    from_: Annotated[list[Path] | None, typer.Option("--from", help="Local file or folder of downloaded files (repeatable; folders are scanned recursively).", show_default=False)] = None,
+    mirror: Annotated[str | None, typer.Option(help="A base URL or folder holding upstream files under <host>/<path> (e.g. ../shared/mirror).", show_default=False)] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Never touch the network (use --from or a --mirror folder).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Re-download and re-parse even when nothing changed.")] = False,
+    years: Annotated[str | None, typer.Option(help="IPEDS/OEWS years, e.g. 2024 or 2021-2024 or 2022,2024.", show_default=False)] = None,
+    states: Annotated[str | None, typer.Option(help="Projections Central states (postal codes or FIPS, comma-separated; default all).", show_default=False)] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another running ingest to finish before giving up.")] = 0.0,
+    data_dir: DataDir = None,
+) -> None:
+    """Download (or read local copies of) the official sources and store them as Parquet."""
+    from gapkit.ingest import ingest as run_ingest
+    from gapkit.report_ingest import print_ingest_report
+    from gapkit.sources.base import IngestOptions
+
+    opts = IngestOptions(years=_parse_years(years), states=_parse_states(states))
+    report = run_ingest(
+        sources or None,
+        from_paths=[str(p) for p in from_] if from_ else None,
+        mirror=mirror,
+        offline=offline,
+        force=force,
+        options=opts,
+        data_dir=data_dir,
+        wait=wait,
+        progress=True,
+    )
+    print_ingest_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+class SourcesFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def sources(
+    format: Annotated[SourcesFormat, typer.Option("--format", help="table or json.")] = SourcesFormat.table,
+    data_dir: DataDir = None,
+) -> None:
+    """Show what is ingested: source, vintage, rows, when, sha256 prefix, age."""
+    from gapkit.report_ingest import print_sources
+
+    print_sources(data_dir, format.value)
+
+
+def _parse_years(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part:
+                a, b = (int(x) for x in part.split("-", 1))
+                if b < a or b - a > 50:
+                    raise ValueError
+                out.extend(range(a, b + 1))
+            elif part:
+                out.append(int(part))
+    except ValueError:
+        raise GapkitError(f"--years {text!r}: give years like 2024, 2021-2024 or 2022,2024.") from None
+    if any(y < 1990 or y > 2100 for y in out):
+        raise GapkitError(f"--years {text!r}: years must be four-digit years between 1990 and 2100.")
+    return out
+
+
+def _parse_states(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    from gapkit.codes import normalize_fips
+
+    out = []
+    for part in text.split(","):
+        try:
+            out.append(normalize_fips(part.strip()))
+        except ValueError as exc:
+            raise GapkitError(f"--states: {exc}.") from None
+    return out
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (imported lazily by name, not at start-up)."""
+    import importlib
+
+    for module in ("gapkit.cli_analysis", "gapkit.cli_reports", "gapkit.cli_pathways"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue
+            raise
+        mod.register(app)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    _register_optional_commands()
+    try:
+        return app(args=argv, standalone_mode=True)
+    except GapkitError as exc:
+        _print_error(exc.message)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _print_error("Interrupted; data already ingested was left untouched.")
+        sys.exit(130)
+    except BrokenPipeError:
+        os._exit(0)
+
+
+def _print_error(message: str) -> None:
+    import textwrap
+
+    width = 100
+    text = "\n".join(textwrap.fill(p, width) for p in ("error: " + message).split("\n"))
+    print(text, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""The data store: data/raw/ (downloads), data/processed/<dataset>/<vintage>.parquet, the manifest.
+
+Every write is atomic (temporary file + ``os.replace`` in the same folder), so a failed or killed
+ingest leaves the previous good Parquet and manifest in place. One ingest at a time holds an
+exclusive lock on ``data/.gapkit.lock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gapkit import __version__
+from gapkit.errors import LockedError, MissingDataError
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
+ENV_DATA_DIR = "GAPKIT_DATA_DIR"
+MANIFEST = "manifest.json"
+UNIT_COLUMN = "source_unit"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    if data_dir:
+        return Path(data_dir).expanduser().resolve()
+    env = os.environ.get(ENV_DATA_DIR)
+    return Path(env).expanduser().resolve() if env else (Path.cwd() / "data").resolve()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def vintage_sort_key(vintage: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in vintage[:4] if ch.isdigit())
+    return (int(digits) if digits else -1, vintage)
+
+
+@dataclass
+class DatasetEntry:
+    dataset: str
+    vintage: str
+    source: str
+    rows: int
+    path: str
+    updated: str
+    inputs: dict[str, dict[str, Any]]
+
+    @property
+    def sha256(self) -> str:
+        """The raw file's sha256, or for a table built from many files a digest of their digests."""
+        shas = sorted({i["sha256"] for i in self.inputs.values()})
+        if len(shas) == 1:
+            return shas[0]
+        return hashlib.sha256("".join(shas).encode()).hexdigest()
+
+    @property
+    def retrieved(self) -> str:
+        return max((i.get("retrieved") or "" for i in self.inputs.values()), default="")
+
+    @property
+    def origins(self) -> list[str]:
+        return sorted({i.get("origin", "") for i in self.inputs.values()})
+
+
+class Store:
+    """A gapkit data directory."""
+
+    def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
+        self.root = resolve_data_dir(data_dir)
+        self.raw_dir = self.root / "raw"
+        self.processed_dir = self.root / "processed"
+        self.manifest_path = self.root / MANIFEST
+        self.lock_path = self.root / ".gapkit.lock"
+        self._manifest: dict[str, Any] | None = None
+
+    # -- manifest -------------------------------------------------------------------------------
+    def manifest(self) -> dict[str, Any]:
+        if self._manifest is None:
+            try:
+                self._manifest = json.loads(self.manifest_path.read_text())
+            except FileNotFoundError:
+                self._manifest = {}
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                # A manifest is only ever replaced atomically, so this is outside damage: rebuild.
+                self._manifest = {}
+            self._manifest.setdefault("datasets", {})
+            self._manifest.setdefault("raw", {})
+        return self._manifest
+
+    def save_manifest(self) -> None:
+        m = self.manifest()
+        m["gapkit_version"] = __version__
+        m["updated"] = now_iso()
+        atomic_write_bytes(self.manifest_path, json.dumps(m, indent=1, sort_keys=True).encode())
+
+    def entries(self) -> list[DatasetEntry]:
+        out = [DatasetEntry(**e) for e in self.manifest()["datasets"].values()]
+        return sorted(out, key=lambda e: (e.source, e.dataset, vintage_sort_key(e.vintage)))
+
+    def entry(self, dataset: str, vintage: str) -> DatasetEntry | None:
+        e = self.manifest()["datasets"].get(f"{dataset}/{vintage}")
+        return DatasetEntry(**e) if e else None
+
+    def known_sha(self, sha256: str) -> bool:
+        """True when a file with this digest was parsed and every table it fed is still on disk."""
+        found = False
+        for e in self.manifest()["datasets"].values():
+            if any(i["sha256"] == sha256 for i in e["inputs"].values()):
+                if not (self.root / e["path"]).exists():
+                    return False
+                found = True
+        return found
+
+    def raw_record(self, rel: str) -> dict[str, Any] | None:
+        return self.manifest()["raw"].get(rel)
+
+    def set_raw_record(self, rel: str, record: dict[str, Any]) -> None:
+        self.manifest()["raw"][rel] = record
+
+    # -- tables ---------------------------------------------------------------------------------
+    def table_path(self, dataset: str, vintage: str) -> Path:
+        return self.processed_dir / dataset / f"{vintage}.parquet"
+
+    def vintages(self, dataset: str) -> list[str]:
+        d = self.processed_dir / dataset
+        if not d.is_dir():
+            return []
+        return sorted((p.stem for p in d.glob("*.parquet") if not p.name.startswith(".")), key=vintage_sort_key)
+
+    def write_table(
+        self,
+        dataset: str,
+        vintage: str,
+        source: str,
+        parts: list[tuple[str, pl.DataFrame, dict[str, Any]]],
+        schema: pa.Schema,
+    ) -> int:
+        """Merge ``parts`` ((unit, frame, input record)) into the dataset vintage; returns its rows.
+
+        Rows of units being written replace the stored rows of the same units; other units stay.
+        The Parquet file and then the manifest entry are replaced atomically.
+        """
+        import polars as pl
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        full_schema = schema.append(pa.field(UNIT_COLUMN, pa.string()))
+        units = [u for u, _, _ in parts]
+        new = [f.with_columns(pl.lit(u).alias(UNIT_COLUMN)) for u, f, _ in parts]
+        path = self.table_path(dataset, vintage)
+        key = f"{dataset}/{vintage}"
+        old_entry = self.manifest()["datasets"].get(key)
+        frames: list[pl.DataFrame] = []
+        inputs: dict[str, dict[str, Any]] = {}
+        if path.exists() and old_entry:
+            old = pl.read_parquet(path)
+            if UNIT_COLUMN in old.columns:
+                frames.append(old.filter(~pl.col(UNIT_COLUMN).is_in(units)))
+                inputs = {u: rec for u, rec in old_entry["inputs"].items() if u not in units}
+        frames.extend(new)
+        table = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+        arrow = table.to_arrow().select(full_schema.names).cast(full_schema)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{vintage}.", suffix=".parquet.tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            pq.write_table(arrow, tmp, compression="zstd")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        for u, f, rec in parts:
+            inputs[u] = {**rec, "rows": f.height}
+        self.manifest()["datasets"][key] = {
+            "dataset": dataset,
+            "vintage": vintage,
+            "source": source,
+            "rows": arrow.num_rows,
+            "path": str(path.relative_to(self.root)),
+            "updated": now_iso(),
+            "inputs": inputs,
+        }
+        self.save_manifest()
+        return arrow.num_rows
+
+    def scan(self, dataset: str, vintage: str | None = None) -> pl.LazyFrame:
+        """A lazy frame over one vintage of a dataset (newest when ``vintage`` is None)."""
+        import polars as pl
+
+        from gapkit.sources import DATASET_SOURCE
+
+        available = self.vintages(dataset)
+        hint = f"gapkit ingest {DATASET_SOURCE.get(dataset, '')}".strip()
+        if not available:
+            raise MissingDataError(dataset, hint)
+        if vintage is None:
+            vintage = available[-1]
+        elif vintage not in available:
+            raise MissingDataError(dataset, hint + f" (ingested vintages: {', '.join(available)})", vintage)
+        return pl.scan_parquet(self.table_path(dataset, vintage))
+
+    # -- lock -----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, wait: float = 0.0) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        fh = open(self.lock_path, "a+")  # noqa: SIM115 - held for the duration of the context
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        fh.seek(0)
+                        holder = fh.read().strip() or "another process"
+                        raise LockedError(
+                            f"Another gapkit ingest ({holder}) is writing to {self.root}. Wait for it to finish, "
+                            "or pass --wait SECONDS to queue behind it; nothing was changed."
+                        ) from None
+                    time.sleep(0.2)
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()} since {now_iso()}")
+            fh.flush()
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fh.close()
+
+
+def load(dataset: str, vintage: str | None = None, data_dir: str | os.PathLike[str] | None = None) -> pl.LazyFrame:
+    """Library entry point: a lazy frame over an ingested dataset (newest vintage by default)."""
+    return Store(data_dir).scan(dataset, vintage)
