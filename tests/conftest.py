@@ -43,3 +43,25 @@ def mirror_dir(shared: Path) -> Path:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+def run_cli(*args: str, data_dir: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300):
+    """Run the real `gapkit` CLI in a subprocess; returns CompletedProcess (text)."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "gapkit.cli", *args]
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)] if args and args[0] not in {"sectors"} else []
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    if data_dir is not None:
+        full_env["GAPKIT_DATA_DIR"] = str(data_dir)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def assert_clean_error(proc, *needles: str) -> None:
+    """A user-facing failure: non-zero exit, no traceback, the message names what went wrong."""
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    for n in needles:
+        assert n in proc.stderr, f"{n!r} not in stderr:\n{proc.stderr}"

@@ -151,6 +151,15 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except BrokenPipeError:
         os._exit(0)
+    except Exception as exc:  # a bug: still one paragraph, never a traceback (GAPKIT_DEBUG=1 shows it)
+        if os.environ.get("GAPKIT_DEBUG"):
+            raise
+        _print_error(
+            f"gapkit hit an unexpected error ({type(exc).__name__}: {str(exc)[:300]}). This is a bug in gapkit, not in "
+            "your data: please report it with the command you ran (set GAPKIT_DEBUG=1 to see the details). "
+            "Data already ingested was left untouched."
+        )
+        sys.exit(70)
 
 
 def _print_error(message: str) -> None:
