@@ -120,7 +120,7 @@ def normalize_state(value: object) -> str:
 def normalize_nem_industry(value: object) -> str:
     """NEM industry codes: 6 characters, NAICS based (``484000``, ranges ``48-490``, ``3250A1``, ``TE1000``)."""
     text = _unwrap(value).upper()
-    if text.isdigit() and len(text) < 6:
+    if text.isdigit() and 3 <= len(text) < 6:
         text = text.ljust(6, "0")
     if not _NEM.match(text):
         raise ValueError(f"{value!r} is not a National Employment Matrix industry code (e.g. 484000, 48-490, TE1000)")
@@ -133,8 +133,11 @@ def soc_expr(col: str) -> pl.Expr:
 
     s = pl.col(col).cast(pl.String).str.strip_chars().str.replace(r'^="?', "").str.replace(r'"$', "").str.strip_chars()
     parts = s.str.extract_groups(r"^(\d{2})-?(\d{4})(?:\.\d{2})?$")
-    return pl.when(parts.struct.field("1").is_not_null()).then(
-        pl.concat_str([parts.struct.field("1"), pl.lit("-"), parts.struct.field("2")])
+    return (
+        pl.when(parts.struct.field("1").is_not_null())
+        .then(pl.concat_str([parts.struct.field("1"), pl.lit("-"), parts.struct.field("2")]))
+        .otherwise(None)
+        .alias(col)
     )
 
 
@@ -153,4 +156,6 @@ def cip_expr(col: str) -> pl.Expr:
         .then(fam)
         .when(fam.is_not_null())
         .then(pl.concat_str([fam, pl.lit("."), rest.str.pad_end(4, "0")]))
+        .otherwise(None)
+        .alias(col)
     )
