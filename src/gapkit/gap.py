@@ -289,15 +289,23 @@ def _sector_occupations(sector: Sector, ep: pl.DataFrame, ep_cycle: str, data: G
     missing = sorted(set(sub_map["industry_code"]) - set(md["industry_code"].unique()))
     if missing:
         notes.append(f"Industries in the sector definition but not in the {m_cycle} matrix: {', '.join(missing)}.")
-    all_m = md.group_by("soc_code").agg(pl.col("openings_m").sum().alias("all_m"))
+    # The sector's share of each occupation's openings: its industries' openings over the published
+    # national openings of the matrix cycle (line-item industries do not add up to the total: BLS
+    # leaves some detail unpublished and self-employment is not an industry).
+    if m_cycle in data.store.vintages("ep_occupations"):
+        denom = data.ep(m_cycle).select("soc_code", pl.col("openings_nat").alias("all_m"))
+    else:
+        denom = md.group_by("soc_code").agg(pl.col("openings_m").sum().alias("all_m"))
+        notes.append(f"BLS projections for the matrix cycle {m_cycle} are not ingested; sector shares use the sum of the "
+                     f"matrix's line-item industries as the denominator (`gapkit ingest bls-ep` for {m_cycle} fixes this).")
     sub = md.join(sub_map, on="industry_code", how="inner").group_by("subsector", "soc_code").agg(pl.col("openings_m").sum().alias("sub_m"))
-    out = sub.join(all_m, on="soc_code", how="left").join(ep.select("soc_code", "openings_nat"), on="soc_code", how="inner")
+    out = sub.join(denom, on="soc_code", how="left").join(ep.select("soc_code", "openings_nat"), on="soc_code", how="inner")
     if m_cycle == ep_cycle:
         out = out.with_columns(pl.col("sub_m").alias("openings_s"))
     else:
         notes.append(f"The industry-occupation matrix is from {m_cycle} and the projections from {ep_cycle}: the matrix gives "
                      f"each occupation's sector share, applied to the {ep_cycle} openings.")
-        out = out.with_columns((pl.col("sub_m") / pl.col("all_m") * pl.col("openings_nat")).fill_nan(0.0).alias("openings_s"))
+        out = out.with_columns((pl.col("sub_m") / pl.col("all_m") * pl.col("openings_nat")).fill_nan(0.0).fill_null(0.0).alias("openings_s"))
     out = out.with_columns((pl.col("openings_s") / pl.col("openings_nat")).fill_nan(0.0).alias("share_sub"))
     share = out.group_by("soc_code").agg(pl.col("share_sub").sum().clip(upper_bound=1.0).alias("share"))
     return out.join(share, on="soc_code").select("soc_code", "subsector", "openings_s", "share").filter(pl.col("openings_s") > 0)

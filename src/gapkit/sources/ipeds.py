@@ -1,0 +1,168 @@
+"""IPEDS (NCES): completions by CIP and award level (`C<year>_A.zip`) and the institution directory
+(`HD<year>.zip`).
+
+Completions: columns by name (the agency file puts an imputation-flag column before every count and
+carries race/ethnicity columns), first majors only, the revised `_rv` member preferred. The
+6-digit rows of each institution and award level must sum to its `99` total: a file that fails that
+check is refused. Directory: cp1252 or UTF-8 with BOM, space-padded values, `-2` = not applicable,
+county FIPS zero-padded to 5.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyarrow as pa
+
+from gapkit.codes import cip_expr
+from gapkit.errors import SourceFormatError
+from gapkit.readers import map_columns, read_csv_text, zip_member_bytes
+from gapkit.sources.base import IngestOptions, ParsedTable, Remote, Source
+
+BASE = "https://nces.ed.gov/ipeds/datacenter/data/"
+DEFAULT_YEARS = (2021, 2022, 2023, 2024)
+
+SCHEMAS = {
+    "ipeds_completions": pa.schema([
+        ("year", pa.int16()), ("unitid", pa.int32()), ("cipcode", pa.string()), ("cip_level", pa.int8()),
+        ("awlevel", pa.int8()), ("completions", pa.int32()), ("completions_men", pa.int32()),
+        ("completions_women", pa.int32()), ("source_file", pa.string()),
+    ]),
+    "ipeds_institutions": pa.schema([
+        ("year", pa.int16()), ("unitid", pa.int32()), ("name", pa.string()), ("city", pa.string()),
+        ("state", pa.string()), ("state_fips", pa.string()), ("county_fips", pa.string()),
+        ("county_name", pa.string()), ("cbsa", pa.string()), ("cbsa_type", pa.int8()), ("sector", pa.int8()),
+        ("control", pa.int8()), ("iclevel", pa.int8()), ("latitude", pa.float64()), ("longitude", pa.float64()),
+        ("source_file", pa.string()),
+    ]),
+}
+C_NAME = re.compile(r"^c(\d{4})_a(_rv)?\.(zip|csv)$", re.I)
+HD_NAME = re.compile(r"^hd(\d{4})(_rv)?\.(zip|csv)$", re.I)
+C_COLS = {"unitid": r"^unitid$", "cipcode": r"^cipcode$", "majornum": r"^majornum$", "awlevel": r"^awlevel$",
+          "ctotalt": r"^ctotalt$", "ctotalm": r"^ctotalm$", "ctotalw": r"^ctotalw$"}
+HD_COLS = {"unitid": r"^unitid$", "name": r"^instnm$", "city": r"^city$", "state": r"^stabbr$", "fips": r"^fips$",
+           "countycd": r"^countycd$", "countynm": r"^countynm$", "cbsa": r"^cbsa$", "cbsatype": r"^cbsatype$",
+           "sector": r"^sector$", "control": r"^control$", "iclevel": r"^iclevel$", "lat": r"^latitude$", "lon": r"^longitud"}
+# A handful of institution × award-level cells may be off by suppression/imputation in some years;
+# beyond this share of cells the file is refused.
+MAX_MISMATCH_SHARE = 0.001
+
+
+class Ipeds(Source):
+    name = "ipeds"
+    title = "IPEDS completions (C<year>_A) and institution directory (HD<year>)"
+    datasets = ("ipeds_completions", "ipeds_institutions")
+    homepage = "https://nces.ed.gov/ipeds/datacenter/DataFiles.aspx"
+
+    def remotes(self, opts: IngestOptions) -> list[Remote]:
+        years = opts.years or list(DEFAULT_YEARS)
+        out = []
+        for y in years:
+            out.append(Remote(f"{BASE}C{y}_A.zip", f"C{y}_A.zip"))
+            out.append(Remote(f"{BASE}HD{y}.zip", f"HD{y}.zip"))
+        return out
+
+    def recognize(self, path: Path, head: bytes) -> bool:
+        name = path.name
+        if C_NAME.match(name) or HD_NAME.match(name):
+            if name.lower().endswith(".zip"):
+                return head.startswith(b"PK")
+            first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].upper()
+            return first.startswith(b"UNITID,")
+        return False
+
+    def parse(self, path: Path, origin: str) -> list[ParsedTable]:
+        m = C_NAME.match(path.name)
+        if m:
+            return [self._completions(path, int(m.group(1)))]
+        m = HD_NAME.match(path.name)
+        if m:
+            return [self._directory(path, int(m.group(1)))]
+        raise SourceFormatError(path, "the file name is not C<year>_A or HD<year>, so gapkit cannot tell the IPEDS survey and year.")
+
+    def _read(self, path: Path, stem: str) -> tuple[str, bytes]:
+        if path.suffix.lower() == ".zip":
+            member, data = zip_member_bytes(path, rf"^{stem}(_rv)?\.csv$", prefer=r"_rv\.csv$")
+            return f"{path.name}:{member}", data
+        return path.name, path.read_bytes()
+
+    def _completions(self, path: Path, year: int) -> ParsedTable:
+        import polars as pl
+
+        origin, data = self._read(path, f"c{year}_a")
+        df = read_csv_text(data, origin=f"{path} ({origin})" if ":" in origin else path)
+        c = map_columns(df.columns, C_COLS, path=origin, required=["unitid", "cipcode", "majornum", "awlevel", "ctotalt"])
+        num = {k: pl.col(c[k]).str.strip_chars().cast(pl.Int64, strict=False) for k in ("unitid", "majornum", "awlevel", "ctotalt")}
+        out = df.select(
+            num["unitid"].alias("unitid"), cip_expr(c["cipcode"]).alias("cipcode"), num["majornum"].alias("majornum"),
+            num["awlevel"].alias("awlevel"), num["ctotalt"].alias("completions"),
+            *(pl.col(c[k]).str.strip_chars().cast(pl.Int64, strict=False).alias(n) if k in c else pl.lit(None, pl.Int64).alias(n)
+              for k, n in (("ctotalm", "completions_men"), ("ctotalw", "completions_women"))),
+        )
+        bad = out.filter(pl.any_horizontal(pl.col("unitid", "cipcode", "majornum", "awlevel", "completions").is_null()))
+        if bad.height:
+            raise SourceFormatError(path, f"{bad.height} row(s) have an unreadable UNITID, CIPCODE, MAJORNUM, AWLEVEL or CTOTALT "
+                                          f"(first: row with UNITID {bad['unitid'][0]}, CIPCODE {bad['cipcode'][0]}).")
+        out = out.filter(pl.col("majornum") == 1).drop("majornum")
+        out = out.with_columns(
+            pl.when(pl.col("cipcode") == "99").then(0).when(pl.col("cipcode").str.len_chars() == 2).then(2)
+            .when(pl.col("cipcode").str.len_chars() == 5).then(4).otherwise(6).cast(pl.Int8).alias("cip_level"),
+        )
+        dup = out.group_by("unitid", "cipcode", "awlevel").len().filter(pl.col("len") > 1)
+        if dup.height:
+            r = dup.row(0, named=True)
+            raise SourceFormatError(path, f"{dup.height} institution × CIP × award level key(s) appear more than once (e.g. UNITID {r['unitid']}, CIP {r['cipcode']}, level {r['awlevel']}); the file has duplicated rows.")
+        self._check_totals(out, path)
+        out = out.with_columns(pl.lit(year).cast(pl.Int16).alias("year"), pl.lit(origin).alias("source_file"))
+        return ParsedTable("ipeds_completions", str(year), "C", out.select(SCHEMAS["ipeds_completions"].names))
+
+    def _check_totals(self, df: object, path: Path) -> None:
+        import polars as pl
+
+        assert isinstance(df, pl.DataFrame)
+        tot = df.filter(pl.col("cip_level") == 0).select("unitid", "awlevel", pl.col("completions").alias("t"))
+        if tot.height == 0:
+            raise SourceFormatError(path, "the file has no CIPCODE 99 (grand total) rows, so its completions cannot be checked; it is not a complete C<year>_A file.")
+        six = df.filter(pl.col("cip_level") == 6).group_by("unitid", "awlevel").agg(pl.col("completions").sum().alias("s"))
+        cmp = tot.join(six, on=["unitid", "awlevel"], how="full", coalesce=True).with_columns(pl.col("t", "s").fill_null(0))
+        bad = cmp.filter(pl.col("t") != pl.col("s"))
+        if bad.height > max(0, MAX_MISMATCH_SHARE * cmp.height):
+            r = bad.row(0, named=True)
+            raise SourceFormatError(path, f"for {bad.height} institution × award level cells the 6-digit CIP rows do not add up to the "
+                                          f"CIP 99 total (e.g. UNITID {r['unitid']} level {r['awlevel']}: {r['s']} vs {r['t']}); the file is truncated or altered.")
+
+    def _directory(self, path: Path, year: int) -> ParsedTable:
+        import polars as pl
+
+        origin, data = self._read(path, f"hd{year}")
+        df = read_csv_text(data, origin=path)
+        c = map_columns(df.columns, HD_COLS, path=origin, required=["unitid", "name", "state", "fips"])
+
+        def txt(k: str) -> pl.Expr:
+            if k not in c:
+                return pl.lit(None, pl.String)
+            s = pl.col(c[k]).str.strip_chars()
+            return pl.when(s.is_in(["", "-2", "-1"]) | s.is_null()).then(None).otherwise(s)
+
+        def int_(k: str) -> pl.Expr:
+            return txt(k).cast(pl.Int64, strict=False)
+
+        out = df.select(
+            pl.lit(year).cast(pl.Int16).alias("year"),
+            int_("unitid").alias("unitid"),
+            txt("name").alias("name"), txt("city").alias("city"), txt("state").alias("state"),
+            txt("fips").str.zfill(2).alias("state_fips"),
+            txt("countycd").str.zfill(5).alias("county_fips"),
+            txt("countynm").alias("county_name"),
+            txt("cbsa").alias("cbsa"),
+            int_("cbsatype").alias("cbsa_type"), int_("sector").alias("sector"), int_("control").alias("control"),
+            int_("iclevel").alias("iclevel"),
+            txt("lat").cast(pl.Float64, strict=False).alias("latitude"), txt("lon").cast(pl.Float64, strict=False).alias("longitude"),
+            pl.lit(origin).alias("source_file"),
+        )
+        if out["unitid"].null_count():
+            raise SourceFormatError(path, f"{out['unitid'].null_count()} row(s) have no readable UNITID.")
+        if out["unitid"].is_duplicated().any():
+            raise SourceFormatError(path, "some UNITIDs appear more than once; the directory has duplicated rows.")
+        return ParsedTable("ipeds_institutions", str(year), "HD", out)
