@@ -324,6 +324,8 @@ def _parse_and_store(items: list[_Item], store: Store, report: IngestReport, for
             res.status = "failed"
             res.error = res.error or "its table could not be written"
         report.results.append(res)
+        if ok:
+            store.record_file(item.sha256, item.origin, [f"{d}/{v}" for d, v, _ in res.tables])
         _settle_raw(item, store, keep=ok)
     store.save_manifest()
 

@@ -122,6 +122,7 @@ class Store:
                 self._manifest = {}
             self._manifest.setdefault("datasets", {})
             self._manifest.setdefault("raw", {})
+            self._manifest.setdefault("files", {})
         return self._manifest
 
     def save_manifest(self) -> None:
@@ -139,14 +140,23 @@ class Store:
         return DatasetEntry(**e) if e else None
 
     def known_sha(self, sha256: str) -> bool:
-        """True when a file with this digest was parsed and every table it fed is still on disk."""
-        found = False
-        for e in self.manifest()["datasets"].values():
-            if any(i["sha256"] == sha256 for i in e["inputs"].values()):
-                if not (self.root / e["path"]).exists():
-                    return False
-                found = True
-        return found
+        """True when a file with this digest was parsed and every table it fed is still on disk.
+
+        A file whose rows were later replaced by another file of the same unit (e.g. the same
+        state's projections as CSV and as JSON) still counts as parsed: it is not parsed again.
+        """
+        rec = self.manifest()["files"].get(sha256)
+        if not rec:
+            return False
+        datasets = self.manifest()["datasets"]
+        for key in rec["outputs"]:
+            e = datasets.get(key)
+            if e is None or not (self.root / e["path"]).exists():
+                return False
+        return True
+
+    def record_file(self, sha256: str, origin: str, outputs: list[str]) -> None:
+        self.manifest()["files"][sha256] = {"origin": origin, "outputs": sorted(set(outputs)), "parsed": now_iso()}
 
     def raw_record(self, rel: str) -> dict[str, Any] | None:
         return self.manifest()["raw"].get(rel)

@@ -45,7 +45,7 @@ SCHEMAS = {
 }
 EXPORT_NAME = re.compile(r"^National Employment Matrix_(IND|OCC)_(.+)\.csv$", re.I)
 LEGACY_NAME = re.compile(r"^ind[_-](.+)\.xlsx$", re.I)
-MATRIX_NAME = re.compile(r"matrix.*\.xlsx$", re.I)
+MATRIX_NAME = re.compile(r"^(national[ _-]employment[ _-])?matrix\b.*\.xlsx$", re.I)
 EMP_BASE = r"^(\d{4}) employment$"
 EMP_PROJ = r"^projected (\d{4}) employment$"
 SIDE = {
@@ -67,7 +67,7 @@ class BlsMatrix(Source):
         name = path.name
         if EXPORT_NAME.match(name):
             return not head.lstrip().lower().startswith(b"<")
-        if LEGACY_NAME.match(name) or (MATRIX_NAME.search(name) and "occupation" not in name.lower()):
+        if LEGACY_NAME.match(name) or MATRIX_NAME.match(name):
             return head.startswith(b"PK")
         return False
 
