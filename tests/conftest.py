@@ -65,3 +65,15 @@ def assert_clean_error(proc, *needles: str) -> None:
     assert "Traceback" not in proc.stderr, proc.stderr
     for n in needles:
         assert n in proc.stderr, f"{n!r} not in stderr:\n{proc.stderr}"
+
+
+@pytest.fixture(scope="session")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with everything in ../shared ingested once per test session (through the library API)."""
+    shared_dir = require_shared()
+    from gapkit.ingest import ingest
+
+    data_dir = tmp_path_factory.mktemp("gapkit-data")
+    report = ingest(from_paths=[shared_dir], offline=True, data_dir=data_dir)
+    assert report.ok, [r.error for r in report.failed]
+    return data_dir

@@ -223,13 +223,16 @@ class Fetcher:
         page_url: Callable[[str, int], str],
         merge: Callable[[list[dict[str, Any]], str], dict[str, Any]],
         max_pages: int = 200,
+        required: bool = True,
     ) -> Fetched:
         pages: list[dict[str, Any]] = []
         page = 0
         while True:
             purl = page_url(url, page)
             tmp = dest.with_name(dest.name + f".page{page}")
-            got = self.download(purl, tmp)
+            got = self.download(purl, tmp, required=required or page > 0)
+            if got.status == "missing":
+                return Fetched("missing", purl)
             try:
                 data = json.loads(tmp.read_bytes().decode("utf-8-sig"))
             except (ValueError, UnicodeDecodeError):
@@ -249,7 +252,6 @@ class Fetcher:
             page += 1
             if page >= total_pages or page >= max_pages or not data.get("rows"):
                 break
-            _ = got
         merged = merge(pages, url)
         body = json.dumps(merged).encode()
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -239,7 +239,8 @@ def _fetch_one(
         from gapkit.sources import projections
 
         with bar.task(f"download {remote.raw_name}", None):
-            return fetcher.download_pages(url, partial, page_url=projections.page_url, merge=lambda pages, u: projections.merge_pages(pages, _fips_of(remote), u))
+            return fetcher.download_pages(url, partial, page_url=projections.page_url, required=remote.required,
+                                          merge=lambda pages, u: projections.merge_pages(pages, _fips_of(remote), u))
     old = store.raw_record(raw_rel) if (final.exists() and not force) else None
     with bar.task(f"download {remote.raw_name}", None) as tick:
         got = fetcher.download(url, partial, etag=(old or {}).get("etag"), last_modified=(old or {}).get("last_modified"),

@@ -109,6 +109,7 @@ class Store:
         self.manifest_path = self.root / MANIFEST
         self.lock_path = self.root / ".gapkit.lock"
         self._manifest: dict[str, Any] | None = None
+        self._dirty = False
 
     # -- manifest -------------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
@@ -125,7 +126,11 @@ class Store:
             self._manifest.setdefault("files", {})
         return self._manifest
 
-    def save_manifest(self) -> None:
+    def save_manifest(self, force: bool = False) -> None:
+        """Write the manifest atomically, only when something in it changed."""
+        if not (self._dirty or force):
+            return
+        self._dirty = False
         m = self.manifest()
         m["gapkit_version"] = __version__
         m["updated"] = now_iso()
@@ -157,12 +162,14 @@ class Store:
 
     def record_file(self, sha256: str, origin: str, outputs: list[str]) -> None:
         self.manifest()["files"][sha256] = {"origin": origin, "outputs": sorted(set(outputs)), "parsed": now_iso()}
+        self._dirty = True
 
     def raw_record(self, rel: str) -> dict[str, Any] | None:
         return self.manifest()["raw"].get(rel)
 
     def set_raw_record(self, rel: str, record: dict[str, Any]) -> None:
         self.manifest()["raw"][rel] = record
+        self._dirty = True
 
     # -- tables ---------------------------------------------------------------------------------
     def table_path(self, dataset: str, vintage: str) -> Path:
@@ -230,6 +237,7 @@ class Store:
             "updated": now_iso(),
             "inputs": inputs,
         }
+        self._dirty = True
         self.save_manifest()
         return arrow.num_rows
 

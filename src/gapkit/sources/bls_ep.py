@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 URL = "https://www.bls.gov/emp/ind-occ-matrix/occupation.xlsx"
+NAME = re.compile(r"^occupation[^a-z]*\.xlsx$", re.I)
 
 SCHEMAS = {
     "ep_occupations": pa.schema([
@@ -73,9 +74,11 @@ class BlsEp(Source):
         return [Remote(URL, "occupation.xlsx")]
 
     def recognize(self, path: Path, head: bytes) -> bool:
-        if path.suffix.lower() != ".xlsx" or not head.startswith(b"PK"):
-            return False
-        if not re.search(r"occupation", path.name, re.I):
+        # The agency's file name (a browser may add " (1)" or the user a cycle) claims the file, so a
+        # damaged download is reported rather than skipped; other workbooks must hold Table 1.10.
+        if NAME.match(path.name):
+            return True
+        if path.suffix.lower() != ".xlsx" or not head.startswith(b"PK") or "occupation" not in path.name.lower():
             return False
         try:
             return "Table 1.10" in xlsx_sheets(path)

@@ -65,11 +65,7 @@ class BlsMatrix(Source):
 
     def recognize(self, path: Path, head: bytes) -> bool:
         name = path.name
-        if EXPORT_NAME.match(name):
-            return not head.lstrip().lower().startswith(b"<")
-        if LEGACY_NAME.match(name) or MATRIX_NAME.match(name):
-            return head.startswith(b"PK")
-        return False
+        return bool(EXPORT_NAME.match(name) or LEGACY_NAME.match(name) or MATRIX_NAME.match(name))
 
     def parse(self, path: Path, origin: str) -> list[ParsedTable]:
         m = EXPORT_NAME.match(path.name)

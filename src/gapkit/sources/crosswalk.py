@@ -40,6 +40,8 @@ class Crosswalk(Source):
         return [Remote(URL, "CIP2020_SOC2018_Crosswalk.xlsx")]
 
     def recognize(self, path: Path, head: bytes) -> bool:
+        if re.match(r"^CIP20\d\d_SOC20\d\d_Crosswalk[^a-z]*\.xlsx$", path.name, re.I):
+            return True
         if path.suffix.lower() != ".xlsx" or not head.startswith(b"PK") or not re.search(r"cip.*soc|crosswalk", path.name, re.I):
             return False
         try:

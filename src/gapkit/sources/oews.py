@@ -71,10 +71,8 @@ class Oews(Source):
 
     def recognize(self, path: Path, head: bytes) -> bool:
         name = path.name
-        if ZIP_NAME.match(name):
-            return head.startswith(b"PK")
-        if MEMBER.match(name) and name.lower().endswith(".xlsx"):
-            return head.startswith(b"PK")
+        if ZIP_NAME.match(name) or (MEMBER.match(name) and name.lower().endswith(".xlsx")):
+            return True
         if name.lower().endswith(".csv"):
             first = head.split(b"\n", 1)[0].upper()
             return b"OCC_CODE" in first and (b"A_MEAN" in first or b"A_MEDIAN" in first or b"TOT_EMP" in first)

@@ -72,7 +72,9 @@ class Projections(Source):
 
     def remotes(self, opts: IngestOptions) -> list[Remote]:
         fips = opts.states or list(STATES)
-        return [Remote(f"{BASE}{f}", f"longterm/{f}.json", paged_json=True) for f in fips]
+        # A state without published data answers 404 "No results found.": reported, not an error,
+        # unless the user asked for that state explicitly.
+        return [Remote(f"{BASE}{f}", f"longterm/{f}.json", required=bool(opts.states), paged_json=True) for f in fips]
 
     def recognize(self, path: Path, head: bytes) -> bool:
         h = head.lstrip(b"\xef\xbb\xbf \r\n\t")
