@@ -163,11 +163,8 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 def _print_error(message: str) -> None:
-    import textwrap
-
-    width = 100
-    text = "\n".join(textwrap.fill(p, width) for p in ("error: " + message).split("\n"))
-    print(text, file=sys.stderr)
+    """One paragraph on stderr (the terminal wraps it; scripts can grep it)."""
+    print("error: " + " ".join(message.split()), file=sys.stderr)
 
 
 if __name__ == "__main__":
