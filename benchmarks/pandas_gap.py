@@ -45,7 +45,8 @@ def transportation_by_subsector(data_dir: Path) -> pd.DataFrame:
     years = int(start[:2] + end) - int(start) if len(end) == 2 else int(end) - int(start)
     m["d"] = (((m["emp_proj_k"] - m["emp_base_k"]) / years + m["sep_rate"].fillna(0) * (m["emp_base_k"] + m["emp_proj_k"]) / 2)
               .clip(lower=0) * 1000)
-    all_m = m.groupby("occupation_code")["d"].sum()
+    # sector share denominator: the published national openings of the matrix cycle
+    all_m = (sep.set_index("soc_code")["openings_k"] * 1000) if sep_src.exists() else m.groupby("occupation_code")["d"].sum()
     rows = []
     for sub in sector["subsectors"]:
         part = m[m["industry_code"].isin(sub["nem_industries"])].groupby("occupation_code")["d"].sum()
@@ -54,7 +55,10 @@ def transportation_by_subsector(data_dir: Path) -> pd.DataFrame:
     sub = pd.DataFrame(rows, columns=["subsector", "soc_code", "sub_m"])
     sub = sub.merge(ep[["soc_code", "openings"]], on="soc_code")
     same = ep_path.stem == m_cycle
-    sub["openings_s"] = sub["sub_m"] if same else sub["sub_m"] / sub["soc_code"].map(all_m) * sub["openings"]
+    sub["openings_s"] = sub["sub_m"] if same else (sub["sub_m"] / sub["soc_code"].map(all_m) * sub["openings"]).fillna(0)
+    # a sector never needs more of an occupation than the whole economy (rounding of small figures)
+    tot = sub.groupby("soc_code")["openings_s"].transform("sum")
+    sub["openings_s"] = sub["openings_s"].where(tot <= sub["openings"], sub["openings_s"] * sub["openings"] / tot)
     sub = sub[sub["openings_s"] > 0]
 
     c_path = newest(proc / "ipeds_completions")

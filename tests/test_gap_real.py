@@ -217,3 +217,16 @@ def test_cli_malformed_sector_and_supply_files(ingested: Path, tmp_path: Path) -
     sup.write_text("soc,region,annual_completers,source\n53-3032,US,lots,x\n")
     assert_clean_error(run_cli("gap", "--extra-supply", str(sup), data_dir=ingested), "sup.csv, row 2", "annual_completers")
     assert_clean_error(run_cli("gap", "--out", str(tmp_path), data_dir=ingested), "is a folder")
+
+
+def test_independent_pandas_implementation_agrees(ingested: Path) -> None:
+    """benchmarks/pandas_gap.py computes transportation by subsector in plain pandas from the same Parquet."""
+    import runpy
+
+    mod = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "pandas_gap.py"))
+    pdf = mod["transportation_by_subsector"](ingested)
+    ours = compute(GapOptions(sector="transportation", by="subsector"), GapData(ingested)).table
+    got = {r["subsector"]: (r["openings"], r["supply"]) for r in ours.iter_rows(named=True)}
+    for r in pdf.to_dict(orient="records"):
+        assert got[r["subsector"]][0] == pytest.approx(r["openings"], rel=1e-9)
+        assert got[r["subsector"]][1] == pytest.approx(r["supply"], rel=1e-9)

@@ -349,6 +349,13 @@ def _allocate(
     data: GapData, ep: pl.DataFrame, years: tuple[int, ...], opts: GapOptions, region: str | None, by_state: bool = False
 ) -> tuple[pl.DataFrame, dict[str, float]]:
     """Completions allocated to occupations: (soc_code[, state], supply). Conserves completions."""
+    key = ("alloc", id(ep), years, opts.awards, opts.alloc, opts.retention, opts.extra_supply, region, by_state)
+    return data._memo(key, lambda: _allocate_uncached(data, ep, years, opts, region, by_state))  # type: ignore[no-any-return]
+
+
+def _allocate_uncached(
+    data: GapData, ep: pl.DataFrame, years: tuple[int, ...], opts: GapOptions, region: str | None, by_state: bool
+) -> tuple[pl.DataFrame, dict[str, float]]:
     import polars as pl
 
     comp = data.completions(years)
@@ -516,8 +523,15 @@ def _state_table(opts: GapOptions, sector: Sector, ep: pl.DataFrame, occ: pl.Dat
 
 
 def _check_state_totals(data: GapData, cycle: str, notes: list[str]) -> None:
+    for n in data._memo(("state-totals", cycle), lambda: _state_total_notes(data, cycle)):
+        if n not in notes:
+            notes.append(n)
+
+
+def _state_total_notes(data: GapData, cycle: str) -> list[str]:
     import polars as pl
 
+    notes: list[str] = []
     proj = data.state_projections(cycle)
     tot = proj.filter(pl.col("soc_code") == "00-0000").select("state", pl.col("openings").alias("published"))
     det = proj.filter(pl.col("soc_level") == "detailed").group_by("state").agg(pl.col("openings").sum().alias("detailed"))
@@ -526,6 +540,7 @@ def _check_state_totals(data: GapData, cycle: str, notes: list[str]) -> None:
     if odd.height:
         items = ", ".join(f"{r['state']} ({r['diff']:+.0%})" for r in odd.iter_rows(named=True))
         notes.append(f"State totals that differ from the sum of their detailed occupations by more than 10% (as published; not adjusted): {items}.")
+    return notes
 
 
 def _finish(rows: pl.DataFrame, opts: GapOptions, sector: Sector, ep: pl.DataFrame) -> pl.DataFrame:

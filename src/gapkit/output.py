@@ -99,20 +99,40 @@ def _emit(data: bytes, path: Path | None) -> None:
 
 
 def _table_text(df: pl.DataFrame, title: str, method_line: str, notes: list[str], width: int | None) -> str:
-    from rich.console import Console
-    from rich.table import Table
+    """A plain aligned text table (no rich import: this is on every interactive command's path)."""
+    import shutil
+    import textwrap
 
-    console = Console(file=io.StringIO(), width=width or (Console().width if sys.stdout.isatty() else 160), force_terminal=sys.stdout.isatty() and width is None)
-    t = Table(title=title or None, title_justify="left")
-    for c in df.columns:
-        t.add_column(c, justify="right" if df.schema[c].is_numeric() else "left", overflow="fold")
-    for row in df.iter_rows():
-        t.add_row(*(_fmt_cell(c, v) for c, v in zip(df.columns, row, strict=True)))
-    console.print(t)
-    console.print(method_line, style="dim", highlight=False, markup=False)
+    width = width or (shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 160)
+    cols = df.columns
+    numeric = [df.schema[c].is_numeric() for c in cols]
+    cells = [[_fmt_cell(c, v) for c, v in zip(cols, row, strict=True)] for row in df.iter_rows()]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
+    # shrink the widest text column(s) until the table fits the terminal
+    while sum(widths) + 2 * (len(widths) - 1) > width:
+        i = max((i for i in range(len(cols)) if not numeric[i]), key=lambda i: widths[i], default=None)
+        if i is None or widths[i] <= 12:
+            break
+        widths[i] -= 1
+
+    def line(values: list[str]) -> str:
+        out = []
+        for v, w, num in zip(values, widths, numeric, strict=True):
+            v = v if len(v) <= w else v[: w - 1] + "…"
+            out.append(v.rjust(w) if num else v.ljust(w))
+        return "  ".join(out).rstrip()
+
+    text = []
+    if title:
+        text.append(title)
+    text.append(line(list(cols)))
+    text.append("  ".join("─" * w for w in widths))
+    text.extend(line(r) for r in cells)
+    text.append("")
+    text.extend(textwrap.wrap(method_line, width=min(width, 120)))
     for n in notes:
-        console.print(f"note: {n}", style="dim", highlight=False, markup=False)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+        text.extend(textwrap.wrap("note: " + n, width=min(width, 120)))
+    return "\n".join(text) + "\n"
 
 
 def markdown_table(df: pl.DataFrame, title: str, method_line: str, notes: list[str]) -> str:

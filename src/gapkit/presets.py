@@ -1,50 +1,59 @@
-"""Award-level presets and the entry-education mapping, loaded from presets/awards.toml."""
+"""Award-level presets and the entry-education mapping, loaded from presets/awards.toml.
+
+The file is validated by the pydantic models in :mod:`gapkit.preset_schema` (once per content, see
+:mod:`gapkit.validated`); the engine reads the plain objects defined here.
+"""
 
 from __future__ import annotations
 
-import tomllib
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any
 
 from gapkit.errors import UsageError
+from gapkit.validated import validated
 
-VALID_LEVELS = {1, 2, 3, 4, 5, 6, 7, 8, 17, 18, 19, 20, 21}
 
-
-class Preset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(frozen=True)
+class Preset:
     title: str
-    levels: list[int] = Field(default_factory=list)
+    levels: list[int] = field(default_factory=list)
     by_entry_education: bool = False
 
-    @field_validator("levels")
-    @classmethod
-    def _levels(cls, v: list[int]) -> list[int]:
-        bad = [x for x in v if x not in VALID_LEVELS]
-        if bad:
-            raise ValueError(f"unknown IPEDS award level(s) {bad}")
-        return v
+
+@dataclass(frozen=True)
+class IpedsCoverage:
+    caveat_soc: list[str] = field(default_factory=list)
 
 
-class IpedsCoverage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    caveat_soc: list[str] = Field(default_factory=list)
-
-
-class AwardConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(frozen=True)
+class AwardConfig:
     awlevels: dict[int, str]
     presets: dict[str, Preset]
     entry_education: dict[str, list[int]]
-    ipeds_coverage: IpedsCoverage = IpedsCoverage()
+    ipeds_coverage: IpedsCoverage
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AwardConfig:
+        return cls(
+            awlevels={int(k): v for k, v in d["awlevels"].items()},
+            presets={k: Preset(**v) for k, v in d["presets"].items()},
+            entry_education=d["entry_education"],
+            ipeds_coverage=IpedsCoverage(**d["ipeds_coverage"]),
+        )
 
 
 @lru_cache(maxsize=1)
 def award_config() -> AwardConfig:
     text = resources.files("gapkit").joinpath("presets/awards.toml").read_text()
-    return AwardConfig.model_validate(tomllib.loads(text))
+
+    def check(t: str) -> dict[str, Any]:
+        from gapkit.preset_schema import validate_awards_text
+
+        return validate_awards_text(t, "gapkit/presets/awards.toml")
+
+    return AwardConfig.from_dict(validated("awards", text, check))
 
 
 def preset(name: str) -> Preset:
