@@ -230,3 +230,29 @@ def test_independent_pandas_implementation_agrees(ingested: Path) -> None:
     for r in pdf.to_dict(orient="records"):
         assert got[r["subsector"]][0] == pytest.approx(r["openings"], rel=1e-9)
         assert got[r["subsector"]][1] == pytest.approx(r["supply"], rel=1e-9)
+
+
+def test_result_cache_is_exact_and_invalidated(ingested: Path, tmp_path: Path) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(ingested, data, ignore=shutil.ignore_patterns("cache"))
+    fresh = run_cli("gap", "--sector", "energy", "--by", "group", "--format", "csv", data_dir=data, env={"GAPKIT_NO_CACHE": "1"})
+    first = run_cli("gap", "--sector", "energy", "--by", "group", "--format", "csv", data_dir=data)
+    cached = run_cli("gap", "--sector", "energy", "--by", "group", "--format", "csv", data_dir=data)
+    assert first.stdout == cached.stdout
+    import csv
+
+    def num(out: str) -> list[float]:
+        rows = list(csv.DictReader(line for line in out.splitlines() if not line.startswith("#")))
+        return [float(r[k]) for r in rows for k in ("openings", "supply", "gap")]
+
+    assert num(fresh.stdout) == pytest.approx(num(first.stdout), rel=1e-9, abs=0.011)
+    assert list((data / "cache" / "results").glob("*.json"))
+    # a different input (a user sector file edited) is a different key
+    f = tmp_path / "s.toml"
+    f.write_text('name = "s"\ntitle = "S"\n[[subsectors]]\nkey = "a"\ntitle = "A"\nnem_industries = ["484000"]\n[[groups]]\nkey = "o"\ntitle = "O"\nsoc = ["*"]\n')
+    a = run_cli("gap", "--sector-file", str(f), "--format", "csv", data_dir=data)
+    f.write_text(f.read_text().replace('"484000"', '"481100"'))
+    b = run_cli("gap", "--sector-file", str(f), "--format", "csv", data_dir=data)
+    assert a.returncode == b.returncode == 0 and a.stdout != b.stdout

@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from gapkit.errors import UsageError
-from gapkit.gap import GapData, GapOptions, GapResult, compute, method_line, sensitivity, validate_options
+from gapkit.gap import (
+    GapData,
+    GapOptions,
+    GapResult,
+    compute,
+    method_line,
+    published,
+    sensitivity,
+    validate_options,
+)
 from gapkit.output import render
 
 SORTABLE = ("openings", "supply", "ratio", "gap")
@@ -38,34 +47,48 @@ def run_gap(*, sector: str, region: str, by: str, awards: str, alloc: str, scope
             completions_years: tuple[int, ...] | None, vintage: str | None, retention: float,
             extra_supply: str | None, sector_file: str | None, top: int | None, sort: str | None,
             sensitivity: bool, fmt: str, out: str | os.PathLike[str] | None,
-            data_dir: str | os.PathLike[str] | None) -> GapResult:
+            data_dir: str | os.PathLike[str] | None) -> None:
+    """`gapkit gap`: compute (or reuse a cached result of the same inputs) and render."""
+    from gapkit.output import Rows, check_out_path
+    from gapkit.result_cache import ResultCache
+
     if sort is not None and sort not in SORTABLE:
         raise UsageError(f"--sort {sort!r}: choose one of {', '.join(SORTABLE)}.")
     if top is not None and top <= 0:
         raise UsageError(f"--top {top}: give a positive number of rows.")
     if sector == "all" and sector_file:
         raise UsageError("--sector all compares the shipped sectors; it cannot be combined with --sector-file.")
+    check_out_path(out, fmt)
     opts = GapOptions(sector=sector, region=region, by=by, awards=awards, alloc=alloc, scope=scope,
                       completions_years=completions_years, vintage=vintage, retention=retention,
                       extra_supply=extra_supply, sector_file=sector_file)
-    data = GapData(data_dir)
-    if sensitivity:
-        return _run_sensitivity(opts, data, fmt, out)
-    result = gap_all_sectors(validate_options(opts), data) if sector == "all" else compute(opts, data)
-    table = result.table
-    if sort:
-        table = table.sort(sort, descending=True, nulls_last=True)
-    if top:
-        table = table.head(top)
-    m = result.method
-    where = "the United States" if m["region"] == "US" else ("every state" if m["region"] == "all" else m["region"])
-    title = f"{m['sector_title']}: annual openings vs supply in {where}, by {m['by']}"
-    meta = {**m, "unallocated_completions": result.unallocated}
-    render(table, fmt, method_line=method_line(m), metadata=meta, title=title, out=out, notes=result.notes)
-    return GapResult(table, m, result.notes, result.unallocated)
+    cache = ResultCache(data_dir, {"opts": opts.__dict__, "top": top, "sort": sort, "sensitivity": sensitivity},
+                        files=[f for f in (sector_file, extra_supply) if f])
+    hit = cache.get()
+    if hit is None:
+        data = GapData(data_dir)
+        if sensitivity:
+            table, m, notes, title, line = _sensitivity_view(opts, data)
+            unalloc: dict[str, float] = {}
+        else:
+            result = gap_all_sectors(validate_options(opts), data) if sector == "all" else compute(opts, data)
+            table = result.table
+            if sort:
+                table = table.sort(sort, descending=True, nulls_last=True)
+            if top:
+                table = table.head(top)
+            m, notes, unalloc = result.method, result.notes, result.unallocated
+            where = "the United States" if m["region"] == "US" else ("every state" if m["region"] == "all" else m["region"])
+            title = f"{m['sector_title']}: annual openings vs supply in {where}, by {m['by']}"
+            line = method_line(m)
+        hit = {"rows": Rows.from_frame(published(table)).to_json(), "method": m, "notes": notes, "title": title,
+               "method_line": line, "unallocated": unalloc}
+        cache.put(hit)
+    meta = {**hit["method"], "unallocated_completions": hit["unallocated"]}
+    render(Rows.from_json(hit["rows"]), fmt, method_line=hit["method_line"], metadata=meta, title=hit["title"], out=out, notes=hit["notes"])
 
 
-def _run_sensitivity(opts: GapOptions, data: GapData, fmt: str, out: Any) -> GapResult:
+def _sensitivity_view(opts: GapOptions, data: GapData) -> tuple[Any, dict[str, Any], list[str], str, str]:
     opts = validate_options(opts)
     if opts.sector == "all":
         raise UsageError("--sensitivity works on one sector; pick --sector NAME.")
@@ -76,8 +99,7 @@ def _run_sensitivity(opts: GapOptions, data: GapData, fmt: str, out: Any) -> Gap
     spread = f"ratios range {min(ratios):.2f}–{max(ratios):.2f}" if ratios else "no supply under any choice"
     title = f"{m['sector_title']} ({m['region']}): headline openings-to-supply ratio under each method choice; {spread}"
     line = method_line({**m, "alloc": "each", "awards": "each"})
-    render(table, fmt, method_line=line, metadata=m, title=title, out=out, notes=base.notes)
-    return GapResult(table, m, base.notes)
+    return table, m, base.notes, title, line
 
 
 def show_sector(name: str, data_dir: str | os.PathLike[str] | None) -> None:

@@ -622,6 +622,18 @@ def _method(opts: GapOptions, sector: Sector, data: GapData, ep_cycle: str, year
     }
 
 
+def published(table: pl.DataFrame) -> pl.DataFrame:
+    """The table as printed: people per year to 0.01 and ratios to 4 decimals.
+
+    Parallel sums may differ in their last bits between runs; rounding makes identical inputs print
+    identical numbers (the library API keeps full precision).
+    """
+    import polars as pl
+
+    people = [c for c in ("openings", "supply", "gap", "supply_extra") if c in table.columns]
+    return table.with_columns(pl.col(people).round(2), *([pl.col("ratio").round(4)] if "ratio" in table.columns else []))
+
+
 def method_line(m: dict[str, Any]) -> str:
     v = m["vintages"]
     parts = [f"BLS EP {v['ep_occupations']['vintage']} ({v['ep_occupations']['sha256']})"]

@@ -17,6 +17,27 @@ if TYPE_CHECKING:
     import polars as pl
 
 FORMATS = ("table", "csv", "json", "markdown", "parquet")
+
+
+class Rows:
+    """A rendered-ready table (column names, which are numeric, row tuples): no polars needed."""
+
+    def __init__(self, columns: list[str], numeric: list[bool], rows: list[tuple[Any, ...]]) -> None:
+        self.columns, self.numeric, self.rows = columns, numeric, rows
+
+    @classmethod
+    def from_frame(cls, df: pl.DataFrame) -> Rows:
+        return cls(list(df.columns), [df.schema[c].is_numeric() for c in df.columns], [tuple(r) for r in df.iter_rows()])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"columns": self.columns, "numeric": self.numeric, "rows": [list(r) for r in self.rows]}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Rows:
+        return cls(d["columns"], d["numeric"], [tuple(r) for r in d["rows"]])
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
 INT_COLS = {"openings", "supply", "gap", "supply_extra", "completions", "unallocated"}
 
 
@@ -50,37 +71,45 @@ def _fmt_cell(col: str, v: Any) -> str:
     return str(v)
 
 
-def render(df: pl.DataFrame, fmt: str, *, method_line: str, metadata: dict[str, Any], title: str = "",
+def render(df: pl.DataFrame | Rows, fmt: str, *, method_line: str, metadata: dict[str, Any], title: str = "",
            out: str | os.PathLike[str] | None = None, notes: list[str] | None = None) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}.")
     path = check_out_path(out, fmt)
     notes = notes or []
-    if fmt == "table":
-        text = _table_text(df, title, method_line, notes, width=None if path is None else 200)
-        _emit(text.encode(), path)
-    elif fmt == "csv":
-        buf = io.StringIO()
-        df.write_csv(buf)
-        buf.write(f"# {method_line}\n")
-        for n in notes:
-            buf.write(f"# note: {n}\n")
-        _emit(buf.getvalue().encode(), path)
-    elif fmt == "markdown":
-        _emit(markdown_table(df, title, method_line, notes).encode(), path)
-    elif fmt == "json":
-        payload = {"metadata": {**metadata, "method_line": method_line, "notes": notes}, "rows": df.to_dicts()}
-        _emit((json.dumps(payload, indent=1, default=_json_default) + "\n").encode(), path)
-    else:
+    if fmt == "parquet":
+        import polars as pl
         import pyarrow.parquet as pq
 
-        table = df.to_arrow()
+        frame = df if isinstance(df, pl.DataFrame) else pl.DataFrame(df.dicts(), infer_schema_length=None)
+        table = frame.to_arrow()
         meta = dict(table.schema.metadata or {})
         meta[b"gapkit.method"] = json.dumps({**metadata, "method_line": method_line, "notes": notes}, default=_json_default).encode()
         buf2 = io.BytesIO()
         pq.write_table(table.replace_schema_metadata(meta), buf2)
         assert path is not None
         atomic_write_bytes(path, buf2.getvalue())
+        return
+    rows = df if isinstance(df, Rows) else Rows.from_frame(df)
+    if fmt == "table":
+        text = _table_text(rows, title, method_line, notes, width=None if path is None else 200)
+    elif fmt == "csv":
+        import csv
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(rows.columns)
+        w.writerows(["" if v is None else v for v in r] for r in rows.rows)
+        buf.write(f"# {method_line}\n")
+        for n in notes:
+            buf.write(f"# note: {n}\n")
+        text = buf.getvalue()
+    elif fmt == "markdown":
+        text = markdown_table(rows, title, method_line, notes)
+    else:
+        payload = {"metadata": {**metadata, "method_line": method_line, "notes": notes}, "rows": rows.dicts()}
+        text = json.dumps(payload, indent=1, default=_json_default) + "\n"
+    _emit(text.encode(), path)
 
 
 def _json_default(o: Any) -> Any:
@@ -98,15 +127,15 @@ def _emit(data: bytes, path: Path | None) -> None:
         print(f"wrote {path}", file=sys.stderr)
 
 
-def _table_text(df: pl.DataFrame, title: str, method_line: str, notes: list[str], width: int | None) -> str:
+def _table_text(df: Rows, title: str, method_line: str, notes: list[str], width: int | None) -> str:
     """A plain aligned text table (no rich import: this is on every interactive command's path)."""
     import shutil
     import textwrap
 
     width = width or (shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 160)
     cols = df.columns
-    numeric = [df.schema[c].is_numeric() for c in cols]
-    cells = [[_fmt_cell(c, v) for c, v in zip(cols, row, strict=True)] for row in df.iter_rows()]
+    numeric = df.numeric
+    cells = [[_fmt_cell(c, v) for c, v in zip(cols, row, strict=True)] for row in df.rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
     # shrink the widest text column(s) until the table fits the terminal
     while sum(widths) + 2 * (len(widths) - 1) > width:
@@ -135,14 +164,15 @@ def _table_text(df: pl.DataFrame, title: str, method_line: str, notes: list[str]
     return "\n".join(text) + "\n"
 
 
-def markdown_table(df: pl.DataFrame, title: str, method_line: str, notes: list[str]) -> str:
+def markdown_table(df: Rows | pl.DataFrame, title: str, method_line: str, notes: list[str]) -> str:
+    rows = df if isinstance(df, Rows) else Rows.from_frame(df)
     lines = []
     if title:
         lines += [f"**{title}**", ""]
-    lines.append("| " + " | ".join(df.columns) + " |")
-    lines.append("|" + "|".join("---:" if df.schema[c].is_numeric() else "---" for c in df.columns) + "|")
-    for row in df.iter_rows():
-        lines.append("| " + " | ".join(_fmt_cell(c, v).replace("|", "\\|") for c, v in zip(df.columns, row, strict=True)) + " |")
+    lines.append("| " + " | ".join(rows.columns) + " |")
+    lines.append("|" + "|".join("---:" if n else "---" for n in rows.numeric) + "|")
+    for row in rows.rows:
+        lines.append("| " + " | ".join(_fmt_cell(c, v).replace("|", "\\|") for c, v in zip(rows.columns, row, strict=True)) + " |")
     lines += ["", f"*{method_line}*"]
     lines += [f"*Note: {n}*" for n in notes]
     return "\n".join(lines) + "\n"
