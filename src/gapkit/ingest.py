@@ -271,7 +271,7 @@ def _parse_and_store(items: list[_Item], store: Store, report: IngestReport, for
         if err:
             report.results.append(FileResult(item.source.name, rel_name, "failed", origin=item.origin, error=err))
             continue
-        if not force and store.known_sha(item.sha256):
+        if not force and store.known_sha(item.sha256, item.source.name):
             report.results.append(FileResult(item.source.name, rel_name, "unchanged", origin=item.origin))
             _settle_raw(item, store, keep=True)
             continue
@@ -326,7 +326,7 @@ def _parse_and_store(items: list[_Item], store: Store, report: IngestReport, for
             res.error = res.error or "its table could not be written"
         report.results.append(res)
         if ok:
-            store.record_file(item.sha256, item.origin, [f"{d}/{v}" for d, v, _ in res.tables])
+            store.record_file(item.sha256, item.origin, [f"{d}/{v}" for d, v, _ in res.tables], item.source.name)
         _settle_raw(item, store, keep=ok)
     store.save_manifest()
 

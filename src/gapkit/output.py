@@ -123,7 +123,10 @@ def _emit(data: bytes, path: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        atomic_write_bytes(path, data)
+        try:
+            atomic_write_bytes(path, data)
+        except OSError as exc:
+            raise UsageError(f"--out {path}: cannot write there ({exc.strerror or exc}); choose a writable folder.") from None
         print(f"wrote {path}", file=sys.stderr)
 
 

@@ -144,14 +144,14 @@ class Store:
         e = self.manifest()["datasets"].get(f"{dataset}/{vintage}")
         return DatasetEntry(**e) if e else None
 
-    def known_sha(self, sha256: str) -> bool:
+    def known_sha(self, sha256: str, source: str | None = None) -> bool:
         """True when a file with this digest was parsed and every table it fed is still on disk.
 
         A file whose rows were later replaced by another file of the same unit (e.g. the same
         state's projections as CSV and as JSON) still counts as parsed: it is not parsed again.
         """
         rec = self.manifest()["files"].get(sha256)
-        if not rec:
+        if not rec or (source is not None and rec.get("source", source) != source):
             return False
         datasets = self.manifest()["datasets"]
         for key in rec["outputs"]:
@@ -160,8 +160,8 @@ class Store:
                 return False
         return True
 
-    def record_file(self, sha256: str, origin: str, outputs: list[str]) -> None:
-        self.manifest()["files"][sha256] = {"origin": origin, "outputs": sorted(set(outputs)), "parsed": now_iso()}
+    def record_file(self, sha256: str, origin: str, outputs: list[str], source: str) -> None:
+        self.manifest()["files"][sha256] = {"origin": origin, "source": source, "outputs": sorted(set(outputs)), "parsed": now_iso()}
         self._dirty = True
 
     def raw_record(self, rel: str) -> dict[str, Any] | None:

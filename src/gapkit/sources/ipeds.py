@@ -44,9 +44,9 @@ C_COLS = {"unitid": r"^unitid$", "cipcode": r"^cipcode$", "majornum": r"^majornu
 HD_COLS = {"unitid": r"^unitid$", "name": r"^instnm$", "city": r"^city$", "state": r"^stabbr$", "fips": r"^fips$",
            "countycd": r"^countycd$", "countynm": r"^countynm$", "cbsa": r"^cbsa$", "cbsatype": r"^cbsatype$",
            "sector": r"^sector$", "control": r"^control$", "iclevel": r"^iclevel$", "lat": r"^latitude$", "lon": r"^longitud"}
-# A handful of institution × award-level cells may be off by suppression/imputation in some years;
-# beyond this share of cells the file is refused.
-MAX_MISMATCH_SHARE = 0.001
+# The 6-digit rows of every institution × award level must add up to its CIP 99 total exactly (they
+# do in every published year 2020-2024); any mismatch means a truncated or altered file.
+MAX_MISMATCH_SHARE = 0.0
 
 
 class Ipeds(Source):
