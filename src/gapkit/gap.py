@@ -152,8 +152,12 @@ class GapData:
 
         return self._memo(("matrix", matrix_cycle, sep_cycle), load)
 
-    def completions(self, years: tuple[int, ...]) -> pl.DataFrame:
-        """Mean annual first-major completions at 6-digit CIP by (unitid, state, cip, awlevel)."""
+    def completions(self, years: tuple[int, ...], by_unit: bool = False) -> pl.DataFrame:
+        """Mean annual first-major completions at 6-digit CIP by (state, cip, awlevel).
+
+        ``by_unit`` keeps the institution (unitid) too. Runs as a streaming query, so a completions
+        table far larger than memory-friendly sizes still aggregates in bounded memory.
+        """
         import polars as pl
 
         def load() -> pl.DataFrame:
@@ -167,12 +171,11 @@ class GapData:
                     .select("unitid", "cipcode", "awlevel", pl.col("completions").cast(pl.Float64))
                     .join(inst, on="unitid", how="left")
                 )
-            df = pl.concat(frames).group_by("unitid", "state", "cipcode", "awlevel").agg(
-                (pl.col("completions").sum() / len(years)).alias("completions")
-            )
-            return df.collect()
+            keys = ["unitid", "state", "cipcode", "awlevel"] if by_unit else ["state", "cipcode", "awlevel"]
+            df = pl.concat(frames).group_by(keys).agg((pl.col("completions").sum() / len(years)).alias("completions"))
+            return df.collect(engine="streaming")
 
-        return self._memo(("completions", years), load)
+        return self._memo(("completions", years, by_unit), load)
 
     def _nearest(self, dataset: str, year: int) -> str:
         available = self.store.vintages(dataset)

@@ -65,7 +65,7 @@ def occupation_profile(soc: str, *, region: str = "US", awards: str = "all", all
     shares.sort(key=lambda d: -d["share"])
 
     years = tuple(gap_res.method["completions_years"])
-    comp = data.completions(years)
+    comp = data.completions(years, by_unit=True)
     if opts.region != "US":
         comp = comp.filter(pl.col("state") == opts.region)
     xw_all = data.store.scan("cip_soc", data.vintage("cip_soc")).filter(pl.col("soc_code") == code).select("cipcode", "cip_title").collect()

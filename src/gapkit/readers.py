@@ -164,6 +164,29 @@ def zip_member_bytes(path: Path, pattern: str, prefer: str | None = None) -> tup
     return info.filename, data
 
 
+def zip_member_to_file(path: Path, pattern: str, dest_dir: Path, prefer: str | None = None) -> tuple[str, Path]:
+    """Stream the matching member (see zip_member_bytes) to a file in ``dest_dir``; bounded by its declared size."""
+    zf = open_zip(path)
+    rx = re.compile(pattern, re.I)
+    matches = [i for i in zf.infolist() if not i.is_dir() and rx.search(PurePosixPath(i.filename).name)]
+    if not matches:
+        members = ", ".join(i.filename for i in zf.infolist()[:10])
+        raise SourceFormatError(path, f"the archive has no member matching {pattern!r} (it holds {members or 'nothing'}).")
+    if prefer:
+        preferred = [i for i in matches if re.search(prefer, i.filename, re.I)]
+        matches = preferred or matches
+    info = matches[0]
+    target = dest_dir / PurePosixPath(info.filename).name  # never the member's own path: no zip-slip
+    written = 0
+    with zf.open(info) as src, open(target, "wb") as out:
+        for chunk in iter(lambda: src.read(1 << 20), b""):
+            written += len(chunk)
+            if written > info.file_size:
+                raise SourceFormatError(path, f"the archive member {info.filename!r} inflates past its declared size; refusing it.")
+            out.write(chunk)
+    return info.filename, target
+
+
 def normalize_header(text: object) -> str:
     """Lower-case, dashes unified, whitespace (incl. newlines) collapsed, footnote marks dropped."""
     s = str(text if text is not None else "")

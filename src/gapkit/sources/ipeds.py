@@ -17,7 +17,14 @@ import pyarrow as pa
 
 from gapkit.codes import cip_expr
 from gapkit.errors import SourceFormatError
-from gapkit.readers import map_columns, read_csv_text, zip_member_bytes
+from gapkit.readers import (
+    check_not_empty_or_html,
+    decode_text,
+    map_columns,
+    read_csv_text,
+    zip_member_bytes,
+    zip_member_to_file,
+)
 from gapkit.sources.base import IngestOptions, ParsedTable, Remote, Source
 
 BASE = "https://nces.ed.gov/ipeds/datacenter/data/"
@@ -83,32 +90,54 @@ class Ipeds(Source):
         return path.name, path.read_bytes()
 
     def _completions(self, path: Path, year: int) -> ParsedTable:
+        """Streams the CSV (it can be tens of millions of rows) with only the needed columns."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="gapkit-ipeds-") as tmp:
+            if path.suffix.lower() == ".zip":
+                member, csv_path = zip_member_to_file(path, rf"^c{year}_a(_rv)?\.csv$", Path(tmp), prefer=r"_rv\.csv$")
+                origin = f"{path.name}:{member}"
+            else:
+                csv_path, origin = path, path.name
+            return self._completions_csv(csv_path, path, origin, year)
+
+    def _completions_csv(self, csv_path: Path, path: Path, origin: str, year: int) -> ParsedTable:
         import polars as pl
 
-        origin, data = self._read(path, f"c{year}_a")
-        df = read_csv_text(data, origin=f"{path} ({origin})" if ":" in origin else path)
-        c = map_columns(df.columns, C_COLS, path=origin, required=["unitid", "cipcode", "majornum", "awlevel", "ctotalt"])
+        shown = f"{path} ({origin})" if ":" in origin else str(path)
+        head = check_not_empty_or_html(csv_path, "an IPEDS completions CSV")
+        header = [h.strip() for h in decode_text(head.split(b"\n", 1)[0]).strip().split(",")]
+        c = map_columns(header, C_COLS, path=origin, required=["unitid", "cipcode", "majornum", "awlevel", "ctotalt"])
+        lf = pl.scan_csv(csv_path, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True)
+        lf = lf.rename({old: old.lstrip("\ufeff").strip() for old in lf.collect_schema().names()})
         num = {k: pl.col(c[k]).str.strip_chars().cast(pl.Int64, strict=False) for k in ("unitid", "majornum", "awlevel", "ctotalt")}
-        out = df.select(
+        out = lf.select(
             num["unitid"].alias("unitid"), cip_expr(c["cipcode"]).alias("cipcode"), num["majornum"].alias("majornum"),
             num["awlevel"].alias("awlevel"), num["ctotalt"].alias("completions"),
             *(pl.col(c[k]).str.strip_chars().cast(pl.Int64, strict=False).alias(n) if k in c else pl.lit(None, pl.Int64).alias(n)
               for k, n in (("ctotalm", "completions_men"), ("ctotalw", "completions_women"))),
         )
+        try:
+            out = out.collect(engine="streaming")
+        except pl.exceptions.PolarsError as exc:
+            raise SourceFormatError(shown, f"the CSV cannot be parsed ({str(exc).splitlines()[0][:200]}).") from None
+        if out.height == 0:
+            raise SourceFormatError(shown, "the file has a header but no rows.")
         bad = out.filter(pl.any_horizontal(pl.col("unitid", "cipcode", "majornum", "awlevel", "completions").is_null()))
         if bad.height:
-            raise SourceFormatError(path, f"{bad.height} row(s) have an unreadable UNITID, CIPCODE, MAJORNUM, AWLEVEL or CTOTALT "
-                                          f"(first: row with UNITID {bad['unitid'][0]}, CIPCODE {bad['cipcode'][0]}).")
-        out = out.filter(pl.col("majornum") == 1).drop("majornum")
-        out = out.with_columns(
+            raise SourceFormatError(shown, f"{bad.height} row(s) have an unreadable UNITID, CIPCODE, MAJORNUM, AWLEVEL or CTOTALT "
+                                           f"(first: row with UNITID {bad['unitid'][0]}, CIPCODE {bad['cipcode'][0]}).")
+        out = out.filter(pl.col("majornum") == 1).drop("majornum").with_columns(
             pl.when(pl.col("cipcode") == "99").then(0).when(pl.col("cipcode").str.len_chars() == 2).then(2)
             .when(pl.col("cipcode").str.len_chars() == 5).then(4).otherwise(6).cast(pl.Int8).alias("cip_level"),
+            pl.col("unitid").cast(pl.Int32), pl.col("awlevel").cast(pl.Int8), pl.col("completions").cast(pl.Int32),
+            pl.col("completions_men").cast(pl.Int32), pl.col("completions_women").cast(pl.Int32),
         )
         dup = out.group_by("unitid", "cipcode", "awlevel").len().filter(pl.col("len") > 1)
         if dup.height:
             r = dup.row(0, named=True)
-            raise SourceFormatError(path, f"{dup.height} institution × CIP × award level key(s) appear more than once (e.g. UNITID {r['unitid']}, CIP {r['cipcode']}, level {r['awlevel']}); the file has duplicated rows.")
-        self._check_totals(out, path)
+            raise SourceFormatError(shown, f"{dup.height} institution × CIP × award level key(s) appear more than once (e.g. UNITID {r['unitid']}, CIP {r['cipcode']}, level {r['awlevel']}); the file has duplicated rows.")
+        self._check_totals(out, Path(shown))
         out = out.with_columns(pl.lit(year).cast(pl.Int16).alias("year"), pl.lit(origin).alias("source_file"))
         return ParsedTable("ipeds_completions", str(year), "C", out.select(SCHEMAS["ipeds_completions"].names))
 

@@ -1,0 +1,63 @@
+"""Property tests of the gap engine on real data: hypothesis picks the sector, method and region."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gapkit.gap import ALLOC_MODES, GapData, GapOptions, _allocate, compute
+from gapkit.presets import award_config
+from gapkit.sectors import list_sectors
+
+SECTORS = [s.name for s in list_sectors()]
+PRESETS = list(award_config().presets)
+options = st.builds(
+    GapOptions,
+    sector=st.sampled_from(SECTORS),
+    alloc=st.sampled_from(ALLOC_MODES),
+    awards=st.sampled_from(PRESETS),
+    region=st.sampled_from(["US", "OH", "TX", "CA", "WY"]),
+    retention=st.sampled_from([1.0, 0.8]),
+)
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def data(ingested: Path) -> GapData:
+    return GapData(ingested)
+
+
+@SETTINGS
+@given(opts=options)
+def test_completions_conserved_and_weights_sum_to_one(data: GapData, opts: GapOptions) -> None:
+    ep = data.ep("2024-34")
+    region = None if opts.region == "US" else opts.region
+    supply, un = _allocate(data, ep, (2024,), opts, region=region)
+    if opts.alloc == "none":
+        assert supply["supply_ipeds"].sum() >= un["allocated"] - 1e-6  # full counts: an upper bound
+    else:
+        # every allocated program's weights sum to 1, so allocated supply equals the allocated input
+        assert supply["supply_ipeds"].sum() == pytest.approx(un["allocated"], rel=1e-9, abs=1e-6)
+    assert un["allocated"] + un["unallocated"] == pytest.approx(un["input"], rel=1e-9, abs=1e-6)
+
+
+@SETTINGS
+@given(opts=options)
+def test_ratio_gap_consistent_and_groups_aggregate_occupations(data: GapData, opts: GapOptions) -> None:
+    occ = compute(replace(opts, by="occupation"), data).table
+    grp = compute(replace(opts, by="group"), data).table
+    for t in (occ, grp):
+        pos = t.filter(pl.col("supply") > 0)
+        assert ((pos["ratio"] - pos["openings"] / pos["supply"]).abs() <= 1e-9 * pos["ratio"].abs().max()).all()
+        assert ((t["gap"] - (t["openings"] - t["supply"])).abs() < 1e-6).all()
+        assert t.filter(pl.col("supply") <= 0)["ratio"].null_count() == t.filter(pl.col("supply") <= 0).height
+    summed = occ.group_by("group").agg(pl.col("openings").sum(), pl.col("supply").sum()).sort("group")
+    direct = grp.select("group", "openings", "supply").sort("group")
+    assert summed["group"].to_list() == direct["group"].to_list()
+    assert summed["openings"].to_list() == pytest.approx(direct["openings"].to_list(), rel=1e-9)
+    assert summed["supply"].to_list() == pytest.approx(direct["supply"].to_list(), rel=1e-9, abs=1e-9)
