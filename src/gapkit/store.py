@@ -198,9 +198,16 @@ class Store:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        # Provenance columns repeat one value per file: keep them dictionary-encoded in memory and in
+        # the Parquet file (readers see strings / categoricals), so a 15-million-row table does not
+        # carry two 15-million-string columns.
         full_schema = schema.append(pa.field(UNIT_COLUMN, pa.string()))
+        dict_cols = [c for c in ("source_file", UNIT_COLUMN) if c in full_schema.names]
+        for c in dict_cols:
+            full_schema = full_schema.set(full_schema.get_field_index(c), pa.field(c, pa.dictionary(pa.int32(), pa.string())))
         units = [u for u, _, _ in parts]
         new = [f.with_columns(pl.lit(u).alias(UNIT_COLUMN)) for u, f, _ in parts]
+        new = [f.with_columns(pl.col(c).cast(pl.Categorical) for c in ("source_file", UNIT_COLUMN) if c in f.columns) for f in new]
         path = self.table_path(dataset, vintage)
         key = f"{dataset}/{vintage}"
         old_entry = self.manifest()["datasets"].get(key)
@@ -209,7 +216,8 @@ class Store:
         if path.exists() and old_entry:
             old = pl.read_parquet(path)
             if UNIT_COLUMN in old.columns:
-                frames.append(old.filter(~pl.col(UNIT_COLUMN).is_in(units)))
+                kept = old.filter(~pl.col(UNIT_COLUMN).cast(pl.String).is_in(units))
+                frames.append(kept.with_columns(pl.col(c).cast(pl.Categorical) for c in ("source_file", UNIT_COLUMN) if c in kept.columns))
                 inputs = {u: rec for u, rec in old_entry["inputs"].items() if u not in units}
         frames.extend(new)
         table = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]

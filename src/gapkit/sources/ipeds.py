@@ -108,21 +108,41 @@ class Ipeds(Source):
         head = check_not_empty_or_html(csv_path, "an IPEDS completions CSV")
         header = [h.strip() for h in decode_text(head.split(b"\n", 1)[0]).strip().split(",")]
         c = map_columns(header, C_COLS, path=origin, required=["unitid", "cipcode", "majornum", "awlevel", "ctotalt"])
-        lf = pl.scan_csv(csv_path, infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=True)
-        lf = lf.rename({old: old.lstrip("\ufeff").strip() for old in lf.collect_schema().names()})
-        num = {k: pl.col(c[k]).str.strip_chars().cast(pl.Int64, strict=False) for k in ("unitid", "majornum", "awlevel", "ctotalt")}
-        out = lf.select(
-            num["unitid"].alias("unitid"), cip_expr(c["cipcode"]).alias("cipcode"), num["majornum"].alias("majornum"),
-            num["awlevel"].alias("awlevel"), num["ctotalt"].alias("completions"),
-            *(pl.col(c[k]).str.strip_chars().cast(pl.Int64, strict=False).alias(n) if k in c else pl.lit(None, pl.Int64).alias(n)
-              for k, n in (("ctotalm", "completions_men"), ("ctotalw", "completions_women"))),
-        )
+        ints = [k for k in ("unitid", "majornum", "awlevel", "ctotalt", "ctotalm", "ctotalw") if k in c]
+
+        def frame(typed: bool) -> pl.DataFrame:
+            # typed: the counts are parsed as integers while reading (a fraction of the memory of
+            # reading them as text, which matters for tens of millions of rows); untyped: text,
+            # cast afterwards, so that unreadable cells can be pointed at.
+            overrides = {c[k]: pl.Int64 for k in ints} if typed else None
+            raw = header[0]
+            if raw != header[0].lstrip("\ufeff") and overrides:
+                overrides = {(raw if k == header[0] else k): v for k, v in overrides.items()}
+            lf = pl.scan_csv(csv_path, infer_schema=False, schema_overrides=overrides, encoding="utf8-lossy", truncate_ragged_lines=True)
+            lf = lf.rename({name: name.lstrip("\ufeff").strip() for name in lf.collect_schema().names()})
+            num = {k: (pl.col(c[k]) if typed else pl.col(c[k]).str.strip_chars().cast(pl.Int64, strict=False)) for k in ints}
+            return lf.select(
+                num["unitid"].cast(pl.Int32, strict=False).alias("unitid"), pl.col(c["cipcode"]).alias("cip_raw"),
+                num["majornum"].cast(pl.Int8, strict=False).alias("majornum"),
+                num["awlevel"].cast(pl.Int8, strict=False).alias("awlevel"), num["ctotalt"].cast(pl.Int32, strict=False).alias("completions"),
+                *(num[k].cast(pl.Int32, strict=False).alias(n) if k in num else pl.lit(None, pl.Int32).alias(n)
+                  for k, n in (("ctotalm", "completions_men"), ("ctotalw", "completions_women"))),
+            ).collect(engine="streaming")
+
         try:
-            out = out.collect(engine="streaming")
-        except pl.exceptions.PolarsError as exc:
-            raise SourceFormatError(shown, f"the CSV cannot be parsed ({str(exc).splitlines()[0][:200]}).") from None
+            out = frame(typed=True)
+        except pl.exceptions.PolarsError:
+            try:
+                out = frame(typed=False)
+            except pl.exceptions.PolarsError as exc:
+                raise SourceFormatError(shown, f"the CSV cannot be parsed ({str(exc).splitlines()[0][:200]}).") from None
         if out.height == 0:
             raise SourceFormatError(shown, "the file has a header but no rows.")
+        # normalize each distinct CIP code once (a few thousand), then map the column
+        distinct = out.select(pl.col("cip_raw").unique()).with_columns(cip_expr("cip_raw").alias("cipcode"))
+        out = out.with_columns(
+            pl.col("cip_raw").replace_strict(distinct["cip_raw"], distinct["cipcode"], default=None, return_dtype=pl.String).alias("cip_raw")
+        ).rename({"cip_raw": "cipcode"})
         bad = out.filter(pl.any_horizontal(pl.col("unitid", "cipcode", "majornum", "awlevel", "completions").is_null()))
         if bad.height:
             raise SourceFormatError(shown, f"{bad.height} row(s) have an unreadable UNITID, CIPCODE, MAJORNUM, AWLEVEL or CTOTALT "
@@ -130,10 +150,10 @@ class Ipeds(Source):
         out = out.filter(pl.col("majornum") == 1).drop("majornum").with_columns(
             pl.when(pl.col("cipcode") == "99").then(0).when(pl.col("cipcode").str.len_chars() == 2).then(2)
             .when(pl.col("cipcode").str.len_chars() == 5).then(4).otherwise(6).cast(pl.Int8).alias("cip_level"),
-            pl.col("unitid").cast(pl.Int32), pl.col("awlevel").cast(pl.Int8), pl.col("completions").cast(pl.Int32),
-            pl.col("completions_men").cast(pl.Int32), pl.col("completions_women").cast(pl.Int32),
         )
-        dup = out.group_by("unitid", "cipcode", "awlevel").len().filter(pl.col("len") > 1)
+        # cheap first: distinct hashes of the key; the full group-by only to describe a problem
+        keys_unique = out.select(pl.struct("unitid", "cipcode", "awlevel").hash().n_unique()).item() == out.height
+        dup = out.head(0) if keys_unique else out.group_by("unitid", "cipcode", "awlevel").len().filter(pl.col("len") > 1)
         if dup.height:
             r = dup.row(0, named=True)
             raise SourceFormatError(shown, f"{dup.height} institution × CIP × award level key(s) appear more than once (e.g. UNITID {r['unitid']}, CIP {r['cipcode']}, level {r['awlevel']}); the file has duplicated rows.")

@@ -6,6 +6,11 @@ Every cell is read as text and special values are decoded by explicit rules, nev
 zeros: `*` wage not available, `**` employment not available, `#` wage top-coded (at or above the
 threshold printed in the workbook's Field Descriptions, e.g. $239,200 a year in May 2024), `~` fewer
 than 0.5% of establishments. A top-coded median is stored as null with its flag and threshold.
+
+Official workbooks must carry every column gapkit keeps; CSV subsets need OCC_CODE, an employment or
+wage column, and A_MEDIAN whenever they carry other percentiles. Subsets without AREA get the national
+area (99, U.S.) or, for state files, the state FIPS code and name from PRIM_STATE; subsets without
+O_GROUP get it from the SOC code pattern (see ``_o_group_expr``).
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from gapkit.codes import STATES, soc_expr, soc_level
-from gapkit.errors import SourceFormatError
+from gapkit.codes import STATES, soc_expr
+from gapkit.errors import SchemaDriftError, SourceFormatError
 from gapkit.readers import map_columns, number_expr, open_zip, read_csv_text, read_xlsx_sheet, xlsx_sheets
 from gapkit.sources.base import IngestOptions, ParsedTable, Remote, Source
 
@@ -36,8 +41,8 @@ SCHEMAS = {
         ("a_median_topcode", pa.float64()), ("source_file", pa.string()),
     ])
 }
-ZIP_NAME = re.compile(r"^oesm(\d{2})(nat|st|in4|ma|all)\.zip$", re.I)
-MEMBER = re.compile(r"^(national|state|natsector|nat3d|nat4d|nat5d|nat6d|MSA|all_data)_M(\d{4})_dl\.(xlsx|csv)", re.I)
+ZIP_NAME = re.compile(r"^oesm(\d{2})(nat|st|in4|ma)\.zip$", re.I)
+MEMBER = re.compile(r"^(national|state|natsector|nat3d|nat4d|nat5d_6d|nat5d|nat6d|MSA)_M(\d{4})_dl\.(xlsx|csv)", re.I)
 CSV_HINT = re.compile(r"(state|national|nat\w*)_M(\d{4})", re.I)
 COLS = {
     "area": r"^area$", "area_title": r"^area_title$", "prim_state": r"^prim_state$", "naics": r"^naics$",
@@ -50,7 +55,7 @@ COLS = {
 TOPCODE_ANNUAL = {2019: 208000.0, 2020: 208000.0, 2021: 208000.0, 2022: 239200.0, 2023: 239200.0, 2024: 239200.0}
 KINDS = {"national": ("national", "NAT"), "state": ("state", "ST"), "natsector": ("industry", "SECTOR"),
          "nat3d": ("industry", "NAT3D"), "nat4d": ("industry", "NAT4D"), "nat5d": ("industry", "NAT5D"),
-         "nat6d": ("industry", "NAT6D"), "msa": ("msa", "MSA"), "all_data": ("all", "ALL")}
+         "nat6d": ("industry", "NAT6D"), "nat5d_6d": ("industry", "NAT5D6D"), "msa": ("msa", "MSA")}
 
 
 class Oews(Source):
@@ -91,23 +96,29 @@ class Oews(Source):
     def _zip(self, path: Path) -> list[ParsedTable]:
         import tempfile
 
-        zf = open_zip(path)
-        members = [i for i in zf.infolist() if not i.is_dir() and MEMBER.match(PurePosixPath(i.filename).name)]
-        if not members:
-            raise SourceFormatError(path, f"the archive holds no OEWS data file (it has {', '.join(i.filename for i in zf.infolist()[:8])}).")
-        out = []
-        for info in members:
-            base = PurePosixPath(info.filename).name
-            m = MEMBER.match(base)
-            assert m is not None
-            data = zf.read(info)
-            if base.lower().endswith(".csv"):
-                out.append(self._csv(data, path, f"{path.name}:{base}"))
-                continue
-            with tempfile.NamedTemporaryFile(suffix=".xlsx") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                out.append(self._xlsx(Path(tmp.name), m.group(1).lower(), int(m.group(2)), f"{path.name}:{base}", shown=path))
+        with open_zip(path) as zf:
+            members = [i for i in zf.infolist() if not i.is_dir() and MEMBER.match(PurePosixPath(i.filename).name)]
+            if not members:
+                listed = ", ".join(i.filename for i in zf.infolist()[:8]) or "nothing"
+                raise SourceFormatError(path, f"the archive holds no OEWS data file (national_M<year>_dl.xlsx, ...); it has {listed}.")
+            out = []
+            for info in members:
+                base = PurePosixPath(info.filename).name
+                m = MEMBER.match(base)
+                assert m is not None
+                data = zf.read(info)
+                if base.lower().endswith(".csv"):
+                    out.append(self._csv(data, path, f"{path.name}:{base}"))
+                    continue
+                with tempfile.TemporaryDirectory(prefix="gapkit-oews-") as tmpdir:
+                    tmp = Path(tmpdir) / base
+                    tmp.write_bytes(data)
+                    try:
+                        out.append(self._xlsx(tmp, m.group(1).lower(), int(m.group(2)), f"{path.name}:{base}", shown=path))
+                    except SourceFormatError as exc:
+                        if exc.path != str(tmp):
+                            raise
+                        raise SourceFormatError(f"{path} (member {info.filename})", exc.problem) from None
         return out
 
     def _xlsx(self, path: Path, kind: str, year: int, label: str, shown: Path | None = None) -> ParsedTable:
@@ -116,7 +127,7 @@ class Oews(Source):
         data_sheet = next((s for s in sheets if MEMBER.match(s + ".xlsx") or re.search(r"_dl$", s, re.I)), sheets[0])
         df = read_xlsx_sheet(path, data_sheet, header_row=0)
         topcode = _topcode_from_descriptions(path, sheets) or TOPCODE_ANNUAL.get(year)
-        return self._frame(df, kind, year, label, shown, topcode)
+        return self._frame(df, kind, year, label, shown, topcode, official=True)
 
     def _csv(self, data: bytes, path: Path, label: str) -> ParsedTable:
         df = read_csv_text(data, origin=path)
@@ -128,63 +139,131 @@ class Oews(Source):
         kind = raw_kind if raw_kind in KINDS else "national"
         return self._frame(df, kind, year, label, path, TOPCODE_ANNUAL.get(year))
 
-    def _frame(self, df: pl.DataFrame, kind: str, year: int, label: str, path: Path, topcode: float | None) -> ParsedTable:
+    def _frame(self, df: pl.DataFrame, kind: str, year: int, label: str, path: Path, topcode: float | None,
+               official: bool = False) -> ParsedTable:
         import polars as pl
 
-        c = map_columns(df.columns, COLS, path=path, required=["occ_code"])
+        if df.height == 0:
+            raise SourceFormatError(path, "the OEWS table has a header but no data rows.")
+        c = map_columns(df.columns, COLS, path=path, required=list(COLS) if official else ["occ_code"])
         if not {"tot_emp", "a_mean", "a_median"} & set(c):
-            from gapkit.errors import SchemaDriftError
-
-            raise SchemaDriftError(path, ["A_MEDIAN (or TOT_EMP / A_MEAN)"], df.columns)
+            raise SchemaDriftError(path, ["TOT_EMP / A_MEAN / A_MEDIAN (no employment or wage column)"], df.columns)
+        if "a_median" not in c and {"a_pct10", "a_pct25", "a_pct75", "a_pct90", "h_median"} & set(c):
+            raise SchemaDriftError(path, ["A_MEDIAN"], df.columns)
         if "naics" in c and kind == "national" and df.select(pl.col(c["naics"]).str.strip_chars().ne("000000").any()).item():
             kind = "natsector"
         area_type, unit_kind = KINDS.get(kind, ("national", kind.upper()))
-        has_state = "prim_state" in c
+        if area_type == "state" and not {"prim_state", "area"} & set(c):
+            raise SchemaDriftError(path, ["PRIM_STATE (or AREA)"], df.columns)
 
         def col(k: str) -> pl.Expr:
             return pl.col(c[k]).cast(pl.String).str.strip_chars() if k in c else pl.lit(None, pl.String)
 
         med = col("a_median")
-        state_expr = col("prim_state") if has_state else pl.lit("US")
-        if area_type == "state" and not has_state:
-            raise SourceFormatError(path, "a state OEWS file needs a PRIM_STATE column.")
+        emp = col("tot_emp")
+        if area_type == "state":
+            fips_of = {a: f for f, (a, _) in STATES.items()}
+            name_of = {f: n for f, (_, n) in STATES.items()}
+            state = col("prim_state") if "prim_state" in c else col("area").str.zfill(2).replace_strict(
+                {f: a for f, (a, _) in STATES.items()}, default=None)
+            area = col("area").str.zfill(2) if "area" in c else state.replace_strict(fips_of, default=None)
+            title = col("area_title") if "area_title" in c else area.replace_strict(name_of, default=None)
+        else:
+            state = col("prim_state") if "prim_state" in c else pl.lit("US")
+            area = col("area") if "area" in c else pl.lit("99")
+            title = col("area_title") if "area_title" in c else pl.lit("U.S.")
         out = df.select(
             pl.lit(year).cast(pl.Int16).alias("year"),
             pl.lit(area_type).alias("area_type"),
-            (col("area") if "area" in c else state_expr).alias("area_code"),
-            (col("area_title") if "area_title" in c else state_expr).alias("area_title"),
-            state_expr.alias("state"),
+            area.alias("area_code"),
+            title.alias("area_title"),
+            state.alias("state"),
             col("naics").alias("naics"), col("naics_title").alias("naics_title"), col("i_group").alias("i_group"),
             col("own_code").alias("own_code"),
             soc_expr(c["occ_code"]).alias("soc_code"),
             col("occ_title").alias("title"),
-            col("o_group").alias("o_group"),
-            *(number_expr(c[k]).alias(k) if k in c else pl.lit(None, pl.Float64).alias(k)
-              for k in ("tot_emp", "h_mean", "a_mean", "h_median", "a_median", "a_pct10", "a_pct25", "a_pct75", "a_pct90")),
-            pl.when(col("tot_emp") == "**").then(pl.lit("not available")).when(col("tot_emp") == "~").then(pl.lit("<0.5% of establishments"))
+            col("o_group").str.to_lowercase().alias("o_group"),
+            *(number_expr(c[k]).alias(k) if k in c else pl.lit(None, pl.Float64).alias(k) for k in NUMBERS),
+            pl.when(emp == "**").then(pl.lit("not available")).when(emp == "~").then(pl.lit("<0.5% of establishments"))
             .otherwise(None).alias("emp_flag"),
-            pl.when(med == "#").then(pl.lit("top-coded")).when(med == "*").then(pl.lit("not available")).otherwise(None).alias("a_median_flag"),
+            pl.when(med == "#").then(pl.lit("top-coded")).when(med == "*").then(pl.lit("not available")).otherwise(None)
+            .alias("a_median_flag"),
             pl.when(med == "#").then(pl.lit(topcode, pl.Float64)).otherwise(None).alias("a_median_topcode"),
             pl.lit(label).alias("source_file"),
+            pl.col(c["occ_code"]).alias("_raw_code"),
+            *(col(k).alias(f"_raw_{k}") for k in NUMBERS if k in c),
         )
-        bad = out.filter(pl.col("soc_code").is_null())
-        if bad.height:
-            raise SourceFormatError(path, f"{bad.height} row(s) have an OCC_CODE that is not a SOC code.")
-        strange = df.select(med.alias("m")).filter(pl.col("m").is_not_null() & ~pl.col("m").is_in(["#", "*", "**", "~", ""]) &
-                                                   pl.col("m").str.replace_all(",", "").cast(pl.Float64, strict=False).is_null())
-        if strange.height:
-            raise SourceFormatError(path, f"A_MEDIAN holds {strange.height} value(s) that are neither numbers nor OEWS special values (e.g. {strange['m'][0]!r}).")
+        _check(out, [k for k in NUMBERS if k in c], c, area_type, path)
+        out = out.drop("_raw_code", *(f"_raw_{k}" for k in NUMBERS if k in c))
         if "o_group" not in c:
-            out = out.with_columns(pl.col("soc_code").map_elements(soc_level, return_dtype=pl.String).alias("o_group"))
-        if area_type == "state":
-            unknown = sorted(set(out["state"].drop_nulls().unique().to_list()) - {a for a, _ in STATES.values()})
-            if unknown:
-                raise SourceFormatError(path, f"PRIM_STATE has values that are not U.S. states or territories: {', '.join(unknown[:5])}.")
-        dup = out.group_by("area_code", "naics", "own_code", "soc_code", "o_group").len().filter(pl.col("len") > 1)
-        if dup.height > out.height * 0.01:
-            raise SourceFormatError(path, f"{dup.height} area × industry × occupation keys appear more than once; the file has duplicated rows.")
-        out = out.unique(subset=["area_code", "naics", "own_code", "soc_code", "o_group"], keep="first", maintain_order=True)
-        return ParsedTable("oews_wages", str(year), unit_kind, out.select(SCHEMAS["oews_wages"].names))
+            out = out.with_columns(_o_group_expr("soc_code").alias("o_group"))
+        out, notes = _drop_exact_duplicates(out, path)
+        return ParsedTable("oews_wages", str(year), unit_kind, out.select(SCHEMAS["oews_wages"].names), notes)
+
+
+NUMBERS = ("tot_emp", "h_mean", "a_mean", "h_median", "a_median", "a_pct10", "a_pct25", "a_pct75", "a_pct90")
+SPECIALS = ["*", "**", "#", "~", ""]
+
+
+def _check(out: pl.DataFrame, numbers: list[str], c: dict[str, str], area_type: str, path: Path) -> None:
+    """One pass: SOC codes parse, numeric cells are numbers or OEWS special values, state codes are real."""
+    import polars as pl
+
+    def bad(k: str) -> pl.Expr:
+        raw = pl.col(f"_raw_{k}")
+        return raw.is_not_null() & ~raw.is_in(SPECIALS) & pl.col(k).is_null()
+
+    states = sorted({a for a, _ in STATES.values()})
+    chk = out.select(
+        pl.col("soc_code").is_null().sum().alias("_bad_soc"),
+        pl.col("_raw_code").filter(pl.col("soc_code").is_null()).first().alias("_bad_soc_e"),
+        *(bad(k).sum().alias(k) for k in numbers),
+        *(pl.col(f"_raw_{k}").filter(bad(k)).first().alias(f"_e_{k}") for k in numbers),
+        (pl.col("state").filter(~pl.col("state").is_in(states) & pl.col("state").is_not_null()).unique().sort().implode()
+         if area_type == "state" else pl.lit([], pl.List(pl.String))).alias("_bad_state"),
+        (pl.col("area_code").is_null().sum() if area_type == "state" else pl.lit(0)).alias("_no_area"),
+    ).row(0, named=True)
+    if chk["_bad_soc"]:
+        raise SourceFormatError(path, f"{chk['_bad_soc']} row(s) have an OCC_CODE that is not a SOC code (e.g. {chk['_bad_soc_e']!r}).")
+    for k in numbers:
+        if chk[k]:
+            raise SourceFormatError(path, f"column {c[k]!r} holds {chk[k]} value(s) that are neither numbers nor OEWS special "
+                                          f"values (*, **, #, ~), e.g. {chk[f'_e_{k}']!r}.")
+    if chk["_bad_state"] or chk["_no_area"]:
+        shown = ", ".join(chk["_bad_state"][:5]) or "(empty or unknown area codes)"
+        raise SourceFormatError(path, f"the state column has values that are not U.S. states or territories: {shown}.")
+
+
+def _o_group_expr(code: str) -> pl.Expr:
+    """O_GROUP for files that dropped it: the SOC level from the code pattern, except that a broad code
+    none of whose detailed codes appears anywhere in the file is one of the aggregates OEWS publishes
+    in place of detailed occupations (29-2010, 31-1120, ...): ``detailed``, as OEWS labels it."""
+    import polars as pl
+
+    s = pl.col(code)
+    level = (pl.when(s == "00-0000").then(pl.lit("total")).when(s.str.ends_with("0000")).then(pl.lit("major"))
+             .when(s.str.ends_with("00")).then(pl.lit("minor")).when(s.str.ends_with("0")).then(pl.lit("broad"))
+             .otherwise(pl.lit("detailed")))
+    has_detail = (level == "detailed").any().over(s.str.slice(0, 6))
+    return pl.when((level == "broad") & ~has_detail).then(pl.lit("detailed")).otherwise(level)
+
+
+def _drop_exact_duplicates(out: pl.DataFrame, path: Path) -> tuple[pl.DataFrame, list[str]]:
+    """Keys repeat only as OEWS publishes them (an aggregate both broad and detailed); a repeated key
+    with different figures is an error, an exactly repeated row is dropped and reported."""
+    import polars as pl
+
+    key = ["area_code", "naics", "own_code", "soc_code", "o_group"]
+    if out.select(pl.struct(key).is_unique().all()).item():
+        return out, []
+    distinct = out.unique(maintain_order=True)
+    clash = distinct.filter(pl.struct(key).is_duplicated())
+    if clash.height:
+        r = clash.row(0, named=True)
+        raise SourceFormatError(path, f"{clash.select(key).n_unique()} area × industry × occupation key(s) appear more than once "
+                                      f"with different figures (e.g. {r['soc_code']} in area {r['area_code']}, industry "
+                                      f"{r['naics']}); the file has conflicting rows.")
+    return distinct, [f"{path.name}: {out.height - distinct.height} exact duplicate row(s) were dropped."]
 
 
 def _topcode_from_descriptions(path: Path, sheets: list[str]) -> float | None:
