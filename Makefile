@@ -26,9 +26,13 @@ test: install
 lint:
 	ruff check src tests benchmarks
 
-# For cron: re-ingest everything (unchanged upstream files are skipped) and regenerate reports.
+# For cron: re-ingest everything (unchanged upstream files are skipped); non-zero exit on failure.
 refresh: install
-	$(PY) -m gapkit.refresh --config refresh.toml
+	@if [ -d "$(SHARED)/data" ]; then \
+		$(PY) -m gapkit.refresh --offline --from "$(SHARED)"; \
+	else \
+		$(PY) -m gapkit.refresh; \
+	fi
 
 bench: install
 	$(PY) benchmarks/run_all.py

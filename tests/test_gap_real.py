@@ -256,3 +256,23 @@ def test_result_cache_is_exact_and_invalidated(ingested: Path, tmp_path: Path) -
     f.write_text(f.read_text().replace('"484000"', '"481100"'))
     b = run_cli("gap", "--sector-file", str(f), "--format", "csv", data_dir=data)
     assert a.returncode == b.returncode == 0 and a.stdout != b.stdout
+
+
+def test_cli_sectors_list_and_show(ingested: Path) -> None:
+    proc = run_cli("sectors", data_dir=ingested)
+    assert proc.returncode == 0 and "transportation" in proc.stdout and "all-industries" in proc.stdout
+    show = run_cli("sectors", "show", "transportation", data_dir=ingested)
+    assert show.returncode == 0, show.stderr
+    assert "484000" in show.stdout and "Sector employment" in show.stdout
+    assert_clean_error(run_cli("sectors", "show", "spaceflight", data_dir=ingested), "Unknown sector")
+
+
+def test_refresh_module(ingested: Path, shared: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "gapkit.refresh", "--offline", "--from", str(shared / "data" / "bls_ep"),
+                           "--data-dir", str(ingested)], capture_output=True, text=True)
+    assert proc.returncode == 0 and "unchanged" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "gapkit.refresh", "--offline", "--data-dir", str(ingested)], capture_output=True, text=True)
+    assert bad.returncode != 0 and "refresh failed" in bad.stderr and "Traceback" not in bad.stderr

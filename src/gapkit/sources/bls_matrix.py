@@ -76,8 +76,8 @@ SIDE: dict[str, tuple[str, str]] = {
 EMP = re.compile(r"^(\d{4}) employment$")
 EMP_PROJ = re.compile(r"^projected (\d{4}) employment$")
 CHANGE = re.compile(r"^employment change, (\d{4}) ?- ?(\d{2,4})$")
-SOC_RE = r"^\d{2}-\d{4}$"
-NEM_RE = r"^(?:TE\d{4}|[0-9A-Z]{2}[0-9A-Z,\-]{4})$"
+SOC_RE = r"^[0-9]{2}-[0-9]{4}$"
+NEM_RE = r"^(?:TE[0-9]{4}|[0-9A-Z]{2}[0-9A-Z,\-]{4})$"
 STRUCTURAL_SUMMARY = r"^(?:TE1000|TE1200)$|^\d{2}-|0000$"
 MISSING = ("—", "–", "-", "")
 TYPES = ("Line item", "Summary")
@@ -325,10 +325,10 @@ def _with_header(raw: pl.DataFrame, patterns: list[str], path: Path, sheet: str)
 
 # -- expressions and checks --------------------------------------------------------------------
 def _code(col: str) -> pl.Expr:
-    """A code cell: '="53-3032"' -> '53-3032', stripped."""
+    """A code cell: '="53-3032"' -> '53-3032', stripped (literal string ops: no regex to compile per file)."""
     import polars as pl
 
-    return pl.col(col).cast(pl.String).str.strip_chars().str.replace(r'^="?(.*?)"?$', "$1").str.strip_chars()
+    return pl.col(col).cast(pl.String).str.strip_chars().str.strip_prefix("=").str.strip_chars('"').str.strip_chars()
 
 
 def _text(col: str) -> pl.Expr:
@@ -342,7 +342,7 @@ def _type(col: str) -> pl.Expr:
     import polars as pl
 
     s = pl.col(col).cast(pl.String).str.strip_chars()
-    low = s.str.to_lowercase().str.replace_all(r"\s+", " ")
+    low = s.str.to_lowercase()
     return pl.when(low == "line item").then(pl.lit("Line item")).when(low == "summary").then(pl.lit("Summary")).otherwise(s)
 
 
@@ -430,8 +430,7 @@ def _number(col: str) -> pl.Expr:
     """A published number ('1,586.2', '="12"') as Float64; anything else is null (and then an error)."""
     import polars as pl
 
-    s = pl.col(col).cast(pl.String).str.strip_chars().str.replace(r'^="?(.*?)"?$', "$1").str.replace_all(",", "")
-    return s.cast(pl.Float64, strict=False)
+    return _code(col).str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
 
 
 def _conform(frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,190 @@
+"""OEWS source: real national/sector workbooks, the mirror zip and CSV subsets from ../shared; bad files."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from gapkit.errors import SchemaDriftError, SourceFormatError
+from gapkit.readers import read_csv_text, read_xlsx_sheet, sniff, xlsx_sheets
+from gapkit.sources.base import IngestOptions, ParsedTable
+from gapkit.sources.oews import SCHEMAS, Oews, _topcode_from_descriptions
+
+ZIP = "www.bls.gov/oes/special-requests/oesm24nat.zip"
+STATE_CSV = "bls_oews/state_M2024_dl_subset10cols.csv"
+NAT3D_CSV = "bls_oews/derived/oews_nat3d_M2024_trimmed9cols_total-detailed.csv"
+SRC = Oews()
+PHYSICIANS = ["29-1210", "29-1211", "29-1212", "29-1213", "29-1214", "29-1217", "29-1218", "29-1222", "29-1223", "29-1224",
+              "29-1229", "29-1240", "29-1241", "29-1242", "29-1243", "29-1249"]
+
+
+def _one(path: Path) -> ParsedTable:
+    assert SRC.recognize(path, sniff(path)), path
+    [t] = SRC.parse(path, str(path))
+    assert t.frame.schema == pl.from_arrow(SCHEMAS["oews_wages"].empty_table()).schema
+    return t
+
+
+def _row(f: pl.DataFrame, code: str, **eq: str) -> dict:
+    q = f.filter(pl.col("soc_code") == code)
+    for k, v in eq.items():
+        q = q.filter(pl.col(k) == v)
+    return q.row(0, named=True)
+
+
+@pytest.fixture(scope="module")
+def nat24(mirror_dir: Path) -> ParsedTable:
+    return _one(mirror_dir / ZIP)
+
+
+def test_national_2024_from_mirror_zip(nat24: ParsedTable) -> None:
+    f = nat24.frame
+    assert (nat24.dataset, nat24.vintage, nat24.unit) == ("oews_wages", "2024", "NAT") and f.height == 1403
+    assert f["source_file"].unique().to_list() == ["oesm24nat.zip:national_M2024_dl.xlsx"]
+    tot = _row(f, "00-0000")
+    assert tot["tot_emp"] == 154_187_380 and tot["a_median"] == 49_500 and tot["a_mean"] == 67_920 and tot["h_median"] == 23.8
+    assert (tot["area_type"], tot["area_code"], tot["area_title"], tot["state"], tot["naics"], tot["own_code"]) == (
+        "national", "99", "U.S.", "US", "000000", "1235")
+    assert (tot["a_pct10"], tot["a_pct25"], tot["a_pct75"], tot["a_pct90"]) == (29_990, 36_730, 78_810, 125_720)
+    assert dict(f["o_group"].value_counts().iter_rows()) == {"total": 1, "major": 22, "minor": 94, "broad": 455, "detailed": 831}
+    # OEWS aggregates listed both as broad and detailed (same figures) are both kept
+    hl = f.filter(pl.col("soc_code") == "29-2010")
+    assert sorted(hl["o_group"]) == ["broad", "detailed"] and hl["tot_emp"].n_unique() == 1
+
+
+def test_national_2023_and_bare_2024_xlsx(shared_data: Path, nat24: ParsedTable) -> None:
+    t23 = _one(shared_data / "bls_oews" / "national_M2023_dl.xlsx")
+    tot = _row(t23.frame, "00-0000")
+    assert t23.vintage == "2023" and t23.frame.height == 1403 and tot["a_median"] == 48_060 and tot["tot_emp"] == 151_853_870
+    bare = _one(shared_data / "bls_oews" / "national_M2024_dl.xlsx").frame
+    assert bare.drop("source_file").equals(nat24.frame.drop("source_file"))  # zip member byte-identical to the bare file
+
+
+def test_top_coded_and_missing_wages_flagged_never_zero(nat24: ParsedTable, mirror_dir: Path, shared_data: Path) -> None:
+    f = nat24.frame
+    top = f.filter(pl.col("a_median_flag") == "top-coded")
+    assert set(PHYSICIANS) <= set(top["soc_code"]) and top.height == 19
+    assert top["a_median"].null_count() == 19 and (top["a_median_topcode"] == 239_200).all()
+    assert top["h_median"].null_count() == 19
+    anest = _row(f, "29-1211")
+    assert anest["a_mean"] == 336_640 and anest["a_median"] is None and anest["a_pct90"] is None
+    # `*`: no annual wage published (hourly-only occupations such as actors)
+    na = f.filter(pl.col("a_median_flag") == "not available")
+    assert na.height == 7 and "27-2011" in na["soc_code"] and na["a_median"].null_count() == 7 and na["a_median_topcode"].null_count() == 7
+    assert _row(f, "27-2011")["h_mean"] == 44.4
+    assert f.filter(pl.col("a_median_flag").is_null())["a_median"].null_count() == 0
+    assert f.filter(pl.col("a_median_flag").is_not_null() | pl.col("a_median_topcode").is_not_null())["a_median"].null_count() == 26
+    assert f.filter(pl.col("a_median") == 0).height == 0
+    # the flags follow the raw cells exactly
+    raw = read_xlsx_sheet(shared_data / "bls_oews" / "national_M2024_dl.xlsx", 0)
+    assert raw.filter(pl.col("A_MEDIAN") == "#").height == 19 and raw.filter(pl.col("A_MEDIAN") == "*").height == 7
+    # the threshold comes from the workbook's Field Descriptions sheet
+    p = shared_data / "bls_oews" / "national_M2024_dl.xlsx"
+    assert _topcode_from_descriptions(p, xlsx_sheets(p)) == 239_200
+
+
+def test_state_subset_csv(shared_data: Path) -> None:
+    t = _one(shared_data / STATE_CSV)
+    f = t.frame
+    assert (t.vintage, t.unit) == ("2024", "ST") and f.height == 37_609
+    assert f["state"].n_unique() == 54 and f["area_code"].n_unique() == 54 and (f["area_type"] == "state").all()
+    al = _row(f, "00-0000", state="AL")
+    assert (al["area_code"], al["area_title"], al["tot_emp"], al["a_mean"], al["a_median"]) == ("01", "Alabama", 2_091_480, 55_350, 43_830)
+    assert (al["a_pct10"], al["a_pct25"], al["a_pct75"], al["a_pct90"]) == (23_520, 30_660, 64_110, 98_810)
+    assert set(f.filter(pl.col("state").is_in(["DC", "GU", "PR", "VI"]))["area_code"]) == {"11", "66", "72", "78"}
+    # O_GROUP derived from the code: OEWS aggregates that stand in for detail are detailed, like OEWS labels them
+    assert dict(f["o_group"].value_counts().iter_rows()) == {"total": 54, "major": 1188, "detailed": 36_367}
+    assert set(f.filter((pl.col("o_group") == "detailed") & pl.col("soc_code").str.ends_with("0"))["soc_code"]) == {
+        "13-1020", "13-2020", "29-2010", "31-1120", "39-7010", "47-4090", "51-2090"}
+    assert f.filter(pl.col("a_median_flag") == "top-coded").height == 525 and f.filter(pl.col("emp_flag") == "not available").height == 1353
+    top = f.filter(pl.col("a_median_flag") == "top-coded")
+    assert top["a_median"].null_count() == 525 and (top["a_median_topcode"] == 239_200).all()
+
+
+def test_natsector_and_nat3d(shared_data: Path) -> None:
+    t = _one(shared_data / "bls_oews" / "natsector_M2024_dl.xlsx")
+    f = t.frame
+    assert (t.unit, f.height) == ("SECTOR", 16_434) and (f["area_type"] == "industry").all() and f["naics"].n_unique() == 20
+    trans = f.filter(pl.col("naics") == "48-49")
+    assert trans.height == 840 and trans["own_code"].unique().to_list() == ["59"]
+    truck = _row(trans, "53-3032")
+    assert (truck["tot_emp"], truck["a_median"], truck["i_group"]) == (1_183_530, 59_200, "sector")
+    assert f.filter(pl.col("emp_flag") == "not available")["tot_emp"].null_count() == 1061
+    d = _one(shared_data / NAT3D_CSV)
+    g = d.frame
+    assert (d.unit, g.height, g["naics"].n_unique()) == ("NAT3D", 18_783, 85)
+    assert _row(g, "00-0000", naics="484000")["tot_emp"] == 1_531_100 and (g["area_code"] == "99").all()
+    assert g["a_median"].null_count() == g.height and g["a_median_flag"].null_count() == g.height  # column not in this extract
+    assert dict(g["o_group"].value_counts().iter_rows()) == {"total": 85, "detailed": 18_698}
+
+
+def test_schema_drift_missing_a_median_names_column_and_file(shared_data: Path, tmp_path: Path) -> None:
+    df = read_csv_text(shared_data / STATE_CSV, origin="x").drop("A_MEDIAN").head(50)
+    p = tmp_path / "state_M2024_dl.csv"
+    df.write_csv(p)
+    with pytest.raises(SchemaDriftError, match="A_MEDIAN") as e:
+        SRC.parse(p, str(p))
+    assert str(p) in str(e.value) and "A_PCT10" in str(e.value)
+
+
+def test_bad_files(shared_data: Path, mirror_dir: Path, tmp_path: Path) -> None:
+    src = read_csv_text(shared_data / STATE_CSV, origin="x").head(20)
+    p = tmp_path / "state_M2024_dl.csv"
+    src.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("n/a")).otherwise(pl.col("A_MEAN")).alias("A_MEAN")).write_csv(p)
+    with pytest.raises(SourceFormatError, match=r"'A_MEAN' holds 1 value.*'n/a'"):
+        SRC.parse(p, str(p))
+    src.with_columns(pl.lit("ZZ").alias("PRIM_STATE")).write_csv(p)
+    with pytest.raises(SourceFormatError, match="not U.S. states or territories: ZZ"):
+        SRC.parse(p, str(p))
+    src.with_columns(pl.lit("Nurses").alias("OCC_CODE")).write_csv(p)
+    with pytest.raises(SourceFormatError, match="not a SOC code"):
+        SRC.parse(p, str(p))
+    pl.concat([src, src.head(1).with_columns(pl.lit("1").alias("TOT_EMP"))]).write_csv(p)
+    with pytest.raises(SourceFormatError, match="different figures"):
+        SRC.parse(p, str(p))
+    pl.concat([src, src.head(1)]).write_csv(p)
+    [t] = SRC.parse(p, str(p))
+    assert t.frame.height == 20 and "1 exact duplicate" in t.notes[0]
+    q = tmp_path / "oews_export.csv"  # no year in the name
+    src.write_csv(q)
+    with pytest.raises(SourceFormatError, match="does not say the OEWS year"):
+        SRC.parse(q, str(q))
+    # zips and workbooks: truncated, HTML, no OEWS member, corrupt member
+    raw = (mirror_dir / ZIP).read_bytes()
+    cases = {
+        "oesm24nat.zip": (raw[: len(raw) // 2], "corrupt or truncated"),
+        "oesm23nat.zip": (b"<!DOCTYPE html><html><title>Access Denied</title></html>", "HTML page"),
+        "national_M2024_dl.xlsx": (b"<html><body>Access Denied</body></html>", "HTML page"),
+        "state_M2024_dl.xlsx": (raw[: len(raw) // 3], "not an Excel|truncated|corrupt"),
+    }
+    for name, (body, needle) in cases.items():
+        bad = tmp_path / name
+        bad.write_bytes(body)
+        with pytest.raises(SourceFormatError, match=needle) as e:
+            SRC.parse(bad, str(bad))
+        assert str(bad) in str(e.value)
+    z = tmp_path / "oesm22nat.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("oesm22nat/readme.txt", "nothing here")
+    with pytest.raises(SourceFormatError, match="no OEWS data file.*readme.txt"):
+        SRC.parse(z, str(z))
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("oesm22nat/national_M2022_dl.xlsx", b"PK\x03\x04 not really a workbook")
+    with pytest.raises(SourceFormatError, match="national_M2022_dl.xlsx") as e:
+        SRC.parse(z, str(z))
+    assert str(z) in str(e.value)
+
+
+def test_remotes_and_recognize(shared_data: Path, mirror_dir: Path) -> None:
+    rs = SRC.remotes(IngestOptions())
+    assert [(r.url.rsplit("/", 1)[1], r.required) for r in rs] == [
+        ("oesm24nat.zip", True), ("oesm24st.zip", False), ("oesm24in4.zip", False)]
+    assert rs[0].url == "https://www.bls.gov/oes/special-requests/oesm24nat.zip" and rs[0].raw_name == "oesm24nat.zip"
+    assert len(SRC.remotes(IngestOptions(years=[2023, 2024]))) == 6
+    for p in [mirror_dir / ZIP, shared_data / STATE_CSV, shared_data / NAT3D_CSV, *(shared_data / "bls_oews").glob("*.xlsx")]:
+        assert SRC.recognize(p, sniff(p)), p
+    for p in [shared_data / "projections_central" / "ltprojections_2020-30_all_states.csv", shared_data / "bls_ep" / "occupation_2024-34.xlsx"]:
+        assert not SRC.recognize(p, sniff(p)), p
