@@ -12,7 +12,7 @@ from gapkit.codes import STATES
 from gapkit.errors import DownloadError, SchemaDriftError, SourceFormatError
 from gapkit.readers import map_columns, number_expr, read_xlsx_sheet, sniff
 from gapkit.sources.base import IngestOptions, ParsedTable
-from gapkit.sources.projections import BASE, SCHEMAS, Projections, merge_pages, page_url
+from gapkit.sources.projections import BASE, SCHEMAS, Projections, merge_pages, page_url, state_total_notes
 
 JSON_DIR = "public.projectionscentral.org/Projections/LongTermRestJson"
 CSV_2232 = "projections_central/longterm_2022-32_all_states_885occ.csv"
@@ -139,6 +139,9 @@ def test_state_totals_checked_and_reported_not_fixed(csv_2232: list[ParsedTable]
     assert _mismatch_states(list(mirror_tables.values()), "detailed occupations sum to") == {"11", "25", "72", "78"}
     assert _mismatch_states(csv_2030, "detailed occupations sum to") == {"10", "46", "50", "66", "78"}  # DE, SD, VT, GU, VI
     assert not _mismatch_states(csv_2030, "look odd")
+    # the same checks on a stored multi-state frame (for the gap engine)
+    assert state_total_notes(_frame(csv_2232)) == [n for t in csv_2232 for n in t.notes]
+    assert any("(NY)" in n and "1.1%" in n and "not adjusted" in n for n in state_total_notes(_frame(csv_2232)))
     # published values are kept as published
     f = _frame(csv_2232)
     assert f.filter((pl.col("stfips") == "36") & (pl.col("soc_code") == "00-0000"))["openings"].item() == 119_000

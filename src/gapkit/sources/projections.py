@@ -328,11 +328,20 @@ def _cycle_from_name(name: str) -> tuple[int, int] | None:
     return (y0, y1 if y1 > y0 else y1 + 100)
 
 
+def state_total_notes(frame: pl.DataFrame) -> list[str]:
+    """The per-state checks of ``parse`` on a stored ``state_projections`` frame (any number of states
+    and cycles): line items vs the published total, and the total's openings rate. For the gap engine."""
+    notes: list[str] = []
+    for (fips, cycle), part in frame.group_by(["stfips", "cycle"], maintain_order=True):
+        notes += _check_totals(part, str(fips), str(cycle))
+    return notes
+
+
 def _check_totals(part: pl.DataFrame, fips: str, cycle: str) -> list[str]:
     """Notes (not errors) on one state's figures: detail vs published total, and the total's openings rate."""
     import polars as pl
 
-    name = STATES[fips][1]
+    name = f"{STATES[fips][1]} ({STATES[fips][0]})"
     det = float(part.filter(pl.col("soc_level") == "detailed")["openings"].sum())
     tot = part.filter(pl.col("soc_code") == "00-0000")
     if tot.height == 0:
@@ -349,7 +358,7 @@ def _check_totals(part: pl.DataFrame, fips: str, cycle: str) -> list[str]:
         rate = published / ((row["emp_base"] + row["emp_proj"]) / 2)
         if not RATE_BAND[0] <= rate <= RATE_BAND[1]:
             notes.append(f"Projections Central {cycle} {name}: published annual openings ({published:,.0f}) are {rate:.1%} of "
-                         f"average employment ({(row['emp_base'] + row['emp_proj']) / 2:,.0f}); states publish "
-                         f"{RATE_BAND[0]:.0%}-{RATE_BAND[1]:.0%}, so this state's openings look odd as published "
-                         "(not adjusted; use with care).")
+                         f"average employment ({(row['emp_base'] + row['emp_proj']) / 2:,.0f}), outside the "
+                         f"{RATE_BAND[0]:.0%}-{RATE_BAND[1]:.0%} range of states' published figures; they look odd as "
+                         "published (not adjusted; use with care).")
     return notes
