@@ -188,3 +188,44 @@ def test_remotes_and_recognize(shared_data: Path, mirror_dir: Path) -> None:
         assert SRC.recognize(p, sniff(p)), p
     for p in [shared_data / "projections_central" / "ltprojections_2020-30_all_states.csv", shared_data / "bls_ep" / "occupation_2024-34.xlsx"]:
         assert not SRC.recognize(p, sniff(p)), p
+
+
+OFFICIAL = ["AREA", "AREA_TITLE", "AREA_TYPE", "PRIM_STATE", "NAICS", "NAICS_TITLE", "I_GROUP", "OWN_CODE", "OCC_CODE", "OCC_TITLE",
+            "O_GROUP", "TOT_EMP", "EMP_PRSE", "JOBS_1000", "LOC_QUOTIENT", "PCT_TOTAL", "PCT_RPT", "H_MEAN", "A_MEAN", "MEAN_PRSE",
+            "H_PCT10", "H_PCT25", "H_MEDIAN", "H_PCT75", "H_PCT90", "A_PCT10", "A_PCT25", "A_MEDIAN", "A_PCT75", "A_PCT90",
+            "ANNUAL", "HOURLY"]
+
+
+def _state_row(code: str, title: str, group: str, emp: object, a_median: object) -> list[object]:
+    vals = {"AREA": 1, "AREA_TITLE": "Alabama", "AREA_TYPE": 2, "PRIM_STATE": "AL", "NAICS": "000000",
+            "NAICS_TITLE": "Cross-industry", "I_GROUP": "cross-industry", "OWN_CODE": 1235, "OCC_CODE": code, "OCC_TITLE": title,
+            "O_GROUP": group, "TOT_EMP": emp, "H_MEAN": 30.5, "A_MEAN": 63_440, "H_MEDIAN": 25.1, "A_MEDIAN": a_median,
+            "A_PCT10": 30_000, "A_PCT25": 40_000, "A_PCT75": 80_000, "A_PCT90": "#"}
+    return [vals.get(c) for c in OFFICIAL]
+
+
+def test_state_workbook_in_zip_uses_its_own_topcode_and_requires_official_columns(tmp_path: Path) -> None:
+    from tests.minixlsx import write_xlsx
+
+    rows = [_state_row("00-0000", "All Occupations", "total", 2_091_480, 43_830),
+            _state_row("29-1211", "Anesthesiologists", "detailed", 150, "#"),
+            _state_row("27-2011", "Actors", "detailed", "**", "*")]
+    desc = [["Field", "Field Description"], ["Notes:", None],
+            ["#  = indicates a wage equal to or greater than $125.00 per hour or $260,000 per year ", None]]
+    x = write_xlsx(tmp_path / "state_M2031_dl.xlsx", {"state_M2031_dl": [OFFICIAL, *rows], "Field Descriptions": desc})
+    z = tmp_path / "oesm31st.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(x, "oesm31st/state_M2031_dl.xlsx")
+    t = _one(z)
+    f = t.frame
+    assert (t.vintage, t.unit, f.height) == ("2031", "ST", 3) and (f["area_code"] == "01").all() and (f["area_type"] == "state").all()
+    an = _row(f, "29-1211")
+    assert an["a_median"] is None and an["a_median_flag"] == "top-coded" and an["a_median_topcode"] == 260_000  # from the sheet
+    actors = _row(f, "27-2011")
+    assert actors["tot_emp"] is None and actors["emp_flag"] == "not available" and actors["a_median_flag"] == "not available"
+    drift = write_xlsx(tmp_path / "state_M2024_dl.xlsx",
+                       {"state_M2024_dl": [[c for c in OFFICIAL if c != "A_MEDIAN"], *([v for c, v in zip(OFFICIAL, r, strict=True)
+                                                                                        if c != "A_MEDIAN"] for r in rows)]})
+    with pytest.raises(SchemaDriftError, match="column.s. A_MEDIAN not found") as e:
+        SRC.parse(drift, str(drift))
+    assert str(drift) in str(e.value)

@@ -145,7 +145,10 @@ class Oews(Source):
 
         if df.height == 0:
             raise SourceFormatError(path, "the OEWS table has a header but no data rows.")
-        c = map_columns(df.columns, COLS, path=path, required=list(COLS) if official else ["occ_code"])
+        c = map_columns(df.columns, COLS, path=path, required=[])
+        missing = [k.upper() for k in (COLS if official else ["occ_code"]) if k not in c]
+        if missing:  # official workbooks carry every column gapkit keeps; subsets at least OCC_CODE
+            raise SchemaDriftError(path, missing, df.columns)
         if not {"tot_emp", "a_mean", "a_median"} & set(c):
             raise SchemaDriftError(path, ["TOT_EMP / A_MEAN / A_MEDIAN (no employment or wage column)"], df.columns)
         if "a_median" not in c and {"a_pct10", "a_pct25", "a_pct75", "a_pct90", "h_median"} & set(c):
