@@ -196,7 +196,6 @@ class Store:
         """
         import polars as pl
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         # Provenance columns repeat one value per file: keep them dictionary-encoded in memory and in
         # the Parquet file (readers see strings / categoricals), so a 15-million-row table does not
@@ -221,12 +220,15 @@ class Store:
                 inputs = {u: rec for u, rec in old_entry["inputs"].items() if u not in units}
         frames.extend(new)
         table = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
-        arrow = table.to_arrow().select(full_schema.names).cast(full_schema)
+        # Enforce the declared schema in polars and let polars write the file: no Arrow copy of a
+        # table that may be tens of millions of rows.
+        target = pl.from_arrow(full_schema.empty_table()).schema
+        table = table.select(full_schema.names).cast(dict(target))  # type: ignore[arg-type]
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{vintage}.", suffix=".parquet.tmp", dir=path.parent)
         os.close(fd)
         try:
-            pq.write_table(arrow, tmp, compression="zstd")
+            table.write_parquet(tmp, compression="zstd")
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -240,14 +242,14 @@ class Store:
             "dataset": dataset,
             "vintage": vintage,
             "source": source,
-            "rows": arrow.num_rows,
+            "rows": table.height,
             "path": str(path.relative_to(self.root)),
             "updated": now_iso(),
             "inputs": inputs,
         }
         self._dirty = True
         self.save_manifest()
-        return arrow.num_rows
+        return table.height
 
     def scan(self, dataset: str, vintage: str | None = None) -> pl.LazyFrame:
         """A lazy frame over one vintage of a dataset (newest when ``vintage`` is None)."""
