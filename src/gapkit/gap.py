@@ -532,18 +532,11 @@ def _check_state_totals(data: GapData, cycle: str, notes: list[str]) -> None:
 
 
 def _state_total_notes(data: GapData, cycle: str) -> list[str]:
-    import polars as pl
+    """The parser's per-state checks (detail vs published total, openings rate) on the stored table."""
+    from gapkit.sources.projections import state_total_notes
 
-    notes: list[str] = []
-    proj = data.state_projections(cycle)
-    tot = proj.filter(pl.col("soc_code") == "00-0000").select("state", pl.col("openings").alias("published"))
-    det = proj.filter(pl.col("soc_level") == "detailed").group_by("state").agg(pl.col("openings").sum().alias("detailed"))
-    cmp = tot.join(det, on="state").with_columns(((pl.col("detailed") - pl.col("published")) / pl.col("published")).alias("diff"))
-    odd = cmp.filter(pl.col("diff").abs() > 0.10).sort("state")
-    if odd.height:
-        items = ", ".join(f"{r['state']} ({r['diff']:+.0%})" for r in odd.iter_rows(named=True))
-        notes.append(f"State totals that differ from the sum of their detailed occupations by more than 10% (as published; not adjusted): {items}.")
-    return notes
+    frame = data.store.scan("state_projections", cycle).collect()
+    return state_total_notes(frame.filter(frame["stfips"] != "00"))
 
 
 def _finish(rows: pl.DataFrame, opts: GapOptions, sector: Sector, ep: pl.DataFrame) -> pl.DataFrame:
