@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -26,6 +27,9 @@ from gapkit.readers import (
     zip_member_to_file,
 )
 from gapkit.sources.base import IngestOptions, ParsedTable, Remote, Source
+
+if TYPE_CHECKING:
+    import polars as pl
 
 BASE = "https://nces.ed.gov/ipeds/datacenter/data/"
 DEFAULT_YEARS = (2021, 2022, 2023, 2024)
@@ -114,7 +118,8 @@ class Ipeds(Source):
             # typed: the counts are parsed as integers while reading (a fraction of the memory of
             # reading them as text, which matters for tens of millions of rows); untyped: text,
             # cast afterwards, so that unreadable cells can be pointed at.
-            overrides = {c[k]: pl.Int64 for k in ints} if typed else None
+            narrow = {"unitid": pl.Int32, "majornum": pl.Int8, "awlevel": pl.Int8}
+            overrides = {c[k]: narrow.get(k, pl.Int32) for k in ints} if typed else None
             raw = header[0]
             if raw != header[0].lstrip("\ufeff") and overrides:
                 overrides = {(raw if k == header[0] else k): v for k, v in overrides.items()}
@@ -127,7 +132,7 @@ class Ipeds(Source):
                 num["awlevel"].cast(pl.Int8, strict=False).alias("awlevel"), num["ctotalt"].cast(pl.Int32, strict=False).alias("completions"),
                 *(num[k].cast(pl.Int32, strict=False).alias(n) if k in num else pl.lit(None, pl.Int32).alias(n)
                   for k, n in (("ctotalm", "completions_men"), ("ctotalw", "completions_women"))),
-            ).collect(engine="streaming")
+            ).filter(pl.col("majornum").ne_missing(2)).collect(engine="streaming")  # second majors are not supply
 
         try:
             out = frame(typed=True)
@@ -138,37 +143,40 @@ class Ipeds(Source):
                 raise SourceFormatError(shown, f"the CSV cannot be parsed ({str(exc).splitlines()[0][:200]}).") from None
         if out.height == 0:
             raise SourceFormatError(shown, "the file has a header but no rows.")
-        # normalize each distinct CIP code once (a few thousand), then map the column
+        # normalize each distinct CIP code (a few thousand) once, with its level, then map the column
         distinct = out.select(pl.col("cip_raw").unique()).with_columns(cip_expr("cip_raw").alias("cipcode"))
+        distinct = distinct.with_columns(
+            pl.when(pl.col("cipcode") == "99").then(0).when(pl.col("cipcode").str.len_chars() == 2).then(2)
+            .when(pl.col("cipcode").str.len_chars() == 5).then(4).otherwise(6).cast(pl.Int8).alias("cip_level")
+        )
         out = out.with_columns(
-            pl.col("cip_raw").replace_strict(distinct["cip_raw"], distinct["cipcode"], default=None, return_dtype=pl.String).alias("cip_raw")
-        ).rename({"cip_raw": "cipcode"})
+            pl.col("cip_raw").replace_strict(distinct["cip_raw"], distinct["cipcode"], default=None, return_dtype=pl.String).alias("cipcode"),
+            pl.col("cip_raw").replace_strict(distinct["cip_raw"], distinct["cip_level"], default=None, return_dtype=pl.Int8).alias("cip_level"),
+        ).drop("cip_raw")
         bad = out.filter(pl.any_horizontal(pl.col("unitid", "cipcode", "majornum", "awlevel", "completions").is_null()))
         if bad.height:
             raise SourceFormatError(shown, f"{bad.height} row(s) have an unreadable UNITID, CIPCODE, MAJORNUM, AWLEVEL or CTOTALT "
                                            f"(first: row with UNITID {bad['unitid'][0]}, CIPCODE {bad['cipcode'][0]}).")
-        out = out.filter(pl.col("majornum") == 1).drop("majornum").with_columns(
-            pl.when(pl.col("cipcode") == "99").then(0).when(pl.col("cipcode").str.len_chars() == 2).then(2)
-            .when(pl.col("cipcode").str.len_chars() == 5).then(4).otherwise(6).cast(pl.Int8).alias("cip_level"),
-        )
-        # cheap first: distinct hashes of the key; the full group-by only to describe a problem
-        keys_unique = out.select(pl.struct("unitid", "cipcode", "awlevel").hash().n_unique()).item() == out.height
-        dup = out.head(0) if keys_unique else out.group_by("unitid", "cipcode", "awlevel").len().filter(pl.col("len") > 1)
-        if dup.height:
+        first = out.lazy().filter(pl.col("majornum") == 1)  # checks run as queries: no copies of a big table
+        n_first, n_keys = first.select(pl.len(), pl.struct("unitid", "cipcode", "awlevel").hash().n_unique()).collect().row(0)
+        if n_keys != n_first:
+            dup = first.group_by("unitid", "cipcode", "awlevel").len().filter(pl.col("len") > 1).collect()
             r = dup.row(0, named=True)
             raise SourceFormatError(shown, f"{dup.height} institution × CIP × award level key(s) appear more than once (e.g. UNITID {r['unitid']}, CIP {r['cipcode']}, level {r['awlevel']}); the file has duplicated rows.")
-        self._check_totals(out, Path(shown))
-        out = out.with_columns(pl.lit(year).cast(pl.Int16).alias("year"), pl.lit(origin).alias("source_file"))
-        return ParsedTable("ipeds_completions", str(year), "C", out.select(SCHEMAS["ipeds_completions"].names))
+        self._check_totals(first, Path(shown))
+        out = out.filter(pl.col("majornum") == 1).select(
+            pl.lit(year).cast(pl.Int16).alias("year"), "unitid", "cipcode", "cip_level", "awlevel", "completions",
+            "completions_men", "completions_women", pl.lit(origin).alias("source_file"),
+        )
+        return ParsedTable("ipeds_completions", str(year), "C", out)
 
-    def _check_totals(self, df: object, path: Path) -> None:
+    def _check_totals(self, lf: pl.LazyFrame, path: Path) -> None:
         import polars as pl
 
-        assert isinstance(df, pl.DataFrame)
-        tot = df.filter(pl.col("cip_level") == 0).select("unitid", "awlevel", pl.col("completions").alias("t"))
+        tot = lf.filter(pl.col("cip_level") == 0).select("unitid", "awlevel", pl.col("completions").alias("t")).collect()
         if tot.height == 0:
             raise SourceFormatError(path, "the file has no CIPCODE 99 (grand total) rows, so its completions cannot be checked; it is not a complete C<year>_A file.")
-        six = df.filter(pl.col("cip_level") == 6).group_by("unitid", "awlevel").agg(pl.col("completions").sum().alias("s"))
+        six = lf.filter(pl.col("cip_level") == 6).group_by("unitid", "awlevel").agg(pl.col("completions").sum().alias("s")).collect()
         cmp = tot.join(six, on=["unitid", "awlevel"], how="full", coalesce=True).with_columns(pl.col("t", "s").fill_null(0))
         bad = cmp.filter(pl.col("t") != pl.col("s"))
         if bad.height > max(0, MAX_MISMATCH_SHARE * cmp.height):
