@@ -90,7 +90,8 @@ SOC_RE = r"^\d{2}-\d{4}$"
 MISSING = ("—", "–", "-", "")
 TOPCODED = r"^(>=|≥|>)\s*\$?\s*[\d,]+(\.\d+)?$"
 ROW_TOLERANCE_K = 0.15  # three values each rounded to 0.1 thousand
-SUMMED = ("emp_base_k", "emp_proj_k", "separations_k", "openings_k")
+SUMMED = {"emp_base_k": "base-year employment", "emp_proj_k": "projected employment", "separations_k": "separations",
+          "openings_k": "openings"}
 
 
 def total_tolerance_k(n: int) -> float:
@@ -308,11 +309,11 @@ def _check_totals(out: pl.DataFrame, path: Path, cycle: str) -> None:
     if lines.height == 0:
         raise SourceFormatError(path, f"{MAIN_SHEET} has no 'Line item' (detailed occupation) rows.")
     tol = total_tolerance_k(lines.height)
-    for col in SUMMED:
+    for col, label in SUMMED.items():
         published, summed = total[col][0], lines[col].sum()
         if abs(summed - published) > tol:
             raise SourceFormatError(
-                path, f"the {lines.height} detailed occupations' {col} sum to {summed:,.1f} thousand but the published {cycle} "
+                path, f"the {lines.height} detailed occupations' {label} sum to {summed:,.1f} thousand but the published {cycle} "
                       f"total is {published:,.1f} (allowed rounding {tol:.1f}); the file is incomplete or altered."
             )
 

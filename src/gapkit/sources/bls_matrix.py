@@ -17,7 +17,10 @@ Quirks handled: codes written ``="53-3032"``, thousands separators, ``Line Item`
 (normalized to ``Line item``/``Summary``), employment in thousands, the cycle read from the year
 headers (``2022 Employment`` + ``Projected 2032 Employment`` -> ``2022-32``, cross-checked with
 ``Employment Change, 2022-2032``), browser duplicates (``... (1).csv``). data.bls.gov also offers
-the same tables as .xlsx; those are read like the CSV (header row found, footer rows dropped).
+the same tables as .xlsx; those are read like the CSV, with the header row found, not assumed.
+Rows with neither a code nor an employment value (blank lines, title and note rows) are skipped;
+any other row must be complete: a bad code, a missing/unreadable/negative employment value, an
+unknown type or a repeated industry x occupation cell is a SourceFormatError, never a dropped row.
 
 What the files cannot say, and what is stored instead:
 - an IND export has no industry title or type: title null; type ``Summary`` for codes that are
@@ -127,17 +130,14 @@ def parse_export(path: Path, kind: str, key: str) -> ParsedTable:
         sheet, raw = _read_sheet(path, r"matrix|industry|occupation")
         pattern = SIDE["occ_code" if kind == "IND" else "ind_code"][1]
         df = _with_header(raw, [pattern], path, sheet)
-        strict = False  # a workbook may carry title / footnote rows
     else:
-        sheet, df, strict = None, read_csv_text(path, origin=path), True
-    cycle, frame = export_frame(df, kind, code, path, sheet=sheet, strict=strict)
+        sheet, df = None, read_csv_text(path, origin=path)
+    cycle, frame = export_frame(df, kind, code, path, sheet=sheet)
     return ParsedTable("nem_matrix", cycle, unit, frame)
 
 
-def export_frame(df: pl.DataFrame, kind: str, code: str, path: Path, *, sheet: str | None = None, strict: bool = True) -> tuple[str, pl.DataFrame]:
-    """An export's rows (all-string columns, header as published) -> (cycle, normalized rows).
-
-    ``strict``: every row must carry a code (CSV exports have no title or footer rows)."""
+def export_frame(df: pl.DataFrame, kind: str, code: str, path: Path, *, sheet: str | None = None) -> tuple[str, pl.DataFrame]:
+    """An export's rows (all-string columns, header as published) -> (cycle, normalized rows)."""
     import polars as pl
 
     y0, y1, base, proj = emp_columns(df.columns, path, sheet)
@@ -149,7 +149,6 @@ def export_frame(df: pl.DataFrame, kind: str, code: str, path: Path, *, sheet: s
             "industry_code": pl.lit(code), "industry_title": pl.lit(None, pl.String), "industry_type": pl.lit(ind_type),
             "occupation_code": _code(c["occ_code"]), "occupation_title": _text(c["occ_title"]), "occupation_type": _type(c["occ_type"]),
         }
-        keep = None if strict else "occupation_code"
         nullable: set[str] = set()
     else:
         c = _map(df.columns, {k: SIDE[k] for k in ("ind_title", "ind_code", "ind_type")}, path, sheet)
@@ -158,9 +157,8 @@ def export_frame(df: pl.DataFrame, kind: str, code: str, path: Path, *, sheet: s
             "occupation_code": pl.lit(code), "occupation_title": pl.lit(None, pl.String),
             "occupation_type": pl.lit(_occupation_type(code), pl.String),
         }
-        keep = None if strict else "industry_code"
         nullable = {"occupation_type"}
-    return cycle, _assemble(df, cols, (base, proj), (base, proj), path, cycle, nullable, keep=keep, what="the export")
+    return cycle, _assemble(df, cols, (base, proj), (base, proj), path, cycle, nullable, what="the export")
 
 
 def parse_legacy(path: Path) -> ParsedTable:
@@ -215,7 +213,7 @@ def legacy_frame(raw: pl.DataFrame, path: Path, sheet: str) -> tuple[str, str, p
     }
     cycle = _cycle(y0, y1)
     out = _assemble(body, spec, (cols[i_base], cols[i_proj]), (f"{y0} Employment", f"{y1} Employment"), path, cycle,
-                    {"industry_type"}, keep="occupation_code", what=f"sheet {sheet!r}")
+                    {"industry_type"}, what=f"sheet {sheet!r}")
     return cycle, ind_code, out
 
 
@@ -236,7 +234,7 @@ def matrix_frame(df: pl.DataFrame, path: Path, *, sheet: str | None = None) -> t
         "occupation_code": _code(c["occ_code"]), "occupation_title": _text(c["occ_title"]), "occupation_type": _type(c["occ_type"]),
     }
     cycle = _cycle(y0, y1)
-    return cycle, _assemble(df, spec, (base, proj), (base, proj), path, cycle, set(), keep="occupation_code", what="the matrix sheet")
+    return cycle, _assemble(df, spec, (base, proj), (base, proj), path, cycle, set(), what="the matrix sheet")
 
 
 # -- shared header mapping ---------------------------------------------------------------------
@@ -363,15 +361,14 @@ def _assemble(
     cycle: str,
     nullable: set[str],
     *,
-    keep: str | None,
     what: str,
 ) -> pl.DataFrame:
     """Normalized rows and every check in one query (hundreds of small files are parsed per ingest:
     per-query overhead, not data, is what costs); then explain the first failure, if any.
 
-    ``keep`` names the output code column whose valid values select the data rows (workbooks have
-    title and footnote rows); None means every row must be data (CSV exports), so a row without a
-    valid code is an error, not skipped. ``nullable``: type columns the layout cannot always fill."""
+    A row with neither a valid code nor an employment value carries no data (a blank line, a title or
+    footnote row of a workbook) and is skipped; every other row must be complete and valid, so no
+    data-bearing row is ever dropped silently. ``nullable``: type columns the layout cannot fill."""
     import polars as pl
 
     occ_ok = pl.col("occupation_code").str.contains(SOC_RE).fill_null(False)
@@ -381,10 +378,13 @@ def _assemble(
         *[e.alias(k) for k, e in spec.items()],
         _number(emp[0]).alias("emp_base_k"), _number(emp[1]).alias("emp_proj_k"),
         pl.lit(Path(path).name).alias("source_file"),
-        pl.col(emp[0]).alias("_raw_base"), pl.col(emp[1]).alias("_raw_proj"),
+        pl.col(emp[0]).cast(pl.String).alias("_raw_base"), pl.col(emp[1]).cast(pl.String).alias("_raw_proj"),
     )
-    if keep is not None:
-        lf = lf.filter(occ_ok if keep == "occupation_code" else ind_ok)
+
+    def empty(c: str) -> pl.Expr:
+        return pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "")
+
+    lf = lf.filter(~(empty("_raw_base") & empty("_raw_proj") & ~(occ_ok & ind_ok)))
 
     def bad_type(k: str) -> pl.Expr:
         v = pl.col(k)
