@@ -286,7 +286,7 @@ def _read_sheet(path: Path, prefer: str) -> tuple[str, pl.DataFrame]:
     if not head.startswith(b"PK"):
         raise SourceFormatError(path, "the file is not an Excel .xlsx workbook (it is not a zip container).")
     try:
-        reader = fastexcel.read_excel(str(path))
+        reader = fastexcel.read_excel(path.read_bytes())  # from memory: a little faster than by path
         names = list(reader.sheet_names)
     except Exception as exc:  # calamine raises its own error types
         raise SourceFormatError(path, f"the workbook cannot be opened ({_short(exc)}); it may be truncated or corrupt.") from None
