@@ -26,6 +26,14 @@ from gapkit.sources.base import IngestOptions, ParsedTable, Remote, Source
 from gapkit.store import Store, now_iso, sha256_file
 
 SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "processed"}
+BIG_FILE_BYTES = 64 * 1024 * 1024
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 @dataclass
@@ -291,8 +299,19 @@ def _parse_and_store(items: list[_Item], store: Store, report: IngestReport, for
 
     pending: dict[tuple[str, str], dict[str, tuple[Source, Any, dict[str, Any]]]] = {}
     parsed_items: list[tuple[_Item, FileResult]] = []
-    with bar.task("parse files", len(todo)) as tick, ThreadPoolExecutor(max_workers=2) as pool:
-        for n, (item, tables, err) in enumerate(pool.map(work, todo), start=1):
+    # Small files parse two at a time; a big one (tens of millions of rows) parses alone, after
+    # them, so that two large tables are never held in memory at once.
+    small = [i for i in todo if _size(i.path) <= BIG_FILE_BYTES]
+    big = [i for i in todo if _size(i.path) > BIG_FILE_BYTES]
+
+    def results() -> Any:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            yield from pool.map(work, small)
+        for item in big:
+            yield work(item)
+
+    with bar.task("parse files", len(todo)) as tick:
+        for n, (item, tables, err) in enumerate(results(), start=1):
             tick(n, len(todo))
             rel_name = item.raw_rel or item.record["file"]
             if err is not None or tables is None:

@@ -187,6 +187,30 @@ def zip_member_to_file(path: Path, pattern: str, dest_dir: Path, prefer: str | N
     return info.filename, target
 
 
+def utf8_csv_file(src: Path, dest_dir: Path) -> Path:
+    """``src`` itself when it is UTF-8 (BOM or not), else a UTF-8 copy of it (cp1252) in ``dest_dir``.
+
+    Both passes stream, so a large file never sits in memory as text.
+    """
+    import codecs
+
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(src, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                dec.decode(chunk)
+            dec.decode(b"", final=True)
+        return src
+    except UnicodeDecodeError:
+        pass
+    out = dest_dir / (src.stem + ".utf8.csv")
+    with open(src, "rb") as fh, open(out, "w", encoding="utf-8", newline="") as w:
+        cp = codecs.getincrementaldecoder("cp1252")(errors="replace")
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            w.write(cp.decode(chunk))
+    return out
+
+
 def normalize_header(text: object) -> str:
     """Lower-case, dashes unified, whitespace (incl. newlines) collapsed, footnote marks dropped."""
     s = str(text if text is not None else "")

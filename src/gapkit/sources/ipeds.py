@@ -22,8 +22,7 @@ from gapkit.readers import (
     check_not_empty_or_html,
     decode_text,
     map_columns,
-    read_csv_text,
-    zip_member_bytes,
+    utf8_csv_file,
     zip_member_to_file,
 )
 from gapkit.sources.base import IngestOptions, ParsedTable, Remote, Source
@@ -86,12 +85,6 @@ class Ipeds(Source):
         if m:
             return [self._directory(path, int(m.group(1)))]
         raise SourceFormatError(path, "the file name is not C<year>_A or HD<year>, so gapkit cannot tell the IPEDS survey and year.")
-
-    def _read(self, path: Path, stem: str) -> tuple[str, bytes]:
-        if path.suffix.lower() == ".zip":
-            member, data = zip_member_bytes(path, rf"^{stem}(_rv)?\.csv$", prefer=r"_rv\.csv$")
-            return f"{path.name}:{member}", data
-        return path.name, path.read_bytes()
 
     def _completions(self, path: Path, year: int) -> ParsedTable:
         """Streams the CSV (it can be tens of millions of rows) with only the needed columns."""
@@ -185,11 +178,28 @@ class Ipeds(Source):
                                           f"CIP 99 total (e.g. UNITID {r['unitid']} level {r['awlevel']}: {r['s']} vs {r['t']}); the file is truncated or altered.")
 
     def _directory(self, path: Path, year: int) -> ParsedTable:
+        import tempfile
+
         import polars as pl
 
-        origin, data = self._read(path, f"hd{year}")
-        df = read_csv_text(data, origin=path)
-        c = map_columns(df.columns, HD_COLS, path=origin, required=["unitid", "name", "state", "fips"])
+        with tempfile.TemporaryDirectory(prefix="gapkit-ipeds-") as tmp:
+            if path.suffix.lower() == ".zip":
+                member, csv_path = zip_member_to_file(path, rf"^hd{year}(_rv)?\.csv$", Path(tmp), prefer=r"_rv\.csv$")
+                origin = f"{path.name}:{member}"
+            else:
+                csv_path, origin = path, path.name
+            check_not_empty_or_html(csv_path, "an IPEDS directory CSV")
+            csv_path = utf8_csv_file(csv_path, Path(tmp))
+            with open(csv_path, "rb") as fh:
+                first_line = fh.readline()
+            header = [h.lstrip("\ufeff").strip().strip('"') for h in decode_text(first_line).strip().split(",")]
+            c = map_columns(header, HD_COLS, path=origin, required=["unitid", "name", "state", "fips"])
+            try:
+                df = pl.read_csv(csv_path, columns=[header.index(v) for v in c.values()], infer_schema=False,
+                                 truncate_ragged_lines=True, encoding="utf8-lossy")
+            except pl.exceptions.PolarsError as exc:
+                raise SourceFormatError(path, f"the CSV cannot be parsed ({str(exc).splitlines()[0][:200]}).") from None
+        df = df.rename({old: old.lstrip("\ufeff").strip() for old in df.columns})
 
         def txt(k: str) -> pl.Expr:
             if k not in c:
