@@ -157,7 +157,9 @@ class Ipeds(Source):
             r = dup.row(0, named=True)
             raise SourceFormatError(shown, f"{dup.height} institution × CIP × award level key(s) appear more than once (e.g. UNITID {r['unitid']}, CIP {r['cipcode']}, level {r['awlevel']}); the file has duplicated rows.")
         self._check_totals(first, Path(shown))
-        out = out.filter(pl.col("majornum") == 1).select(
+        if (out["majornum"] != 1).any():  # second majors were skipped while reading; anything else left is too
+            out = out.filter(pl.col("majornum") == 1)
+        out = out.select(
             pl.lit(year).cast(pl.Int16).alias("year"), "unitid", "cipcode", "cip_level", "awlevel", "completions",
             "completions_men", "completions_women", pl.lit(origin).alias("source_file"),
         )
