@@ -225,8 +225,44 @@ class Ipeds(Source):
             txt("lat").cast(pl.Float64, strict=False).alias("latitude"), txt("lon").cast(pl.Float64, strict=False).alias("longitude"),
             pl.lit(origin).alias("source_file"),
         )
+        if out.height == 0:
+            raise SourceFormatError(path, "the file has a header but no rows.")
         if out["unitid"].null_count():
             raise SourceFormatError(path, f"{out['unitid'].null_count()} row(s) have no readable UNITID.")
         if out["unitid"].is_duplicated().any():
             raise SourceFormatError(path, "some UNITIDs appear more than once; the directory has duplicated rows.")
-        return ParsedTable("ipeds_institutions", str(year), "HD", out)
+        self._check_directory_values(df, out, c, path)
+        return ParsedTable("ipeds_institutions", str(year), "HD", _conform(out, "ipeds_institutions"))
+
+    @staticmethod
+    def _check_directory_values(df: pl.DataFrame, out: pl.DataFrame, c: dict[str, str], path: Path) -> None:
+        """Codes and numbers that are present must be readable: a shifted or altered file is refused."""
+        import polars as pl
+
+        checks = {  # output column -> (raw column field, what a valid value looks like)
+            "state_fips": ("fips", pl.col("state_fips").str.contains(r"^\d{2}$")),
+            "county_fips": ("countycd", pl.col("county_fips").str.contains(r"^\d{5}$")),
+            "unitid": ("unitid", pl.col("unitid").is_between(1, 2**31 - 1)),
+            **{k: (f, pl.col(k).is_between(-128, 127)) for k, f in
+               (("sector", "sector"), ("control", "control"), ("iclevel", "iclevel"), ("cbsa_type", "cbsatype"))},
+            "latitude": ("lat", pl.col("latitude").is_between(-90, 90)),
+            "longitude": ("lon", pl.col("longitude").is_between(-180, 180)),
+        }
+        for field, valid in checks.values():
+            if field not in c:
+                continue
+            given = pl.col("_raw").is_not_null() & ~pl.col("_raw").is_in(["", "-2", "-1"])
+            bad = out.with_columns(df[c[field]].str.strip_chars().alias("_raw")).filter(given & ~valid.fill_null(False))
+            if bad.height:
+                raise SourceFormatError(path, f"{bad.height} row(s) have an unreadable {c[field]} value (e.g. {bad['_raw'][0]!r} for "
+                                              f"UNITID {bad['unitid'][0]}); the file is shifted or altered.")
+        if out["state_fips"].null_count():
+            raise SourceFormatError(path, f"{out['state_fips'].null_count()} row(s) have no state FIPS code.")
+
+
+def _conform(frame: pl.DataFrame, dataset: str) -> pl.DataFrame:
+    """``frame`` with exactly the columns and types of SCHEMAS[dataset], in that order."""
+    import polars as pl
+
+    schema = pl.Schema(SCHEMAS[dataset])
+    return frame.select(list(schema)).cast(dict(schema))
