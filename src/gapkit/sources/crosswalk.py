@@ -59,11 +59,15 @@ class Crosswalk(Source):
             pl.col(c["cip_title"]).cast(pl.String).str.strip_chars().alias("cip_title"),
             pl.col(c["soc"]).cast(pl.String).str.strip_chars().alias("soc_raw"),
             pl.col(c["soc_title"]).cast(pl.String).str.strip_chars().alias("soc_title"),
-        ).filter(pl.col("cip_raw").is_not_null() & pl.col("soc_raw").is_not_null())
+        ).filter(~pl.all_horizontal(pl.all().is_null()))  # blank rows (formatting below the table)
         if df.height == 0:
             raise SourceFormatError(path, f"sheet {SHEET!r} has no rows.")
-        no_soc = pl.col("soc_raw").is_in(["99-9999"]) | pl.col("soc_title").str.to_uppercase().eq("NO MATCH")
-        no_cip = pl.col("cip_raw").is_in(["99.9999"]) | pl.col("cip_title").str.to_uppercase().eq("NO MATCH")
+        half = df.filter(pl.col("cip_raw").is_null() | pl.col("soc_raw").is_null())
+        if half.height:
+            r = half.row(0, named=True)
+            raise SourceFormatError(path, f"{half.height} row(s) of sheet {SHEET!r} lack a CIP or a SOC code, e.g. {r['cip_raw']!r} / {r['soc_raw']!r}.")
+        no_soc = (pl.col("soc_raw").eq("99-9999") | pl.col("soc_title").str.to_uppercase().eq("NO MATCH")).fill_null(False)
+        no_cip = (pl.col("cip_raw").eq("99.9999") | pl.col("cip_title").str.to_uppercase().eq("NO MATCH")).fill_null(False)
         name = Path(path).name
         links = (
             df.filter(~no_soc & ~no_cip)
@@ -78,4 +82,8 @@ class Crosswalk(Source):
             df.filter(no_soc & ~no_cip).select(pl.lit("cip").alias("kind"), cip_expr("cip_raw").alias("code"), pl.col("cip_title").alias("title")),
             df.filter(no_cip & ~no_soc).select(pl.lit("soc").alias("kind"), soc_expr("soc_raw").alias("code"), pl.col("soc_title").alias("title")),
         ]).unique(maintain_order=True).with_columns(pl.lit(name).alias("source_file"))
+        if links.height == 0:
+            raise SourceFormatError(path, f"sheet {SHEET!r} links no CIP code to any SOC code (only no-match rows).")
+        if unmatched["code"].null_count():
+            raise SourceFormatError(path, f"{unmatched['code'].null_count()} no-match row(s) of sheet {SHEET!r} have a code that is not a CIP/SOC code.")
         return [ParsedTable("cip_soc", VINTAGE, "XW", links), ParsedTable("cip_soc_unmatched", VINTAGE, "XW", unmatched)]
