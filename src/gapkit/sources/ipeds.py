@@ -102,8 +102,10 @@ class Ipeds(Source):
         import polars as pl
 
         shown = f"{path} ({origin})" if ":" in origin else str(path)
-        head = check_not_empty_or_html(csv_path, "an IPEDS completions CSV")
-        header = [h.strip() for h in decode_text(head.split(b"\n", 1)[0]).strip().split(",")]
+        check_not_empty_or_html(csv_path, "an IPEDS completions CSV")
+        with open(csv_path, "rb") as fh:
+            first_line = fh.readline(1 << 20)  # the whole header line, however long
+        header = [h.strip().strip('"') for h in decode_text(first_line).strip().split(",")]
         c = map_columns(header, C_COLS, path=origin, required=["unitid", "cipcode", "majornum", "awlevel", "ctotalt"])
         ints = [k for k in ("unitid", "majornum", "awlevel", "ctotalt", "ctotalm", "ctotalw") if k in c]
 
