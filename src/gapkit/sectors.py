@@ -18,6 +18,9 @@ from typing import Any
 from gapkit.errors import UsageError
 from gapkit.validated import validated
 
+# Bumped whenever sector_schema gains a check, so a file validated by an older schema is checked again.
+SCHEMA_REVISION = 2
+
 
 @dataclass(frozen=True)
 class Subsector:
@@ -33,6 +36,7 @@ class Group:
     key: str
     title: str
     soc: list[str]
+    notes: str = ""
 
     def matches(self, soc_code: str) -> bool:
         return any(p == "*" or soc_code.startswith(p) for p in self.soc)
@@ -70,7 +74,7 @@ def parse_sector_text(text: str, origin: str) -> Sector:
 
         return validate_sector_text(t, origin)
 
-    return Sector.from_dict(validated("sector", text, check))
+    return Sector.from_dict(validated(f"sector{SCHEMA_REVISION}", text, check))
 
 
 @lru_cache(maxsize=1)
