@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from gapkit import __version__
 from gapkit.errors import DownloadError, UsageError
+from gapkit.readers import decode_text
 from gapkit.store import now_iso
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -83,11 +84,11 @@ class Fetcher:
     ) -> None:
         import httpx
 
-        self.timeout = float(os.environ.get("GAPKIT_HTTP_TIMEOUT", timeout))
-        self.deadline = float(os.environ.get("GAPKIT_HTTP_DEADLINE", deadline))
-        self.retries = int(os.environ.get("GAPKIT_HTTP_RETRIES", retries))
-        self.backoff = float(os.environ.get("GAPKIT_HTTP_BACKOFF", backoff))
-        self.max_backoff = float(os.environ.get("GAPKIT_HTTP_MAX_BACKOFF", max_backoff))
+        self.timeout = _env_number("GAPKIT_HTTP_TIMEOUT", timeout)
+        self.deadline = _env_number("GAPKIT_HTTP_DEADLINE", deadline)
+        self.retries = int(_env_number("GAPKIT_HTTP_RETRIES", retries, integer=True))
+        self.backoff = _env_number("GAPKIT_HTTP_BACKOFF", backoff, zero_ok=True)
+        self.max_backoff = _env_number("GAPKIT_HTTP_MAX_BACKOFF", max_backoff, zero_ok=True)
         self.max_bytes = max_bytes
         self.sleep = sleep
         verify = os.environ.get("GAPKIT_INSECURE_SKIP_TLS_VERIFY", "") != "1"
@@ -186,8 +187,10 @@ class Fetcher:
                 h = hashlib.sha256()
                 n = 0
                 dest.parent.mkdir(parents=True, exist_ok=True)
+                # iter_bytes undoes a Content-Encoding (servers gzip JSON and CSV answers): the file on
+                # disk is the agency's file, and the size limit applies to what is decoded.
                 with open(dest, "wb") as fh:
-                    for chunk in resp.iter_raw():
+                    for chunk in resp.iter_bytes():
                         fh.write(chunk)
                         h.update(chunk)
                         n += len(chunk)
@@ -199,8 +202,9 @@ class Fetcher:
                             on_progress(n, expected_n)
                     fh.flush()
                     os.fsync(fh.fileno())
-                if expected_n is not None and n != expected_n and not resp.headers.get("content-encoding"):
-                    raise _Retryable(f"the body was {n:,} bytes but Content-Length said {expected_n:,} (truncated)", None)
+                received = resp.num_bytes_downloaded  # bytes on the wire (before any decoding)
+                if expected_n is not None and received != expected_n:
+                    raise _Retryable(f"the body was {received:,} bytes but Content-Length said {expected_n:,} (truncated)", None)
                 return Fetched(
                     "downloaded", url, dest, h.hexdigest(), n,
                     etag=resp.headers.get("etag"), last_modified=resp.headers.get("last-modified"), retrieved=now_iso(),
@@ -234,8 +238,8 @@ class Fetcher:
             if got.status == "missing":
                 return Fetched("missing", purl)
             try:
-                data = json.loads(tmp.read_bytes().decode("utf-8-sig"))
-            except (ValueError, UnicodeDecodeError):
+                data = json.loads(decode_text(tmp.read_bytes()))  # UTF-8 (BOM or not), else cp1252
+            except ValueError:
                 head = tmp.read_bytes()[:80]
                 raise DownloadError(purl, f"the answer is not JSON (it starts {head!r}).") from None
             finally:
@@ -270,6 +274,21 @@ def copy_local(src: Path, dest: Path) -> Fetched:
     mtime = os.path.getmtime(src)
     return Fetched("downloaded", str(src), dest, h.hexdigest(), dest.stat().st_size,
                    last_modified=time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mtime)), retrieved=now_iso())
+
+
+def _env_number(name: str, default: float, *, integer: bool = False, zero_ok: bool = False) -> float:
+    """A numeric setting from the environment; a bad value is a clear error naming the variable."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return float(default)
+    try:
+        value = float(int(text)) if integer else float(text)
+        if value != value or value < 0 or (value == 0 and not zero_ok and not integer) or value == float("inf"):
+            raise ValueError
+    except ValueError:
+        kind = "a whole number >= 0" if integer else ("a number of seconds >= 0" if zero_ok else "a number of seconds > 0")
+        raise UsageError(f"The environment variable {name}={text!r} is not {kind}; fix or unset it.") from None
+    return value
 
 
 class _Retryable(Exception):
