@@ -109,10 +109,14 @@ def ingest(
         raise UsageError("--offline cannot be combined with an http(s) --mirror; give a mirror folder or drop --offline.")
     if from_paths:
         for p in from_paths:
-            if not Path(p).expanduser().exists():
+            path = Path(p).expanduser()
+            if not path.exists():
                 raise UsageError(f"--from {p}: no such file or folder.")
+            if not (path.is_file() or path.is_dir()):
+                raise UsageError(f"--from {p}: not a regular file or a folder (a pipe or device cannot be ingested).")
 
     with store.lock(wait), _Progress(progress) as bar:
+        store.sweep_temporary()
         if from_paths:
             items = _scan_local(selected, [Path(p).expanduser().resolve() for p in from_paths], report, store)
         else:
@@ -140,7 +144,8 @@ def _scan_local(selected: list[Source], roots: list[Path], report: IngestReport,
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
             if Path(dirpath).resolve() == store.root or store.root in Path(dirpath).resolve().parents:
                 continue
-            files.extend(Path(dirpath) / n for n in sorted(filenames) if not n.startswith((".", "~$")))
+            # regular files only: opening a named pipe (or a device) to sniff it would block forever
+            files.extend(f for n in sorted(filenames) if not n.startswith((".", "~$")) and (f := Path(dirpath) / n).is_file())
     items: list[_Item] = []
     for path in files:
         try:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gapkit import __version__
-from gapkit.errors import LockedError, MissingDataError
+from gapkit.errors import GapkitError, LockedError, MissingDataError, UsageError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -115,12 +115,25 @@ class Store:
     def manifest(self) -> dict[str, Any]:
         if self._manifest is None:
             try:
-                self._manifest = json.loads(self.manifest_path.read_text())
+                text = self.manifest_path.read_bytes()
             except FileNotFoundError:
-                self._manifest = {}
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                # A manifest is only ever replaced atomically, so this is outside damage: rebuild.
-                self._manifest = {}
+                text = b"{}"
+            except OSError as exc:
+                raise GapkitError(f"{self.manifest_path} cannot be read ({exc.strerror or exc}); gapkit keeps its record of "
+                                  "every ingested table there. Fix or remove it; nothing was changed.") from None
+            try:
+                loaded = json.loads(text)
+                if not isinstance(loaded, dict) or not all(isinstance(loaded.get(k, {}), dict) for k in ("datasets", "raw", "files")):
+                    raise ValueError
+            except (ValueError, UnicodeDecodeError):
+                # A manifest is only ever replaced atomically, so this is outside damage. Never
+                # overwrite it silently: the tables' provenance would be lost without a word.
+                raise GapkitError(
+                    f"{self.manifest_path} is damaged (it is not the JSON manifest gapkit writes); nothing was changed. "
+                    "Move it aside (e.g. to manifest.json.bad) and run the ingest again: gapkit starts a new manifest and "
+                    "keeps every table already in processed/, re-recording the provenance of the files it ingests."
+                ) from None
+            self._manifest = loaded
             self._manifest.setdefault("datasets", {})
             self._manifest.setdefault("raw", {})
             self._manifest.setdefault("files", {})
@@ -212,12 +225,17 @@ class Store:
         old_entry = self.manifest()["datasets"].get(key)
         frames: list[pl.DataFrame] = []
         inputs: dict[str, dict[str, Any]] = {}
-        if path.exists() and old_entry:
+        if path.exists():
+            # Other units' rows stay, also when the manifest has no entry for this table (a new manifest
+            # after outside damage, or a run killed between the Parquet and the manifest write).
             old = pl.read_parquet(path)
             if UNIT_COLUMN in old.columns:
                 kept = old.filter(~pl.col(UNIT_COLUMN).cast(pl.String).is_in(units))
                 frames.append(kept.with_columns(pl.col(c).cast(pl.Categorical) for c in ("source_file", UNIT_COLUMN) if c in kept.columns))
-                inputs = {u: rec for u, rec in old_entry["inputs"].items() if u not in units}
+                known = (old_entry or {}).get("inputs", {})
+                for u in kept.get_column(UNIT_COLUMN).cast(pl.String).unique().sort().to_list():
+                    inputs[u] = known.get(u) or {"origin": "(kept from the stored table; its provenance was not in the manifest)",
+                                                 "sha256": "", "retrieved": ""}
         frames.extend(new)
         table = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
         # Enforce the declared schema in polars and let polars write the file: no Arrow copy of a
@@ -268,10 +286,27 @@ class Store:
         return pl.scan_parquet(self.table_path(dataset, vintage))
 
     # -- lock -----------------------------------------------------------------------------------
+    def sweep_temporary(self) -> None:
+        """Remove what a killed ingest left behind (temporary Parquet/manifest files, partial downloads).
+
+        Only called with the lock held: no other writer can be using them.
+        """
+        leftovers = [*self.root.glob(f".{MANIFEST}.*.tmp"), *self.processed_dir.glob("*/.*.parquet.tmp"),
+                     *(p for p in self.raw_dir.glob("*/.partial/**/*") if p.is_file())]
+        for p in leftovers:
+            with contextlib.suppress(OSError):
+                p.unlink()
+
     @contextlib.contextmanager
     def lock(self, wait: float = 0.0) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        fh = open(self.lock_path, "a+")  # noqa: SIM115 - held for the duration of the context
+        if self.root.exists() and not self.root.is_dir():
+            raise UsageError(f"The data folder {self.root} is a file, not a folder; give --data-dir (or GAPKIT_DATA_DIR) a folder.")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fh = open(self.lock_path, "a+")  # noqa: SIM115 - held for the duration of the context
+        except OSError as exc:
+            raise UsageError(f"Cannot use the data folder {self.root}: {exc.strerror or exc} ({exc.filename or self.lock_path}). "
+                             "Give --data-dir a writable folder; nothing was changed.") from None
         deadline = time.monotonic() + wait
         try:
             while True:
