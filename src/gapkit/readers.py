@@ -8,13 +8,15 @@ are matched by meaning with :func:`map_columns`, never by position.
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from gapkit.errors import SchemaDriftError, SourceFormatError
+from gapkit.errors import SchemaDriftError, SourceFormatError, UsageError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -60,6 +62,7 @@ def xlsx_sheets(path: Path) -> list[str]:
     head = check_not_empty_or_html(path, "an Excel workbook (.xlsx)")
     if not head.startswith(b"PK"):
         raise SourceFormatError(path, "the file is not an Excel .xlsx workbook (it is not a zip container).")
+    check_archive_members(path)
     try:
         return list(fastexcel.read_excel(str(path)).sheet_names)
     except Exception as exc:  # calamine raises its own error types
@@ -118,21 +121,57 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     check_not_empty_or_html(path, "a zip archive")
     try:
         zf = zipfile.ZipFile(path)
-        bad = zf.testzip()
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise SourceFormatError(path, f"the zip archive is corrupt or truncated ({_short(exc)}).") from None
-    if bad is not None:
-        raise SourceFormatError(path, f"the zip member {bad!r} fails its CRC check; the archive is corrupt.")
+    # Names and declared sizes first (cheap): a bomb is refused before anything is decompressed.
     for info in zf.infolist():
         _check_member(path, info)
+    try:
+        bad = zf.testzip()
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+        raise SourceFormatError(path, f"the zip archive is corrupt or truncated ({_short(exc)}).") from None
+    except (NotImplementedError, RuntimeError) as exc:  # encrypted members, compression methods zipfile lacks
+        raise SourceFormatError(path, f"the zip archive cannot be unpacked ({_short(exc)}); agencies publish plain "
+                                      "deflate archives, so this is not the agency's file.") from None
+    if bad is not None:
+        raise SourceFormatError(path, f"the zip member {bad!r} fails its CRC check; the archive is corrupt.")
     return zf
+
+
+def check_archive_members(path: Path) -> None:
+    """Names and declared sizes of a zip container's members (an .xlsx is one), without decompressing.
+
+    A container zipfile cannot read is left to the caller's reader, which names the problem.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+        return
+    for info in infos:
+        _check_member(path, info)
+
+
+def max_member_bytes() -> int:
+    """The decompressed-size limit of one archive member (``GAPKIT_MAX_MEMBER_BYTES`` lowers or raises it)."""
+    text = os.environ.get("GAPKIT_MAX_MEMBER_BYTES", "").strip()
+    if not text:
+        return MAX_MEMBER_BYTES
+    try:
+        value = int(text)
+        if value <= 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"The environment variable GAPKIT_MAX_MEMBER_BYTES={text!r} is not a positive whole number of bytes.") from None
+    return value
 
 
 def _check_member(path: Path, info: zipfile.ZipInfo) -> None:
     name = PurePosixPath(info.filename.replace("\\", "/"))
-    if name.is_absolute() or ".." in name.parts:
+    if name.is_absolute() or ".." in name.parts or re.match(r"^[A-Za-z]:", info.filename):
         raise SourceFormatError(path, f"the archive member {info.filename!r} points outside its folder (zip-slip); refusing the archive.")
-    if info.file_size > MAX_MEMBER_BYTES or (
+    limit = max_member_bytes()
+    if info.file_size > limit or (
         info.compress_size > 0 and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 50_000_000
     ):
         raise SourceFormatError(
