@@ -54,7 +54,22 @@ def check_out_path(out: str | os.PathLike[str] | None, fmt: str) -> Path | None:
         raise UsageError(f"--out {out}: the folder {parent} does not exist; create it first.")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"--out {out}: the folder {parent} is not writable.")
+    store = _store_holding(p)
+    if store is not None:
+        raise UsageError(f"--out {out} is inside gapkit's data folder {store} (its tables, raw files, cache or manifest); "
+                         "writing there would corrupt the ingested data. Choose a file outside it, e.g. in a reports/ folder.")
     return p
+
+
+def _store_holding(p: Path) -> Path | None:
+    """The gapkit data folder whose managed files (processed/, raw/, cache/, manifest, lock) ``p`` would overwrite."""
+    target = p.resolve()
+    for d in target.parents:
+        if (d / "manifest.json").is_file() and ((d / "processed").is_dir() or (d / "raw").is_dir()):
+            managed = (d / "processed", d / "raw", d / "cache")
+            if target in (d / "manifest.json", d / ".gapkit.lock") or any(m == target or m in target.parents for m in managed):
+                return d
+    return None
 
 
 def _fmt_cell(col: str, v: Any) -> str:
