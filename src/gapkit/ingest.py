@@ -358,8 +358,8 @@ def _parse_and_store(items: list[_Item], store: Store, report: IngestReport, for
 def _settle_raw(item: _Item, store: Store, keep: bool) -> None:
     """Move a downloaded file into data/raw once its data is stored; drop it otherwise."""
     if item.final is None:
-        if item.raw_rel and keep:
-            store.set_raw_record(item.raw_rel, {**item.record, "sha256": item.sha256})
+        if item.raw_rel and keep:  # a raw copy re-checked with the server (304): same fields as a download
+            store.set_raw_record(item.raw_rel, {**item.record, "sha256": item.sha256, "bytes": item.path.stat().st_size})
         return
     if keep:
         item.final.parent.mkdir(parents=True, exist_ok=True)
