@@ -13,6 +13,8 @@ Heavy modules (polars, pyarrow, httpx) are imported lazily so that ``import gapk
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -25,6 +27,23 @@ _LAZY = {
     "load_sector": ("gapkit.sectors", "load_sector"),
     "GapkitError": ("gapkit.errors", "GapkitError"),
 }
+
+
+class _Package(types.ModuleType):
+    """Keeps ``gapkit.gap`` and ``gapkit.ingest`` the library functions once their submodules load.
+
+    Importing a submodule (``from gapkit.gap import GapData``) normally rebinds the package attribute
+    of the same name to the module, after which ``gapkit.gap(...)`` raised "'module' object is not
+    callable". The submodules stay importable as usual (``from gapkit.gap import ...``).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
