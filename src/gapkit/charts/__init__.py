@@ -1,0 +1,118 @@
+"""Charts for briefs: ``gapkit chart KIND`` and the library calls behind it.
+
+    from gapkit.charts import chart
+    c = chart("bars", "transportation", by="subsector", region="OH")   # a Chart (shows itself in Jupyter)
+    c.save("transportation-oh.png")                                     # PNG 300 dpi, SVG or PDF by extension
+
+Importing this package is cheap; matplotlib is imported when a chart is drawn (in ``style``/``kinds``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gapkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from gapkit.charts.data import ChartData
+    from gapkit.gap import GapData, GapOptions
+
+KINDS = ("bars", "states", "scatter", "sensitivity", "trend")
+EXTENSIONS = (".png", ".svg", ".pdf")
+
+
+@dataclass(repr=False)
+class Chart:
+    """A drawn chart: its figure and what it shows (title, rows, method)."""
+
+    figure: Figure
+    data: ChartData
+
+    def __repr__(self) -> str:
+        return f"Chart(kind={self.data.kind!r}, title={self.data.title!r})"
+
+    @property
+    def title(self) -> str:
+        return self.data.title
+
+    def to_bytes(self, fmt: str = "png", dpi: int | None = None) -> bytes:
+        from gapkit.charts import style
+
+        return style.to_bytes(self.figure, fmt, dpi or style.DPI)
+
+    def save(self, out: str | os.PathLike[str]) -> Path:
+        """Write the chart; the format follows the extension (.png 300 dpi, .svg, .pdf)."""
+        from gapkit.charts.brief import _write
+
+        path = check_chart_path(out)
+        data = self.to_bytes(path.suffix.lower()[1:])
+        try:
+            _write(path, data)
+        except OSError as exc:
+            raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc}); choose a writable folder.") from None
+        return path
+
+    def _repr_png_(self) -> bytes:  # Jupyter shows the chart at screen resolution
+        return self.to_bytes("png", 110)
+
+
+def check_chart_path(out: str | os.PathLike[str]) -> Path:
+    p = Path(out).expanduser()
+    if p.suffix.lower() not in EXTENSIONS:
+        raise UsageError(f"--out {out}: the extension chooses the format; use .png (300 dpi), .svg or .pdf.")
+    if p.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a file name such as {p / 'chart.png'}.")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"--out {out}: the folder {parent} does not exist; create it first.")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise UsageError(f"--out {out}: {parent if not p.exists() else p} is not writable; choose a writable folder.")
+    return p
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise UsageError(f"Unknown chart kind {kind!r}: choose one of {', '.join(KINDS)}.")
+    return kind
+
+
+def make_chart(kind: str, opts: GapOptions, data: GapData) -> Chart:
+    """Compute what ``kind`` shows for these gap options and draw it."""
+    from gapkit.charts.data import prepare
+    from gapkit.charts.kinds import draw
+    from gapkit.gap import validate_options
+
+    check_kind(kind)
+    cd = prepare(kind, validate_options(opts), data)
+    return Chart(draw(cd), cd)
+
+
+def draw_data(cd: ChartData) -> Chart:
+    """Draw already-prepared chart data (the report reuses one computation for its tables and charts)."""
+    from gapkit.charts.kinds import draw
+
+    return Chart(draw(cd), cd)
+
+
+def chart(kind: str, sector: str = "transportation", *, out: str | os.PathLike[str] | None = None,
+          data: GapData | None = None, data_dir: str | os.PathLike[str] | None = None, **options: Any) -> Chart:
+    """Library entry point: ``chart("scatter", "transportation", region="OH", alloc="employment")``.
+
+    ``options`` are those of :class:`gapkit.gap.GapOptions` (by, region, awards, alloc, scope, ...).
+    """
+    from gapkit.gap import GapData, GapOptions
+
+    if out is not None:
+        check_chart_path(out)
+    c = make_chart(kind, GapOptions(sector=sector, **options), data or GapData(data_dir))
+    if out is not None:
+        c.save(out)
+    return c
+
+
+__all__ = ["KINDS", "Chart", "chart", "check_chart_path", "make_chart"]

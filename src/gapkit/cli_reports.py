@@ -1,0 +1,84 @@
+"""CLI commands for reports: `gapkit chart KIND` and `gapkit report`.
+
+Registered by :func:`gapkit.cli._register_optional_commands`; nothing heavy is imported here
+(matplotlib and polars load inside the command bodies).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gapkit.cli import DataDir
+from gapkit.cli_analysis import _years
+from gapkit.errors import UsageError
+
+KINDS = ("bars", "states", "scatter", "sensitivity", "trend")  # == gapkit.charts.KINDS (kept import-free)
+
+
+def chart_cmd(
+    kind: Annotated[str, typer.Argument(help="bars | states | scatter | sensitivity | trend", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Output file: .png (300 dpi), .svg or .pdf.", show_default=False)],
+    sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`).")] = "transportation",
+    region: Annotated[str, typer.Option(help="US or a state (OH or 39); the states chart always shows every state.")] = "US",
+    by: Annotated[str, typer.Option(help="bars: group | subsector | occupation (top 12 by openings).")] = "group",
+    awards: Annotated[str, typer.Option(help="Award-level preset: all | subbacc | bachelor | graduate | entry")] = "all",
+    alloc: Annotated[str, typer.Option(help="Completions allocation: openings | employment | equal | none")] = "openings",
+    scope: Annotated[str, typer.Option(help="sector | occupation")] = "sector",
+    completions_years: Annotated[str | None, typer.Option(help="IPEDS year or range (mean of the years), default the newest.", show_default=False)] = None,
+    vintage: Annotated[str | None, typer.Option(help="Projection cycle, e.g. 2024-34 (default the newest).", show_default=False)] = None,
+    retention: Annotated[float, typer.Option(help="Share of completers who enter the occupation's labor market.")] = 1.0,
+    extra_supply: Annotated[Path | None, typer.Option(help="CSV of non-IPEDS supply: soc,region,annual_completers,source.", show_default=False)] = None,
+    sector_file: Annotated[Path | None, typer.Option(help="Use your own sector definition (TOML).", show_default=False)] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Draw a chart for a brief: openings vs supply (bars), ratio by state (states), occupations (scatter),
+    method sensitivity, or the completions trend. The format follows the extension of --out."""
+    if kind not in KINDS:
+        raise UsageError(f"Unknown chart kind {kind!r}: choose one of {', '.join(KINDS)}.")
+    from gapkit.charts import check_chart_path, make_chart
+    from gapkit.gap import GapData, GapOptions
+
+    check_chart_path(out)
+    opts = GapOptions(sector=sector, region=region, by=by, awards=awards, alloc=alloc, scope=scope,
+                      completions_years=_years(completions_years), vintage=vintage, retention=retention,
+                      extra_supply=str(extra_supply) if extra_supply else None,
+                      sector_file=str(sector_file) if sector_file else None)
+    c = make_chart(kind, opts, GapData(data_dir))
+    path = c.save(out)
+    typer.echo(f"wrote {path}: {c.title}", err=True)
+
+
+def report_cmd(
+    out: Annotated[Path, typer.Option(help="Folder for brief.md, brief.html and charts/ (created if missing).", show_default=False)],
+    sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`).")] = "transportation",
+    region: Annotated[str, typer.Option(help="US or a state (OH or 39).")] = "US",
+    awards: Annotated[str, typer.Option(help="Award-level preset: all | subbacc | bachelor | graduate | entry")] = "all",
+    alloc: Annotated[str, typer.Option(help="Completions allocation: openings | employment | equal | none")] = "openings",
+    scope: Annotated[str, typer.Option(help="sector | occupation")] = "sector",
+    completions_years: Annotated[str | None, typer.Option(help="IPEDS year or range (mean of the years), default the newest.", show_default=False)] = None,
+    vintage: Annotated[str | None, typer.Option(help="Projection cycle, e.g. 2024-34 (default the newest).", show_default=False)] = None,
+    retention: Annotated[float, typer.Option(help="Share of completers who enter the occupation's labor market.")] = 1.0,
+    extra_supply: Annotated[Path | None, typer.Option(help="CSV of non-IPEDS supply: soc,region,annual_completers,source.", show_default=False)] = None,
+    sector_file: Annotated[Path | None, typer.Option(help="Use your own sector definition (TOML).", show_default=False)] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write a self-contained brief (Markdown + single-file HTML with its charts): headline numbers, tables by
+    subsector, group, occupation and state, charts, method and provenance."""
+    from gapkit.charts.brief import check_out_dir, report
+    from gapkit.gap import GapOptions
+
+    check_out_dir(out)
+    opts = GapOptions(sector=sector, region=region, awards=awards, alloc=alloc, scope=scope,
+                      completions_years=_years(completions_years), vintage=vintage, retention=retention,
+                      extra_supply=str(extra_supply) if extra_supply else None,
+                      sector_file=str(sector_file) if sector_file else None)
+    brief = report(opts, out, data_dir=data_dir)
+    typer.echo(f"wrote {out}/brief.md, {out}/brief.html and {len(brief.charts)} charts: {brief.title}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("chart")(chart_cmd)
+    app.command("report")(report_cmd)

@@ -1,0 +1,203 @@
+"""Charts from real data: every kind in PNG, SVG and PDF, their geometry, text, determinism and labels."""
+
+from __future__ import annotations
+
+import re
+import struct
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import assert_clean_error, run_cli
+
+KINDS = ("bars", "states", "scatter", "sensitivity", "trend")
+FORMATS = ("png", "svg", "pdf")
+
+
+@pytest.fixture(scope="session")
+def gap_data(ingested: Path) -> Any:
+    from gapkit.gap import GapData
+
+    return GapData(ingested)
+
+
+@pytest.fixture(scope="session")
+def drawn(gap_data: Any) -> dict[str, Any]:
+    """One chart of each kind (national transportation), drawn once for the session."""
+    from gapkit.charts import make_chart
+    from gapkit.gap import GapOptions
+
+    opts = GapOptions(sector="transportation")
+    return {k: make_chart(k, replace(opts, by="subsector") if k == "bars" else opts, gap_data) for k in KINDS}
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def _png_dpi(data: bytes) -> float:
+    i = data.find(b"pHYs")
+    ppm_x, _, unit = struct.unpack(">IIB", data[i + 4 : i + 13])
+    assert unit == 1  # pixels per metre
+    return ppm_x * 0.0254
+
+
+def _svg_text(data: bytes) -> str:
+    """All text in an SVG (text is kept as <text>, one element per line), whitespace-normalized."""
+    root = ET.fromstring(data)
+    parts = ["".join(el.itertext()) for el in root.iter("{http://www.w3.org/2000/svg}text")]
+    return " ".join(" ".join(parts).split())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_in_every_format(drawn: dict[str, Any], kind: str, fmt: str, tmp_path: Path) -> None:
+    chart = drawn[kind]
+    out = chart.save(tmp_path / f"{kind}.{fmt}")
+    data = out.read_bytes()
+    assert len(data) > 5_000
+    if fmt == "png":
+        width, height = _png_size(data)
+        assert width == 1950  # 6.5 in at 300 dpi
+        assert round(_png_dpi(data)) == 300
+        assert 1200 < height < 4000
+    elif fmt == "svg":
+        text = _svg_text(data)
+        title = " ".join(chart.title.split())
+        assert title in text, (title, text[:300])
+        assert "Sources: BLS Employment Projections" in text
+        assert "NCES IPEDS completions" in text and "Method: " in text
+        assert re.search(r'width="468pt"', data.decode()), "6.5 in wide"
+    else:
+        assert data.startswith(b"%PDF-")
+        assert b"CreationDate" not in data  # no timestamps: re-runs are byte-identical
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_output_is_deterministic(gap_data: Any, fmt: str) -> None:
+    from gapkit.charts import make_chart
+    from gapkit.gap import GapOptions
+
+    a = make_chart("scatter", GapOptions(region="OH"), gap_data).to_bytes(fmt)
+    b = make_chart("scatter", GapOptions(region="OH"), gap_data).to_bytes(fmt)
+    assert a == b
+
+
+def test_type_is_at_least_9_points(drawn: dict[str, Any]) -> None:
+    from matplotlib.text import Text
+
+    for kind, chart in drawn.items():
+        for t in chart.figure.findobj(Text):
+            if t.get_visible() and t.get_text().strip():
+                assert t.get_fontsize() >= 9, (kind, t.get_text(), t.get_fontsize())
+
+
+def test_titles_state_the_finding(drawn: dict[str, Any], gap_data: Any) -> None:
+    from gapkit.gap import GapOptions, compute
+
+    head = compute(GapOptions(by="sector"), gap_data).table.row(0, named=True)
+    ratio = head["openings"] / head["supply"]
+    assert drawn["bars"].title.startswith(f"Transportation has {ratio:.0f} openings for every completer")
+    assert "states have more transportation openings than completers" in drawn["states"].title
+    assert drawn["scatter"].title.startswith("Heavy and tractor-trailer truck drivers have the largest gap")
+    assert drawn["sensitivity"].title.startswith("Method choices move the transportation ratio from")
+    assert drawn["trend"].title.startswith("Completers counted as transportation supply")
+    for c in drawn.values():
+        assert "United States" in c.data.subtitle or "every state" in c.data.subtitle
+        assert "IPEDS" in c.data.subtitle and "2024-34" in c.data.subtitle
+
+
+def test_scatter_labels_do_not_overlap(gap_data: Any) -> None:
+    from matplotlib.text import Text
+
+    from gapkit.charts import make_chart
+    from gapkit.gap import GapOptions
+
+    for region in ("US", "OH"):
+        chart = make_chart("scatter", GapOptions(region=region), gap_data)
+        fig = chart.figure
+        fig.canvas.draw()  # annotation positions are resolved at draw time
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        labels = [t for t in ax.texts if t.__class__.__name__ == "Annotation"]
+        assert len(labels) >= 5, [t.get_text() for t in labels]
+        boxes = [Text.get_window_extent(t, renderer) for t in labels]  # the text, not its leader line
+        guides = [t.get_window_extent(renderer) for t in ax.texts if t.__class__.__name__ != "Annotation"]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :] + guides:
+                assert not a.overlaps(b), (labels[i].get_text(), region)
+        # labels stay inside the plot
+        axbox = ax.get_window_extent()
+        for t, b in zip(labels, boxes, strict=True):
+            assert axbox.x0 - 1 <= b.x0 and b.x1 <= axbox.x1 + 1 and axbox.y0 - 1 <= b.y0 and b.y1 <= axbox.y1 + 1, t.get_text()
+
+
+def test_states_scale_is_centred_on_one(drawn: dict[str, Any]) -> None:
+    fig = drawn["states"].figure
+    lo, hi = fig.axes[1].get_xlim()  # the colour bar's axis spans the norm's limits
+    assert lo * hi == pytest.approx(1.0) and hi > 1  # symmetric on a log scale: ratio 1 in the middle
+    frame = drawn["states"].data.frame
+    assert frame.height == 51  # one tile per state and DC, missing ones included
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    for abbr in ("CA", "TX", "NY", "DC", "AK", "HI"):
+        assert abbr in texts
+    assert {"No completers", "No state projections"} <= texts
+
+
+def test_trend_matches_the_gap(gap_data: Any) -> None:
+    import polars as pl
+
+    from gapkit.charts.data import LINKED_SERIES, completions_trend
+    from gapkit.gap import GapOptions, compute
+
+    years = sorted(int(v) for v in gap_data.store.vintages("ipeds_completions"))
+    for region in ("US", "OH"):
+        trend = completions_trend(GapOptions(region=region), gap_data)
+        assert sorted(set(trend["year"].to_list())) == years
+        for y in years:
+            counted = trend.filter((pl.col("year") == y) & (pl.col("kind") == "counted"))["completions"].sum()
+            linked = trend.filter((pl.col("year") == y) & (pl.col("series") == LINKED_SERIES))["completions"].sum()
+            supply = compute(GapOptions(region=region, by="sector", completions_years=(y,)), gap_data).table["supply"].sum()
+            assert counted == pytest.approx(supply, abs=0.05)  # award groups add up to the all-levels supply
+            assert linked >= counted > 0
+
+
+def test_bars_by_occupation_and_state_region(gap_data: Any, tmp_path: Path) -> None:
+    from gapkit.charts import chart
+
+    c = chart("bars", "transportation", by="occupation", region="OH", data=gap_data, out=tmp_path / "occ.png")
+    assert c.data.frame.height == 12
+    assert "in Ohio" in c.title and "Ohio" in c.data.subtitle
+    assert (tmp_path / "occ.png").stat().st_size > 5_000
+
+
+def test_bad_chart_requests_are_clear_errors(gap_data: Any, tmp_path: Path) -> None:
+    from gapkit.charts import chart
+    from gapkit.errors import UsageError
+
+    with pytest.raises(UsageError, match="Unknown chart kind"):
+        chart("pie", data=gap_data)
+    with pytest.raises(UsageError, match="extension"):
+        chart("bars", data=gap_data, out=tmp_path / "x.gif")
+    with pytest.raises(UsageError, match="compares every state"):
+        chart("states", region="OH", data=gap_data)
+    with pytest.raises(UsageError, match="--by group, subsector or occupation"):
+        chart("bars", by="state", data=gap_data)
+
+
+def test_cli_chart(ingested: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bars.svg"
+    proc = run_cli("chart", "bars", "--by", "subsector", "--region", "OH", "--out", str(out), data_dir=ingested)
+    assert proc.returncode == 0, proc.stderr
+    assert "Transportation in Ohio has" in _svg_text(out.read_bytes())
+    assert_clean_error(run_cli("chart", "pie", "--out", str(tmp_path / "p.png"), data_dir=ingested), "Unknown chart kind 'pie'")
+    assert_clean_error(run_cli("chart", "bars", "--out", str(tmp_path / "p.jpg"), data_dir=ingested), ".png (300 dpi), .svg or .pdf")
+    assert_clean_error(run_cli("chart", "bars", "--out", str(tmp_path / "nope" / "p.png"), data_dir=ingested), "does not exist")
+    (tmp_path / "afile").write_text("x")
+    assert_clean_error(run_cli("chart", "bars", "--out", str(tmp_path / "afile" / "p.png"), data_dir=ingested), "--out")
+    assert_clean_error(run_cli("chart", "bars", "--out", str(tmp_path / "p.png"), data_dir=tmp_path / "empty"), "gapkit ingest")
+    assert not (tmp_path / "p.png").exists()
