@@ -77,6 +77,9 @@ class _Server(ThreadingHTTPServer):
     faults: dict[str, Fault]
     requests: list[tuple[str, dict[str, str]]]
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients that drop the connection (timeouts, resets) are what the faults are about
+
 
 @contextmanager
 def serve(root: Path, faults: dict[str, Fault] | None = None) -> Iterator[_Server]:
