@@ -338,6 +338,9 @@ def _parse_and_store(items: list[_Item], store: Store, report: IngestReport, for
         parts = [(u, frame, rec) for u, (_, frame, rec) in units.items()]
         try:
             report.written[f"{dataset}/{vintage}"] = store.write_table(dataset, vintage, source.name, parts, source.schema(dataset))
+        except GapkitError as exc:
+            failed_keys.add((dataset, vintage))
+            report.results.append(FileResult(source.name, f"{dataset}/{vintage}", "failed", error=exc.message))
         except Exception as exc:
             failed_keys.add((dataset, vintage))
             report.results.append(FileResult(source.name, f"{dataset}/{vintage}", "failed",
@@ -347,7 +350,8 @@ def _parse_and_store(items: list[_Item], store: Store, report: IngestReport, for
         ok = not any((d, v) in failed_keys for d, v, _ in res.tables)
         if not ok:
             res.status = "failed"
-            res.error = res.error or "its table could not be written"
+            bad = ", ".join(f"{d} {v}" for d, v, _ in res.tables if (d, v) in failed_keys)
+            res.error = res.error or f"{item.origin}: parsed, but its table ({bad}) could not be written (see above); nothing was changed."
         report.results.append(res)
         if ok:
             store.record_file(item.sha256, item.origin, [f"{d}/{v}" for d, v, _ in res.tables], item.source.name)

@@ -110,6 +110,7 @@ class Store:
         self.lock_path = self.root / ".gapkit.lock"
         self._manifest: dict[str, Any] | None = None
         self._dirty = False
+        self._readable: dict[Path, bool] = {}
 
     # -- manifest -------------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
@@ -169,9 +170,21 @@ class Store:
         datasets = self.manifest()["datasets"]
         for key in rec["outputs"]:
             e = datasets.get(key)
-            if e is None or not (self.root / e["path"]).exists():
+            if e is None or not self.table_readable(self.root / e["path"]):
                 return False
         return True
+
+    def table_readable(self, path: Path) -> bool:
+        """The Parquet file exists and its footer reads (memoized; damage from outside is caught here)."""
+        if path not in self._readable:
+            import polars as pl
+
+            try:
+                pl.read_parquet_schema(path)
+                self._readable[path] = True
+            except Exception:
+                self._readable[path] = False
+        return self._readable[path]
 
     def record_file(self, sha256: str, origin: str, outputs: list[str], source: str) -> None:
         self.manifest()["files"][sha256] = {"origin": origin, "source": source, "outputs": sorted(set(outputs)), "parsed": now_iso()}
@@ -225,10 +238,17 @@ class Store:
         old_entry = self.manifest()["datasets"].get(key)
         frames: list[pl.DataFrame] = []
         inputs: dict[str, dict[str, Any]] = {}
-        if path.exists():
-            # Other units' rows stay, also when the manifest has no entry for this table (a new manifest
-            # after outside damage, or a run killed between the Parquet and the manifest write).
-            old = pl.read_parquet(path)
+        # Other units' rows stay, also when the manifest has no entry for this table (a new manifest
+        # after outside damage, or a run killed between the Parquet and the manifest write). When every
+        # unit the manifest knows is being rewritten, the old table is not needed at all.
+        if path.exists() and not (old_entry and set(old_entry["inputs"]) <= set(units)):
+            try:
+                old = pl.read_parquet(path)
+            except Exception as exc:
+                raise GapkitError(
+                    f"{path} is damaged ({str(exc).splitlines()[0][:120]}), so the rows of its other files cannot be kept. "
+                    f"Delete it and run `gapkit ingest --force {source}` to rebuild it; nothing was changed."
+                ) from None
             if UNIT_COLUMN in old.columns:
                 kept = old.filter(~pl.col(UNIT_COLUMN).cast(pl.String).is_in(units))
                 frames.append(kept.with_columns(pl.col(c).cast(pl.Categorical) for c in ("source_file", UNIT_COLUMN) if c in kept.columns))
@@ -243,6 +263,7 @@ class Store:
         target = pl.from_arrow(full_schema.empty_table()).schema
         table = table.select(full_schema.names).cast(dict(target))  # type: ignore[arg-type]
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._readable.pop(path, None)
         fd, tmp = tempfile.mkstemp(prefix=f".{vintage}.", suffix=".parquet.tmp", dir=path.parent)
         os.close(fd)
         try:
@@ -283,7 +304,11 @@ class Store:
             vintage = available[-1]
         elif vintage not in available:
             raise MissingDataError(dataset, hint + f" (ingested vintages: {', '.join(available)})", vintage)
-        return pl.scan_parquet(self.table_path(dataset, vintage))
+        path = self.table_path(dataset, vintage)
+        if not self.table_readable(path):
+            raise GapkitError(f"{path} is damaged (not a readable Parquet file; changed outside gapkit?). Run `{hint}` "
+                              "again to rebuild it (add --force if it says unchanged).")
+        return pl.scan_parquet(path)
 
     # -- lock -----------------------------------------------------------------------------------
     def sweep_temporary(self) -> None:
