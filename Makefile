@@ -3,7 +3,7 @@ PY ?= python3
 SHARED ?= ../shared
 REPORTS ?= reports
 
-.PHONY: install demo test lint refresh bench clean
+.PHONY: install deps-system demo test lint refresh bench clean
 
 install:
 	$(PY) -m pip install -q -e '.[dev]'
@@ -20,7 +20,13 @@ demo: install
 	gapkit sources
 	gapkit gap --sector transportation --by subsector
 
-test: install
+# System packages the tests need: headless Chromium opens the HTML briefs (tests/test_report.py).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+deps-system:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
+
+test: install deps-system
 	$(PY) -m pytest -q
 
 lint:

@@ -106,9 +106,9 @@ body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#1a1a1a;max-widt
 line-height:1.45;font-size:11pt}
 h1{font-size:20pt;margin-bottom:.2em}h2{font-size:15pt;margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 h3{font-size:12pt;margin-top:1.2em}
-table{border-collapse:collapse;margin:.5em 0 1em;font-size:9.5pt;width:100%}
-th,td{border-bottom:1px solid #e4e4e4;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}td.n,th.n{text-align:right;white-space:nowrap}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:9pt;width:100%}
+th,td{border-bottom:1px solid #e4e4e4;padding:3px 5px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:#f4f4f4}td.n{text-align:right;white-space:nowrap}th.n{text-align:right}
 caption{text-align:left;font-weight:bold;padding:.3em 0}
 figure{margin:1.2em 0}svg.chart{width:100%;max-width:6.5in;height:auto;display:block;overflow:hidden}
 p.generated{color:#555;font-size:9.5pt}code{font-size:9.5pt}
@@ -181,14 +181,23 @@ def _ratio(v: float | None, flags: str = "") -> str:
     return f"{v:,.2f}" if v < 100 else f"{v:,.0f}"
 
 
+def _notes(flags: str) -> str:
+    """A row's flags as the charts' marks (the legend is printed above the tables); "no supply" and "none
+    expected" already show in the ratio column and "estimated state share" is said once for all rows."""
+    from gapkit.charts.data import COVERAGE_MARK, SMALL_MARK
+
+    return ("" + (COVERAGE_MARK if "IPEDS coverage caveat" in flags else "")
+            + (SMALL_MARK if "small numbers" in flags else ""))
+
+
 def _gap_table(df: pl.DataFrame, label_cols: list[tuple[str, str]], caption: str = "") -> Table:
-    cols = [h for _, h in label_cols] + ["Openings/yr", "Completers/yr", "Openings per completer", "Gap/yr", "Flags"]
+    cols = [h for _, h in label_cols] + ["Openings/yr", "Completers/yr", "Openings per completer", "Gap/yr", "Notes"]
     numeric = [False] * len(label_cols) + [True, True, True, True, False]
     rows = []
     for r in df.to_dicts():
+        flags = r.get("flags") or ""
         rows.append([str(r[c] or "") for c, _ in label_cols] + [
-            _people(r["openings"]), _people(r["supply"]), _ratio(r["ratio"], r.get("flags") or ""), _people(r["gap"]),
-            r.get("flags") or "",
+            _people(r["openings"]), _people(r["supply"]), _ratio(r["ratio"], flags), _people(r["gap"]), _notes(flags),
         ])
     return Table(cols, rows, numeric, caption)
 
@@ -315,6 +324,17 @@ def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -
 
     # tables
     doc.h(2, "Tables")
+    from gapkit.charts.data import COVERAGE_MARK, SMALL_MARK
+    from gapkit.gap import SMALL_OPENINGS, SMALL_SUPPLY
+
+    legend = (f"Notes: {COVERAGE_MARK} IPEDS coverage caveat (training mostly outside Title IV institutions, or no "
+              f"postsecondary award needed: supply is understated); {SMALL_MARK} small numbers (under "
+              f"{SMALL_OPENINGS:.0f} openings or {SMALL_SUPPLY:.0f} completers a year). \"No supply\": no completers "
+              "were linked; \"none expected\": the typical entry education needs no postsecondary award.")
+    if not national:
+        legend += (f" {where} rows are estimates: the state's published openings times the national sector share of "
+                   "each occupation.")
+    doc.p(legend)
     if by_sub is not None:
         doc.h(3, "By subsector")
         doc.table(_gap_table(published(by_sub.table), [("subsector_title", "Subsector")]))
@@ -324,7 +344,8 @@ def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -
     gtitles = {g.key: g.title for g in sector.groups}
     occ_rows = occ.sort(["gap", "soc_code"], descending=[True, False]).head(OCCUPATION_ROWS).with_columns(
         pl.col("group").replace_strict(gtitles, default=pl.col("group")).alias("group_title"))
-    doc.table(_gap_table(occ_rows, [("soc_code", "SOC"), ("title", "Occupation"), ("group_title", "Group"),
+    occ_rows = occ_rows.with_columns(pl.format("{} ({})", "title", "soc_code").alias("occupation"))
+    doc.table(_gap_table(occ_rows, [("occupation", "Occupation (SOC)"), ("group_title", "Group"),
                                     ("education", "Typical entry education")]))
     doc.p(f"The full list: `gapkit gap --sector {opts.sector} --region {opts.region} --by occupation --format csv`.")
     if by_state is not None:

@@ -64,7 +64,9 @@ def draw_bars(cd: ChartData) -> Figure:
     rows = cd.frame.to_dicts()
     n = len(rows)
     label_w = 1.9 if cd.meta["by"] == "occupation" else 1.7
-    labels = [st.shorten(r["label"] + (" " + r["marks"] if r["marks"] else ""), label_w, st.TICK_PT, 2) for r in rows]
+    # the caveat marks (†, *) survive shortening: the label is cut, then the marks are appended
+    labels = [st.shorten(r["label"], label_w - (st.text_width_pt(" " + r["marks"], st.TICK_PT) / 72 if r["marks"] else 0),
+                         st.TICK_PT, 2) + (" " + r["marks"] if r["marks"] else "") for r in rows]
     two_line = any("\n" in lab for lab in labels)
     row_h = 0.50 if two_line else 0.44
     legend_h, axis_h = 0.34, 0.50
