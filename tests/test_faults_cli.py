@@ -1,0 +1,172 @@
+"""Bad input everywhere, and the security rules: every bad option value, path or user file is one
+clear paragraph naming the option (exit 2 for usage errors), never a traceback, and leaves the data
+folder untouched; downloaded content is never evaluated, TLS is verified unless loudly disabled.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from pathlib import Path
+
+import pytest
+
+from tests import faultkit as fk
+from tests.httpserver import base_url, serve
+
+
+@pytest.fixture(scope="session")
+def good(tmp_path_factory: pytest.TempPathFactory, ingested: Path) -> Path:
+    return fk.good_store(tmp_path_factory, ingested)
+
+
+@pytest.fixture
+def data(good: Path, tmp_path: Path) -> Path:
+    return fk.copy_store(good, tmp_path)
+
+
+def user_files(d: Path) -> dict[str, Path]:
+    """Hand-written user inputs (sector TOML, extra-supply CSV) that are wrong in one way each."""
+    d.mkdir(parents=True, exist_ok=True)
+    files = {
+        "supply-negative.csv": b"soc,region,annual_completers,source\n53-3032,US,-5,apprenticeships\n",
+        "supply-no-count.csv": b"soc,region,source\n53-3032,US,apprenticeships\n",
+        "supply-cp1252.csv": b"soc,region,annual_completers,source\n53-3032,US,5,Programa de formaci\xf3n\n",
+        "supply-bad-soc.csv": b"soc,region,annual_completers,source\n53-3032x,US,5,x\n",
+        "supply-bad-region.csv": b"soc,region,annual_completers,source\n53-3032,XX,5,x\n",
+        "sector-python.toml": b'import os\nos.system("touch PWNED")\n',
+        "sector-extra-key.toml": b'name = "x"\ntitle = "X"\n__class__ = "os.system(\'touch PWNED\')"\n'
+                                 b'[[groups]]\nkey = "a"\ntitle = "A"\nsoc = ["*"]\n',
+        "sector-bad-industry.toml": b'name = "x"\ntitle = "X"\n[[subsectors]]\nkey = "s"\ntitle = "S"\nnem_industries = ["48A"]\n'
+                                    b'[[groups]]\nkey = "a"\ntitle = "A"\nsoc = ["*"]\n',
+        "sector-latin1.toml": 'name = "x"\ntitle = "Caf\u00e9"\n'.encode("latin-1"),
+    }
+    for name, body in files.items():
+        (d / name).write_bytes(body)
+    return {name: d / name for name in files}
+
+
+# (id, arguments, message fragments). {data} is the data folder, {u} the folder of user files.
+BAD: list[tuple[str, list[str], list[str]]] = [
+    # ingest
+    ("ingest-unknown-source", ["ingest", "bls-xyz"], ["Unknown source 'bls-xyz'", "bls-ep"]),
+    ("ingest-years-too-old", ["ingest", "ipeds", "--years", "1800", "--offline"], ["--years", "1990"]),
+    ("ingest-years-not-a-year", ["ingest", "ipeds", "--years", "20x4", "--offline"], ["--years '20x4'"]),
+    ("ingest-years-backwards", ["ingest", "ipeds", "--years", "2024-2020", "--offline"], ["--years '2024-2020'"]),
+    ("ingest-unknown-state", ["ingest", "projections", "--states", "XX", "--offline"], ["--states", "XX"]),
+    ("ingest-wait-not-a-number", ["ingest", "--wait", "soon"], ["--wait", "valid number"]),
+    ("ingest-mirror-missing-folder", ["ingest", "--mirror", "/no/such/mirror"], ["--mirror /no/such/mirror", "no such folder"]),
+    ("ingest-offline-with-http-mirror", ["ingest", "--offline", "--mirror", "http://127.0.0.1:9/"], ["--offline cannot be combined"]),
+    ("ingest-from-missing", ["ingest", "--from", "/no/such/downloads"], ["--from /no/such/downloads", "no such file or folder"]),
+    ("ingest-offline-without-files", ["ingest", "bls-ep", "--offline"], ["--offline is set", "--from PATH"]),
+    # gap: option values
+    ("gap-unknown-sector", ["gap", "--sector", "shipbuilding"], ["Unknown sector 'shipbuilding'", "transportation"]),
+    ("gap-unknown-alloc", ["gap", "--alloc", "magic"], ["--alloc 'magic'", "openings"]),
+    ("gap-unknown-awards", ["gap", "--awards", "phd-only"], ["--awards 'phd-only'"]),
+    ("gap-unknown-grain", ["gap", "--by", "county"], ["--by 'county'"]),
+    ("gap-unknown-region", ["gap", "--region", "XX"], ["--region", "'XX'"]),
+    ("gap-unknown-scope", ["gap", "--scope", "galaxy"], ["--scope 'galaxy'"]),
+    ("gap-unknown-sort", ["gap", "--sort", "vibes"], ["--sort 'vibes'"]),
+    ("gap-unknown-format", ["gap", "--format", "xlsx"], ["--format", "xlsx"]),
+    ("gap-negative-top", ["gap", "--top", "-3"], ["--top -3"]),
+    ("gap-retention-out-of-range", ["gap", "--retention", "-1"], ["--retention"]),
+    ("gap-years-not-a-year", ["gap", "--completions-years", "last"], ["--completions-years 'last'"]),
+    ("gap-vintage-not-ingested", ["gap", "--vintage", "1999-09"], ["--vintage 1999-09", "2024-34"]),
+    ("occupation-not-a-soc-code", ["occupation", "99-XXXX"], ["'99-XXXX' is not a SOC code"]),
+    ("sectors-show-unknown", ["sectors", "show", "shipbuilding"], ["Unknown sector 'shipbuilding'"]),
+    # gap: --out
+    ("out-is-a-folder", ["gap", "--format", "csv", "--out", "{u}"], ["is a folder"]),
+    ("out-folder-missing", ["gap", "--format", "csv", "--out", "/nonexistent-folder/gap.csv"], ["does not exist"]),
+    ("out-unwritable", ["gap", "--format", "csv", "--out", "/proc/gapkit-test.csv"], ["--out /proc/gapkit-test.csv"]),
+    ("out-over-a-stored-table", ["gap", "--format", "csv", "--out", "{data}/processed/ep_occupations/2024-34.parquet"],
+     ["inside gapkit's data folder", "corrupt"]),
+    ("out-over-the-manifest", ["gap", "--format", "json", "--out", "{data}/manifest.json"], ["inside gapkit's data folder"]),
+    ("out-into-raw-folder", ["gap", "--format", "csv", "--out", "{data}/raw/gap.csv"], ["inside gapkit's data folder"]),
+    ("parquet-without-out", ["gap", "--format", "parquet"], ["--format parquet", "--out"]),
+    # user files: validated, never executed
+    ("supply-negative", ["gap", "--extra-supply", "{u}/supply-negative.csv"], ["supply-negative.csv, row 2", "'-5'"]),
+    ("supply-missing-column", ["gap", "--extra-supply", "{u}/supply-no-count.csv"], ["supply-no-count.csv", "annual_completers"]),
+    ("supply-not-utf8", ["gap", "--extra-supply", "{u}/supply-cp1252.csv"], ["supply-cp1252.csv", "not UTF-8"]),
+    ("supply-bad-soc", ["gap", "--extra-supply", "{u}/supply-bad-soc.csv"], ["supply-bad-soc.csv, row 2", "not a SOC code"]),
+    ("supply-bad-region", ["gap", "--extra-supply", "{u}/supply-bad-region.csv"], ["supply-bad-region.csv, row 2", "XX"]),
+    ("supply-is-a-folder", ["gap", "--extra-supply", "{u}"], ["--extra-supply"]),
+    ("supply-missing", ["gap", "--extra-supply", "{u}/nope.csv"], ["nope.csv", "no such file"]),
+    ("sector-file-is-python", ["gap", "--sector-file", "{u}/sector-python.toml"], ["sector-python.toml", "not valid TOML"]),
+    ("sector-file-unknown-key", ["gap", "--sector-file", "{u}/sector-extra-key.toml"], ["sector-extra-key.toml", "__class__"]),
+    ("sector-file-bad-industry", ["gap", "--sector-file", "{u}/sector-bad-industry.toml"], ["sector-bad-industry.toml", "48A"]),
+    ("sector-file-not-utf8", ["gap", "--sector-file", "{u}/sector-latin1.toml"], ["sector-latin1.toml", "UTF-8"]),
+    ("sector-file-is-a-folder", ["gap", "--sector-file", "{u}"], ["Sector file", "no such file"]),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "needles"), BAD, ids=[c[0] for c in BAD])
+def test_bad_input_is_one_clear_paragraph(data: Path, tmp_path: Path, case: str, args: list[str], needles: list[str]) -> None:
+    u = tmp_path / "user"
+    user_files(u)
+    argv = [a.replace("{data}", str(data)).replace("{u}", str(u)) for a in args]
+    before = fk.snapshot(data)
+    proc = fk.run_cli(*argv, data_dir=data, env={**fk.FAST, "GAPKIT_CACHE_DIR": str(tmp_path / "cache")}, timeout=120)
+    fk.assert_clean_failure(proc, [n.replace("{data}", str(data)) for n in needles])
+    # usage errors exit 2; a file that cannot be had (offline, no copy) is a failed ingest: exit 1
+    assert proc.returncode == (1 if case == "ingest-offline-without-files" else 2), f"{case}: exit {proc.returncode}"
+    assert fk.snapshot(data) == before, "bad input changed the data folder"
+    assert not list(u.glob("PWNED")) and not list(Path.cwd().glob("PWNED")), "a user file was executed"
+
+
+def test_analysis_before_any_ingest(tmp_path: Path) -> None:
+    proc = fk.run_cli("gap", "--sector", "transportation", data_dir=tmp_path / "empty")
+    fk.assert_clean_failure(proc, ["No ingested data", "gapkit ingest"])
+
+
+@pytest.mark.parametrize(("var", "value"), [("GAPKIT_HTTP_TIMEOUT", "abc"), ("GAPKIT_HTTP_RETRIES", "-1"),
+                                            ("GAPKIT_HTTP_DEADLINE", "0"), ("GAPKIT_MAX_MEMBER_BYTES", "lots")])
+def test_bad_environment_values_are_named(data: Path, var: str, value: str) -> None:
+    before = fk.snapshot(data)
+    args = ["ipeds", "--years", "2024", "--force"] if var == "GAPKIT_MAX_MEMBER_BYTES" else ["bls-ep"]
+    proc, _ = fk.ingest(data, *args, env={var: value})
+    fk.assert_clean_failure(proc, [f"{var}={value!r}"])
+    fk.assert_intact(before, data, manifest_bytes=var != "GAPKIT_MAX_MEMBER_BYTES")
+
+
+# -- security ---------------------------------------------------------------------------------------
+def test_tls_verification_is_on_by_default() -> None:
+    from gapkit.fetch import Fetcher
+
+    with Fetcher() as f:
+        ctx = f.client._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+
+
+def test_tls_opt_out_is_loud(data: Path, mirror_dir: Path) -> None:
+    with serve(mirror_dir) as srv:
+        proc = fk.run_cli("ingest", "bls-ep", "--mirror", base_url(srv), data_dir=data,
+                          env={**fk.FAST, "GAPKIT_INSECURE_SKIP_TLS_VERIFY": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "WARNING" in proc.stderr and "NOT being verified" in proc.stderr
+
+
+def test_requests_name_gapkit_and_the_contact(data: Path, mirror_dir: Path) -> None:
+    with serve(mirror_dir) as srv:
+        proc = fk.run_cli("ingest", "bls-ep", "--mirror", base_url(srv), data_dir=data,
+                          env={**fk.FAST, "GAPKIT_CONTACT": "analyst@example.org"})
+        agents = {h.get("User-Agent", "") for _, h in srv.requests}
+    assert proc.returncode == 0, proc.stderr
+    assert agents and all(a.startswith("gapkit/") and "analyst@example.org" in a for a in agents)
+
+
+def test_no_eval_pickle_or_shell_anywhere_in_the_package() -> None:
+    src = Path(__file__).resolve().parents[1] / "src" / "gapkit"
+    banned = re.compile(r"\bimport pickle\b|\bpickle\.|\bmarshal\.|(?<![\w.])eval\(|(?<![\w.])exec\(|shell=True|os\.system\(|"
+                        r"os\.popen\(|yaml\.load\(|\bsubprocess\b|__import__\(")
+    found = [f"{p.relative_to(src)}:{n}: {line.strip()}" for p in sorted(src.rglob("*.py"))
+             for n, line in enumerate(p.read_text().splitlines(), start=1) if banned.search(line)]
+    assert not found, found
+
+
+def test_archive_members_never_leave_a_temporary_folder(data: Path, tmp_path: Path) -> None:
+    """A zip-slip member would land in tmp_path/../evil if extracted by its own path."""
+    target = tmp_path.parent / "evil-gapkit"
+    proc, _ = fk.ingest(data, "ipeds", "--years", "2024",
+                        faults={fk.HD24: fk.body(fk.zip_bytes({f"../../../../{target.name}/hd2024.csv": b"UNITID\n1\n"}))})
+    fk.assert_clean_failure(proc, ["zip-slip"])
+    assert not target.exists()
