@@ -236,3 +236,44 @@ def test_chart_library(pw_data: GapData) -> None:
     assert a.to_bytes("svg") == b.to_bytes("svg")  # deterministic
     assert a.data.frame.height == 40 and "Ohio" in a.title
     assert a.data.frame["wage_value"].null_count() == 0
+
+
+@pytest.mark.parametrize(("kind", "args", "needle"), [
+    ("pathways", ["--sector", "transportation", "--region", "OH", "--limit", "12"], "Ohio"),
+    ("programs", ["--region", "OH", "--cip", "49.0205"], "Truck and Bus Driver"),
+])
+@pytest.mark.parametrize("ext", [".png", ".svg", ".pdf"])
+def test_gapkit_chart_draws_the_pathway_kinds(pw_dir: Path, tmp_path: Path, kind: str, args: list[str], needle: str, ext: str) -> None:
+    out = tmp_path / f"{kind}{ext}"
+    proc = run_cli("chart", kind, *args, "--out", str(out), data_dir=pw_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert needle in proc.stderr  # the finding title is echoed
+    head = out.read_bytes()[:8]
+    if ext == ".png":
+        assert head == b"\x89PNG\r\n\x1a\n"
+    elif ext == ".pdf":
+        assert head.startswith(b"%PDF")
+    else:
+        svg = out.read_text()
+        assert needle in svg and "Sources:" in svg and "pathways.toml" in svg
+
+
+@pytest.mark.parametrize(("args", "needles"), [
+    (["pathways", "--cip", "51", "--out", "x.png"], ["--cip and --soc choose programs"]),
+    (["programs", "--limit", "0", "--out", "x.png"], ["--limit 0"]),
+    (["programs", "--region", "ZZ", "--out", "x.png"], ["--region"]),
+    (["bubbles", "--out", "x.png"], ["pathways", "programs"]),
+])
+def test_gapkit_chart_pathway_kinds_bad_input(pw_dir: Path, tmp_path: Path, args: list[str], needles: list[str]) -> None:
+    args = [a if a != "x.png" else str(tmp_path / a) for a in args]
+    assert_clean_error(run_cli("chart", *args, data_dir=pw_dir), *needles)
+
+
+def test_chart_library_routes_the_pathway_kinds(pw_data: GapData) -> None:
+    from gapkit.charts import chart, make_chart
+
+    c = chart("programs", "all", region="OH", cip="49.0205", data=pw_data)
+    assert c.data.kind == "programs" and c.title.startswith("Ohio: Truck and Bus Driver")
+    assert chart("pathways", "transportation", region="OH", limit=10, data=pw_data).data.frame.height == 10
+    with pytest.raises(UsageError, match="drawn from pathway results"):
+        make_chart("pathways", GapOptions(sector="transportation"), pw_data)

@@ -31,7 +31,8 @@ def _published(df: Any) -> Any:
 
     out = published(df)
     cols = [pl.col(c).round(n) for c, n in ROUND.items() if c in out.columns and out.schema[c].is_float()]
-    cols += [pl.col(c).round(2) for c in out.columns if c.startswith("completions_")]
+    # one IPEDS year each: whole completers
+    cols += [pl.col(c).round(0).cast(pl.Int64) for c in out.columns if c.startswith("completions_")]
     return out.with_columns(cols) if cols else out
 
 

@@ -15,13 +15,14 @@ from gapkit.cli import DataDir
 from gapkit.cli_analysis import _years
 from gapkit.errors import UsageError
 
-KINDS = ("bars", "states", "scatter", "sensitivity", "trend")  # == gapkit.charts.KINDS (kept import-free)
+KINDS = ("bars", "states", "scatter", "sensitivity", "trend", "pathways", "programs")  # == gapkit.charts.KINDS (kept import-free)
 
 
 def chart_cmd(
-    kind: Annotated[str, typer.Argument(help="bars | states | scatter | sensitivity | trend", show_default=False)],
+    kind: Annotated[str, typer.Argument(help="bars | states | scatter | sensitivity | trend | pathways | programs", show_default=False)],
     out: Annotated[Path, typer.Option(help="Output file: .png (300 dpi), .svg or .pdf.", show_default=False)],
-    sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`).")] = "transportation",
+    sector: Annotated[str | None, typer.Option(help="Sector name (see `gapkit sectors`); default transportation, and all for "
+                                                    "the pathways and programs kinds.", show_default=False)] = None,
     region: Annotated[str, typer.Option(help="US or a state (OH or 39); the states chart always shows every state.")] = "US",
     by: Annotated[str, typer.Option(help="bars: group | subsector | occupation (top 12 by openings).")] = "group",
     awards: Annotated[str, typer.Option(help="Award-level preset: all | subbacc | bachelor | graduate | entry")] = "all",
@@ -32,21 +33,51 @@ def chart_cmd(
     retention: Annotated[float, typer.Option(help="Share of completers who enter the occupation's labor market.")] = 1.0,
     extra_supply: Annotated[Path | None, typer.Option(help="CSV of non-IPEDS supply: soc,region,annual_completers,source.", show_default=False)] = None,
     sector_file: Annotated[Path | None, typer.Option(help="Use your own sector definition (TOML).", show_default=False)] = None,
+    cluster: Annotated[str | None, typer.Option(help="pathways/programs: only this Career Cluster or sub-cluster.", show_default=False)] = None,
+    rules: Annotated[Path | None, typer.Option(help="pathways: your rules file (TOML) for thresholds and tiers.", show_default=False)] = None,
+    cip: Annotated[str | None, typer.Option(help="programs: only this CIP code or family (51, 51.38, 51.3801).", show_default=False)] = None,
+    soc: Annotated[str | None, typer.Option(help="programs: only programs feeding this SOC code.", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option(help="pathways/programs: how many bubbles or bars (default 40 / 20).", show_default=False)] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Draw a chart for a brief: openings vs supply (bars), ratio by state (states), occupations (scatter),
-    method sensitivity, or the completions trend. The format follows the extension of --out."""
+    method sensitivity, the completions trend, career pathways (wage x growth bubbles) or program
+    alignment (programs). The format follows the extension of --out."""
     if kind not in KINDS:
         raise UsageError(f"Unknown chart kind {kind!r}: choose one of {', '.join(KINDS)}.")
     from gapkit.charts import check_chart_path, make_chart
     from gapkit.gap import GapData, GapOptions
 
     check_chart_path(out)
-    opts = GapOptions(sector=sector, region=region, by=by, awards=awards, alloc=alloc, scope=scope,
+    if kind in ("pathways", "programs"):
+        _pathway_chart(kind, out, sector=sector or "all", region=region, cluster=cluster, rules=rules, cip=cip, soc=soc, limit=limit,
+                       awards=awards, alloc=alloc, completions_years=completions_years, vintage=vintage, data_dir=data_dir)
+        return
+    opts = GapOptions(sector=sector or "transportation", region=region, by=by, awards=awards, alloc=alloc, scope=scope,
                       completions_years=_years(completions_years), vintage=vintage, retention=retention,
                       extra_supply=str(extra_supply) if extra_supply else None,
                       sector_file=str(sector_file) if sector_file else None)
     c = make_chart(kind, opts, GapData(data_dir))
+    path = c.save(out)
+    typer.echo(f"wrote {path}: {c.title}", err=True)
+
+
+def _pathway_chart(kind: str, out: Path, *, sector: str, region: str, cluster: str | None, rules: Path | None, cip: str | None,
+                   soc: str | None, limit: int | None, awards: str, alloc: str, completions_years: str | None,
+                   vintage: str | None, data_dir: Path | None) -> None:
+    from gapkit.charts.pathways_charts import pathway_chart, program_chart
+    from gapkit.gap import GapData
+
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit {limit}: give a positive number of occupations or programs to draw.")
+    common = {"awards": awards, "alloc": alloc, "completions_years": _years(completions_years), "vintage": vintage,
+              "data": GapData(data_dir), "rules": str(rules) if rules else None}
+    if kind == "pathways":
+        if cip or soc:
+            raise UsageError("--cip and --soc choose programs; use them with `gapkit chart programs`.")
+        c = pathway_chart(sector, region, cluster, limit=limit or 40, **common)
+    else:
+        c = program_chart(region, limit=limit or 20, cip=cip, soc=soc, cluster=cluster, sector=sector, **common)
     path = c.save(out)
     typer.echo(f"wrote {path}: {c.title}", err=True)
 

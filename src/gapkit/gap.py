@@ -502,7 +502,8 @@ def _state_table(opts: GapOptions, sector: Sector, ep: pl.DataFrame, occ: pl.Dat
         lacking = [STATES[f][0] for f in STATE_FIPS_51 if f not in have]
         if lacking:
             notes.append(f"No {p_cycle} state projections for: {', '.join(lacking)} (reported, not filled).")
-    _check_state_totals(data, p_cycle, notes)
+    single = opts.region not in {"US", "all"}
+    _check_state_totals(data, p_cycle, notes, ABBR_TO_FIPS[opts.region] if single else None)
     base = _combine(opts, sector, ep, occ, pl.DataFrame(), state_keys=["state"])
     tot = pl.col("openings_s").sum().over("soc_code")
     w_sub = pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("soc_code"))
@@ -513,7 +514,8 @@ def _state_table(opts: GapOptions, sector: Sector, ep: pl.DataFrame, occ: pl.Dat
     unmatched = proj.join(ep.select("soc_code"), on="soc_code", how="anti")
     if unmatched.height and not sector.whole_economy:
         notes.append(f"{unmatched['soc_code'].n_unique()} state occupation code(s) have no national sector share (not in the BLS {ep['soc_code'].len()} detailed list) and were left out.")
-    supply, _ = _allocate(data, ep, years, opts, region=None, by_state=True)
+    # One state: only its institutions' completions are allocated (same numbers, a fraction of the work).
+    supply, _ = _allocate(data, ep, years, opts, region=opts.region if single else None, by_state=True)
     out = st.join(supply.select("state", "soc_code", "supply", "supply_extra"), on=["state", "soc_code"], how="left").with_columns(
         pl.col("supply").fill_null(0.0), pl.col("supply_extra").fill_null(0.0)
     )
@@ -525,18 +527,22 @@ def _state_table(opts: GapOptions, sector: Sector, ep: pl.DataFrame, occ: pl.Dat
     )
 
 
-def _check_state_totals(data: GapData, cycle: str, notes: list[str]) -> None:
-    for n in data._memo(("state-totals", cycle), lambda: _state_total_notes(data, cycle)):
+def _check_state_totals(data: GapData, cycle: str, notes: list[str], fips: str | None = None) -> None:
+    """Notes from the parser's per-state checks for every state, or only ``fips`` when one is asked for."""
+    for n in data._memo(("state-totals", cycle, fips), lambda: _state_total_notes(data, cycle, fips)):
         if n not in notes:
             notes.append(n)
 
 
-def _state_total_notes(data: GapData, cycle: str) -> list[str]:
+def _state_total_notes(data: GapData, cycle: str, fips: str | None) -> list[str]:
     """The parser's per-state checks (detail vs published total, openings rate) on the stored table."""
-    from gapkit.sources.projections import state_total_notes
+    import polars as pl
 
-    frame = data.store.scan("state_projections", cycle).collect()
-    return state_total_notes(frame.filter(frame["stfips"] != "00"))
+    from gapkit.sources.projection_checks import state_total_notes
+
+    lf = data.store.scan("state_projections", cycle)
+    lf = lf.filter(pl.col("stfips") == fips) if fips is not None else lf.filter(pl.col("stfips") != "00")
+    return state_total_notes(lf.collect())
 
 
 def _finish(rows: pl.DataFrame, opts: GapOptions, sector: Sector, ep: pl.DataFrame) -> pl.DataFrame:

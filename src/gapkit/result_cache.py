@@ -2,7 +2,8 @@
 
 The key is a digest of everything a result depends on: the command's options, the data manifest
 (every ingested file's sha256 and vintage), the shipped sector and preset files, any user sector or
-extra-supply file, and the gapkit version. Any change to any of them is a new key, so a cached answer
+extra-supply file, the gapkit version and the code itself (name, size and modification time of
+every module, so an edited or upgraded install never serves an older answer). Any change to any of them is a new key, so a cached answer
 is always the answer a fresh computation would give; it only saves the computation (and the polars
 import) when an analyst re-runs a command. ``GAPKIT_NO_CACHE=1`` turns it off.
 """
@@ -23,6 +24,16 @@ from gapkit.store import Store, atomic_write_bytes
 CACHE_VERSION = "1"
 
 
+def _code_stamp() -> bytes:
+    """Name, size and mtime of every module of the installed package (a few stat calls)."""
+    root = Path(__file__).parent
+    parts = []
+    for f in sorted(root.rglob("*.py")):
+        st = f.stat()
+        parts.append(f"{f.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}")
+    return "\n".join(parts).encode()
+
+
 class ResultCache:
     def __init__(self, data_dir: str | os.PathLike[str] | None, params: dict[str, Any], files: list[str] | None = None) -> None:
         self.enabled = os.environ.get("GAPKIT_NO_CACHE", "") in {"", "0"}
@@ -35,6 +46,7 @@ class ResultCache:
         h.update(json.dumps(params, sort_keys=True, default=str).encode())
         h.update(self.store.manifest_path.read_bytes())
         pkg = resources.files("gapkit")
+        h.update(_code_stamp())
         for folder in ("sector_defs", "presets"):
             for entry in sorted(pkg.joinpath(folder).iterdir(), key=lambda e: e.name):
                 if entry.name.endswith(".toml"):

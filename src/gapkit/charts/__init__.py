@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from gapkit.charts.data import ChartData
     from gapkit.gap import GapData, GapOptions
 
-KINDS = ("bars", "states", "scatter", "sensitivity", "trend")
+# Gap charts (drawn from gap options) and pathway charts (drawn from `gapkit pathways` / `gapkit programs`).
+GAP_KINDS = ("bars", "states", "scatter", "sensitivity", "trend")
+PATHWAY_KINDS = ("pathways", "programs")
+KINDS = GAP_KINDS + PATHWAY_KINDS
 EXTENSIONS = (".png", ".svg", ".pdf")
 
 
@@ -87,7 +90,9 @@ def make_chart(kind: str, opts: GapOptions, data: GapData) -> Chart:
     from gapkit.charts.kinds import draw
     from gapkit.gap import validate_options
 
-    check_kind(kind)
+    if check_kind(kind) in PATHWAY_KINDS:
+        raise UsageError(f"Chart kind {kind!r} is drawn from pathway results: use gapkit.charts.chart({kind!r}, ...) "
+                         f"or `gapkit chart {kind}`.")
     cd = prepare(kind, validate_options(opts), data)
     return Chart(draw(cd), cd)
 
@@ -103,10 +108,18 @@ def chart(kind: str, sector: str = "transportation", *, out: str | os.PathLike[s
           data: GapData | None = None, data_dir: str | os.PathLike[str] | None = None, **options: Any) -> Chart:
     """Library entry point: ``chart("scatter", "transportation", region="OH", alloc="employment")``.
 
-    ``options`` are those of :class:`gapkit.gap.GapOptions` (by, region, awards, alloc, scope, ...).
+    ``options`` are those of :class:`gapkit.gap.GapOptions` (by, region, awards, alloc, scope, ...); for
+    the ``pathways`` kind those of :func:`gapkit.pathways.pathways` (region, cluster, rules, ...) and for
+    ``programs`` those of :func:`gapkit.programs.programs` (region, cip, soc, cluster, ...).
     """
     from gapkit.gap import GapData, GapOptions
 
+    if check_kind(kind) in PATHWAY_KINDS:
+        from gapkit.charts.pathways_charts import pathway_chart, program_chart
+
+        if kind == "pathways":
+            return pathway_chart(sector, out=out, data=data, data_dir=data_dir, **options)
+        return program_chart(sector=sector, out=out, data=data, data_dir=data_dir, **options)
     if out is not None:
         check_chart_path(out)
     c = make_chart(kind, GapOptions(sector=sector, **options), data or GapData(data_dir))
@@ -115,4 +128,4 @@ def chart(kind: str, sector: str = "transportation", *, out: str | os.PathLike[s
     return c
 
 
-__all__ = ["KINDS", "Chart", "chart", "check_chart_path", "make_chart"]
+__all__ = ["GAP_KINDS", "KINDS", "PATHWAY_KINDS", "Chart", "chart", "check_chart_path", "make_chart"]

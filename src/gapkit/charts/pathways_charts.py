@@ -98,8 +98,8 @@ def programs_data(res: ProgramResult, limit: int = 20) -> ChartData:
     r, a = res.rules, res.area
     where = region_name(a.region)
     counts = {k: t.filter(pl.col("alignment") == k).height for k in ALIGN_COLORS}
-    title = (f"{where}: of the {t.height} largest programs, {counts['undersupplied (expand)']} feed undersupplied occupations, "
-             f"{counts['oversupplied']} oversupplied ones and {counts['weakly aligned']} are weakly aligned")
+    only = str(t["cip_title"][0]).rstrip(".") if t.height == 1 and "cip_title" in t.columns and t["cip_title"][0] else "the program"
+    title = f"{where}: {_programs_finding(t.height, counts, only)}"
     extra = [f"Alignment ({r.origin}): openings per completer of the occupations each program feeds (NCES CIP-SOC crosswalk) as "
              f"`gapkit gap --by occupation` computes them; balanced between {r.oversupplied_ratio:g} and {r.undersupplied_ratio:g}; "
              f"weakly aligned when those occupations' median wage is below {_money_k(a.wage_median * r.weak_wage_factor)} or their "
@@ -111,6 +111,30 @@ def programs_data(res: ProgramResult, limit: int = 20) -> ChartData:
 # ---------------------------------------------------------------------------------------------
 # drawing
 # ---------------------------------------------------------------------------------------------
+def _programs_finding(n: int, counts: dict[str, int], only: str = "the program") -> str:
+    """'of the 14 largest programs, 3 feed undersupplied occupations and 1 is weakly aligned' (only the non-zero counts)."""
+    def verb(c: int, one: str, many: str) -> str:
+        return one if c == 1 else many
+
+    if n == 1:
+        one = {"undersupplied (expand)": "feeds undersupplied occupations", "oversupplied": "feeds oversupplied occupations",
+               "weakly aligned": "is weakly aligned"}
+        said = next((v for k, v in one.items() if counts.get(k)), "is balanced against the occupations it feeds")
+        return f"{only} {said}"
+    head = f"the {n} largest programs"
+    parts = []
+    if c := counts.get("undersupplied (expand)", 0):
+        parts.append(f"{c} {verb(c, 'feeds', 'feed')} undersupplied occupations")
+    if c := counts.get("oversupplied", 0):
+        parts.append(f"{c} {verb(c, 'feeds', 'feed')} oversupplied ones" if parts else f"{c} {verb(c, 'feeds', 'feed')} oversupplied occupations")
+    if c := counts.get("weakly aligned", 0):
+        parts.append(f"{c} {verb(c, 'is', 'are')} weakly aligned")
+    if not parts:
+        return f"{head} are all balanced against the occupations they feed"
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"of {head}, {listed}"
+
+
 def draw(cd: ChartData) -> Figure:
     with st.style():
         return draw_pathways(cd) if cd.kind == "pathways" else draw_programs(cd)

@@ -29,6 +29,7 @@ from gapkit.codes import STATES, soc_expr
 from gapkit.errors import DownloadError, SourceFormatError
 from gapkit.readers import check_not_empty_or_html, decode_text, map_columns, number_expr, read_csv_text
 from gapkit.sources.base import IngestOptions, ParsedTable, Remote, Source
+from gapkit.sources.projection_checks import check_state_totals
 
 if TYPE_CHECKING:
     import polars as pl
@@ -51,12 +52,6 @@ FIELDS = {
 }
 REQUIRED = ["stfips", "code", "base", "proj", "openings"]
 NUMERIC = {"base": "emp_base", "proj": "emp_proj", "change": "emp_change", "pct": "pct_change", "openings": "openings"}
-# A state's line-item openings within 5% of its published total: states withhold some confidential
-# detail (typically 0-3%); more than that is reported.
-TOTAL_TOLERANCE = 0.05
-# Annual openings as a share of average employment: every state and cycle published so far lies
-# between about 10% and 14%; outside this band the published figures are reported as odd.
-RATE_BAND = (0.06, 0.20)
 
 
 def page_url(base_url: str, page: int, per_page: int = PER_PAGE) -> str:
@@ -180,7 +175,7 @@ class Projections(Source):
         tables = []
         for (fips, cycle), part in out.group_by(["stfips", "cycle"], maintain_order=True):
             part = part.select(schema.names)
-            notes = dup_notes + _check_totals(part, str(fips), str(cycle))
+            notes = dup_notes + check_state_totals(part, str(fips), str(cycle))
             tables.append(ParsedTable("state_projections", str(cycle), f"ST:{fips}", part, notes))
         return tables
 
@@ -326,39 +321,3 @@ def _cycle_from_name(name: str) -> tuple[int, int] | None:
     y0 = int(m.group(1))
     y1 = (y0 // 100) * 100 + int(m.group(3))
     return (y0, y1 if y1 > y0 else y1 + 100)
-
-
-def state_total_notes(frame: pl.DataFrame) -> list[str]:
-    """The per-state checks of ``parse`` on a stored ``state_projections`` frame (any number of states
-    and cycles): line items vs the published total, and the total's openings rate. For the gap engine."""
-    notes: list[str] = []
-    for (fips, cycle), part in frame.group_by(["stfips", "cycle"], maintain_order=True):
-        notes += _check_totals(part, str(fips), str(cycle))
-    return notes
-
-
-def _check_totals(part: pl.DataFrame, fips: str, cycle: str) -> list[str]:
-    """Notes (not errors) on one state's figures: detail vs published total, and the total's openings rate."""
-    import polars as pl
-
-    name = f"{STATES[fips][1]} ({STATES[fips][0]})"
-    det = float(part.filter(pl.col("soc_level") == "detailed")["openings"].sum())
-    tot = part.filter(pl.col("soc_code") == "00-0000")
-    if tot.height == 0:
-        return [f"Projections Central {cycle} {name}: no all-occupations (00-0000) total published; "
-                f"its detailed occupations sum to {det:,.0f} openings a year."]
-    row = tot.row(0, named=True)
-    notes = []
-    published = row["openings"]
-    if published and abs(det - published) / published > TOTAL_TOLERANCE:
-        notes.append(f"Projections Central {cycle} {name}: detailed occupations sum to {det:,.0f} openings a year but the "
-                     f"published all-occupations total is {published:,.0f} ({(det - published) / published:+.1%}); "
-                     "reported as published, not adjusted.")
-    if row["emp_base"] and row["emp_proj"]:
-        rate = published / ((row["emp_base"] + row["emp_proj"]) / 2)
-        if not RATE_BAND[0] <= rate <= RATE_BAND[1]:
-            notes.append(f"Projections Central {cycle} {name}: published annual openings ({published:,.0f}) are {rate:.1%} of "
-                         f"average employment ({(row['emp_base'] + row['emp_proj']) / 2:,.0f}), outside the "
-                         f"{RATE_BAND[0]:.0%}-{RATE_BAND[1]:.0%} range of states' published figures; they look odd as "
-                         "published (not adjusted; use with care).")
-    return notes
