@@ -112,11 +112,13 @@ class Ipeds(Source):
         def frame(typed: bool) -> pl.DataFrame:
             # typed: the counts are parsed as integers while reading (a fraction of the memory of
             # reading them as text, which matters for tens of millions of rows); untyped: text,
-            # cast afterwards, so that unreadable cells can be pointed at.
+            # cast afterwards, so that unreadable cells can be pointed at. CIPCODE is read as a
+            # categorical either way: a few thousand distinct codes, 4 bytes a row instead of 16.
             narrow = {"unitid": pl.Int32, "majornum": pl.Int8, "awlevel": pl.Int8}
-            overrides = {c[k]: narrow.get(k, pl.Int32) for k in ints} if typed else None
+            overrides = {c[k]: narrow.get(k, pl.Int32) for k in ints} if typed else {}
+            overrides[c["cipcode"]] = pl.Categorical
             raw = header[0]
-            if raw != header[0].lstrip("\ufeff") and overrides:
+            if raw != header[0].lstrip("\ufeff"):
                 overrides = {(raw if k == header[0] else k): v for k, v in overrides.items()}
             lf = pl.scan_csv(csv_path, infer_schema=False, schema_overrides=overrides, encoding="utf8-lossy", truncate_ragged_lines=True)
             lf = lf.rename({name: name.lstrip("\ufeff").strip() for name in lf.collect_schema().names()})
@@ -138,33 +140,47 @@ class Ipeds(Source):
                 raise SourceFormatError(shown, f"the CSV cannot be parsed ({str(exc).splitlines()[0][:200]}).") from None
         if out.height == 0:
             raise SourceFormatError(shown, "the file has a header but no rows.")
-        # normalize each distinct CIP code (a few thousand) once, with its level, then map the column
-        distinct = out.select(pl.col("cip_raw").unique()).with_columns(cip_expr("cip_raw").alias("cipcode"))
+        # Normalize each distinct CIP code (a few thousand) once, with its level, then map the column
+        # through the categorical's integer codes: the checks below run on a 4-byte code per row, and
+        # the text column is built once, at the end.
+        distinct = out.select(pl.col("cip_raw").unique()).with_columns(
+            pl.col("cip_raw").to_physical().alias("code"), cip_expr("cip_raw").alias("cipcode"))
         distinct = distinct.with_columns(
             pl.when(pl.col("cipcode") == "99").then(0).when(pl.col("cipcode").str.len_chars() == 2).then(2)
             .when(pl.col("cipcode").str.len_chars() == 5).then(4).otherwise(6).cast(pl.Int8).alias("cip_level")
-        )
+        ).filter(pl.col("code").is_not_null())
+        normalized = pl.Enum(distinct["cipcode"].drop_nulls().unique().sort())
+        distinct = distinct.with_columns(pl.col("cipcode").cast(normalized).to_physical().alias("idx"))
+        code = pl.col("cip_raw").to_physical()
         out = out.with_columns(
-            pl.col("cip_raw").replace_strict(distinct["cip_raw"], distinct["cipcode"], default=None, return_dtype=pl.String).alias("cipcode"),
-            pl.col("cip_raw").replace_strict(distinct["cip_raw"], distinct["cip_level"], default=None, return_dtype=pl.Int8).alias("cip_level"),
+            code.replace_strict(distinct["code"], distinct["idx"], default=None, return_dtype=distinct["idx"].dtype).cat.to(normalized).alias("cipcode"),
+            code.replace_strict(distinct["code"], distinct["cip_level"], default=None, return_dtype=pl.Int8).alias("cip_level"),
         ).drop("cip_raw")
         bad = out.filter(pl.any_horizontal(pl.col("unitid", "cipcode", "majornum", "awlevel", "completions").is_null()))
         if bad.height:
             raise SourceFormatError(shown, f"{bad.height} row(s) have an unreadable UNITID, CIPCODE, MAJORNUM, AWLEVEL or CTOTALT "
                                            f"(first: row with UNITID {bad['unitid'][0]}, CIPCODE {bad['cipcode'][0]}).")
-        first = out.lazy().filter(pl.col("majornum") == 1)  # checks run as queries: no copies of a big table
-        n_first, n_keys = first.select(pl.len(), pl.struct("unitid", "cipcode", "awlevel").hash().n_unique()).collect().row(0)
-        if n_keys != n_first:
-            dup = first.group_by("unitid", "cipcode", "awlevel").len().filter(pl.col("len") > 1).collect()
-            r = dup.row(0, named=True)
-            raise SourceFormatError(shown, f"{dup.height} institution × CIP × award level key(s) appear more than once (e.g. UNITID {r['unitid']}, CIP {r['cipcode']}, level {r['awlevel']}); the file has duplicated rows.")
-        self._check_totals(first, Path(shown))
         if (out["majornum"] != 1).any():  # second majors were skipped while reading; anything else left is too
             out = out.filter(pl.col("majornum") == 1)
+        # Duplicate keys: one Int64 per row packs institution × CIP × award level (unitid: 32 bits, the
+        # CIP's index among the normalized codes: < 2**24 as they are at most 99.9999, level: 8 bits);
+        # sorted, its distinct values are counted in one pass (a hash set of 15 million keys would
+        # take several times the memory).
+        key = ((pl.col("unitid").cast(pl.Int64) * 2**24 + pl.col("cipcode").to_physical().cast(pl.Int64)) * 256
+               + pl.col("awlevel").cast(pl.Int64) + 128)
+        keys = out.select(key.alias("k")).to_series()
+        keys.sort(in_place=True)
+        n_keys = keys.n_unique()
+        del keys
+        if n_keys != out.height:
+            dup = out.group_by("unitid", "cipcode", "awlevel").len().filter(pl.col("len") > 1)
+            r = dup.row(0, named=True)
+            raise SourceFormatError(shown, f"{dup.height} institution × CIP × award level key(s) appear more than once (e.g. UNITID {r['unitid']}, CIP {r['cipcode']}, level {r['awlevel']}); the file has duplicated rows.")
+        self._check_totals(out.lazy(), Path(shown))  # checks run as queries: no copies of a big table
         out = out.select(
             pl.lit(year).cast(pl.Int16).alias("year"), "unitid", "cipcode", "cip_level", "awlevel", "completions",
-            "completions_men", "completions_women", pl.lit(origin).alias("source_file"),
-        )
+            "completions_men", "completions_women", pl.lit(origin).alias("source_file"),  # a literal: polars keeps one value, not one per row
+        ).with_columns(pl.col("cipcode").cast(pl.String))  # the stored type, built once, after the checks
         return ParsedTable("ipeds_completions", str(year), "C", out)
 
     def _check_totals(self, lf: pl.LazyFrame, path: Path) -> None:
