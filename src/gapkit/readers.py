@@ -7,7 +7,6 @@ are matched by meaning with :func:`map_columns`, never by position.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import zipfile
@@ -101,9 +100,15 @@ def read_csv_text(data: bytes | Path, *, origin: str | Path, skip_rows: int = 0)
         raise SourceFormatError(origin, "the file is empty, expected a CSV table.")
     if looks_like_html(raw[:512]):
         raise SourceFormatError(origin, "the file is an HTML page, not a CSV table.")
-    text = decode_text(raw)
+    # polars reads the UTF-8 bytes themselves: a str (and a StringIO, 4 bytes a character) of a bulk
+    # file of hundreds of MB would take several times its size.
+    body = raw.removeprefix(b"\xef\xbb\xbf")
     try:
-        return pl.read_csv(io.StringIO(text), infer_schema=False, skip_rows=skip_rows, truncate_ragged_lines=True)
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        body = decode_text(body).encode("utf-8")
+    try:
+        return pl.read_csv(body, infer_schema=False, skip_rows=skip_rows, truncate_ragged_lines=True)
     except Exception as exc:
         raise SourceFormatError(origin, f"the CSV cannot be parsed ({_short(exc)}).") from None
 
