@@ -13,12 +13,12 @@ install:
 demo: install
 	@if [ -d "$(SHARED)/data" ]; then \
 		echo "Using local agency files in $(SHARED) (offline)"; \
-		gapkit ingest --offline --from "$(SHARED)"; \
+		$(PY) -m gapkit ingest --offline --from "$(SHARED)"; \
 	else \
-		gapkit ingest; \
+		$(PY) -m gapkit ingest; \
 	fi
-	gapkit sources
-	gapkit gap --sector transportation --by subsector
+	$(PY) -m gapkit sources
+	$(PY) -m gapkit gap --sector transportation --by subsector
 
 # System packages the tests need: headless Chromium opens the HTML briefs (tests/test_report.py).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
