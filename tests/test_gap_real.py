@@ -183,6 +183,11 @@ def test_cli_occupation_drilldown(ingested: Path) -> None:
     assert p["national"]["openings"] == pytest.approx(237_600)
     assert p["states"][0]["state"] == "TX" and p["programs"] and p["top_institutions"]
     assert any(s["sector"] == "transportation" for s in p["sector_shares"])
+    # award levels carry their IPEDS meaning (AWLEVEL 20 = under 12 weeks, 21 = 12 weeks to under a year)
+    cdl = {r["awlevel"]: r["award"] for r in p["programs"] if r["cipcode"] == "49.0205"}
+    assert cdl[20] == "Certificate, under 12 weeks" and cdl[21] == "Certificate, 12 weeks to under 1 year"
+    table = run_cli("occupation", "53-3032", "--region", "TX", data_dir=ingested).stdout
+    assert "Certificate, under 12 weeks" in table
 
 
 @pytest.mark.parametrize(("args", "needle"), [

@@ -10,6 +10,7 @@ from typing import Any
 from gapkit.codes import normalize_soc
 from gapkit.errors import UsageError
 from gapkit.gap import GapData, GapOptions, compute, method_line, validate_options
+from gapkit.presets import award_config
 from gapkit.store import atomic_write_bytes
 
 
@@ -74,6 +75,9 @@ def occupation_profile(soc: str, *, region: str = "US", awards: str = "all", all
         linked.group_by("cipcode", "cip_title", "awlevel").agg(pl.col("completions").sum())
         .sort(["cipcode", "awlevel"]).to_dicts()
     )
+    labels = award_config().awlevels
+    for r in programs:
+        r["award"] = labels.get(r["awlevel"], f"IPEDS award level {r['awlevel']}")
     inst_year = data._nearest("ipeds_institutions", max(years))
     inst = data.store.scan("ipeds_institutions", inst_year).select("unitid", "name", "city", "state").collect()
     top_inst = (
@@ -146,8 +150,8 @@ def _markdown(p: dict[str, Any]) -> str:
         out += ["## Sector shares of national openings", "", "| sector | openings/yr | share |", "|---|---:|---:|"]
         out += [f"| {s['sector']} | {_n(s['openings'])} | {s['share']:.1%} |" for s in p["sector_shares"]]
         out.append("")
-    out += ["## Linked programs (CIP) and completions", "", "| CIP | program | award level | completions |", "|---|---|---:|---:|"]
-    out += [f"| {r['cipcode']} | {r['cip_title']} | {r['awlevel']} | {_n(r['completions'])} |" for r in p["programs"][:40]]
+    out += ["## Linked programs (CIP) and completions", "", "| CIP | program | award | completions |", "|---|---|---|---:|"]
+    out += [f"| {r['cipcode']} | {r['cip_title']} | {r['award']} | {_n(r['completions'])} |" for r in p["programs"][:40]]
     if not p["programs"]:
         out.append("| — | no linked programs with completions in this region | | |")
     out += ["", "## Top institutions in the region", "", "| institution | city | state | completions |", "|---|---|---|---:|"]
