@@ -39,6 +39,8 @@ class Rows:
     def dicts(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
 INT_COLS = {"openings", "supply", "gap", "supply_extra", "completions", "unallocated"}
+# Whole-number counts printed with thousands separators (codes, years and IDs print as they are).
+COUNT_PREFIXES = ("completions", "openings", "institutions", "occupations", "priority_occupations")
 
 
 def check_out_path(out: str | os.PathLike[str] | None, fmt: str) -> Path | None:
@@ -83,6 +85,8 @@ def _fmt_cell(col: str, v: Any) -> str:
         if col in INT_COLS or abs(v) >= 100:
             return f"{v:,.0f}"
         return f"{v:,.2f}"
+    if isinstance(v, int) and not isinstance(v, bool) and col.startswith(COUNT_PREFIXES):
+        return f"{v:,}"
     return str(v)
 
 
