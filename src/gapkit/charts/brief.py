@@ -110,6 +110,7 @@ table{border-collapse:collapse;margin:.5em 0 1em;font-size:9pt;width:100%}
 th,td{border-bottom:1px solid #e4e4e4;padding:3px 5px;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#f4f4f4}td.n{text-align:right;white-space:nowrap}th.n{text-align:right}
 caption{text-align:left;font-weight:bold;padding:.3em 0}
+div.scroll{overflow-x:auto}
 figure{margin:1.2em 0}svg.chart{width:100%;max-width:6.5in;height:auto;display:block;overflow:hidden}
 p.generated{color:#555;font-size:9.5pt}code{font-size:9.5pt}
 @media print{body{max-width:none}figure{page-break-inside:avoid}}
@@ -132,7 +133,7 @@ def to_html(doc: Doc, title: str) -> str:
         elif kind == "ul":
             out.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in v) + "</ul>")
         elif kind == "table":
-            cells = ["<table>"]
+            cells = ['<div class="scroll"><table>']
             if v.caption:
                 cells.append(f"<caption>{e(v.caption)}</caption>")
             cells.append("<thead><tr>" + "".join(f'<th{" class=n" if n else ""}>{e(c)}</th>'
@@ -141,7 +142,7 @@ def to_html(doc: Doc, title: str) -> str:
             for r in v.rows:
                 cells.append("<tr>" + "".join(f'<td{" class=n" if n else ""}>{e(c)}</td>'
                                               for c, n in zip(r, v.numeric, strict=True)) + "</tr>")
-            cells.append("</tbody></table>")
+            cells.append("</tbody></table></div>")
             out.append("".join(cells))
         elif kind == "figure":
             out.append(f'<figure role="img" aria-label="{e(v.title)}">{_inline_svg(v.svg)}</figure>')
@@ -280,8 +281,13 @@ def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -
     doc.generated(f"{GENERATED_PREFIX}{stamp} by gapkit {__version__}.")
     years = m["completions_years"]
     ep_v = m["vintages"]["ep_occupations"]["vintage"]
-    doc.p(f"Annual job openings in {sector.title.lower()} occupations ({'national' if national else where} "
-          f"{'BLS' if national else 'Projections Central and BLS'} projections, {ep_v} cycle) compared with the people "
+    pc = m["vintages"].get("state_projections", {}).get("vintage")
+    nem = m["vintages"].get("nem_matrix", {}).get("vintage")
+    share = f" times the sector's share of each occupation's openings in the BLS National Employment Matrix {nem}" if nem else ""
+    source = (f"BLS national projections, {ep_v} cycle" if national or not pc else
+              f"{where}'s Projections Central {pc} projections{share}")
+    subject = "all occupations" if sector.whole_economy else f"{sector.title.lower()} occupations"
+    doc.p(f"Annual job openings in {subject} ({source}) compared with the people "
           f"completing related programs each year (IPEDS {years_text(years)}, first majors). All numbers are people per year.")
 
     # headline
