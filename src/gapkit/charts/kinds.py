@@ -26,6 +26,13 @@ from gapkit.charts import style as st
 from gapkit.charts.data import ALLOC_LABELS, PRESET_LABELS, ChartData
 
 OPENINGS_LABEL = "Annual openings (BLS)"
+STATE_OPENINGS_LABEL = "Annual openings (state)"
+
+
+def _openings_label(cd: ChartData) -> str:
+    """A state's openings come from Projections Central (times the national sector share)."""
+    region = cd.method.get("region", "US")
+    return OPENINGS_LABEL if region in {"US", "all"} else STATE_OPENINGS_LABEL
 SUPPLY_LABEL = "Annual completers (IPEDS, allocated)"
 
 
@@ -78,7 +85,7 @@ def draw_bars(cd: ChartData) -> Figure:
     y = np.arange(n)
     opening = [r["openings"] for r in rows]
     supply = [r["supply"] for r in rows]
-    ax.barh(y - 0.2, opening, height=0.38, color=st.OPENINGS, label=OPENINGS_LABEL, zorder=2)
+    ax.barh(y - 0.2, opening, height=0.38, color=st.OPENINGS, label=_openings_label(cd), zorder=2)
     ax.barh(y + 0.2, supply, height=0.38, color=st.SUPPLY, label=SUPPLY_LABEL, zorder=2)
     ax.set_yticks(y, labels)
     ax.tick_params(axis="y", length=0, pad=6)
@@ -109,7 +116,7 @@ def draw_bars(cd: ChartData) -> Figure:
         txt = st.fmt_ratio(r["ratio"])
         ax.text(x_col, yi, txt, transform=trans, ha="left", va="center", fontsize=st.LABEL_PT,
                 fontweight="bold" if r["ratio"] is not None else "normal", color=st.INK)
-    p.fig.legend(handles=[Patch(color=st.OPENINGS, label=OPENINGS_LABEL), Patch(color=st.SUPPLY, label=SUPPLY_LABEL)],
+    p.fig.legend(handles=[Patch(color=st.OPENINGS, label=_openings_label(cd)), Patch(color=st.SUPPLY, label=SUPPLY_LABEL)],
                  loc="upper left", bbox_to_anchor=(p.x_frac(st.MARGIN_IN), p.y_frac(p.body_top_in - 0.04)),
                  ncols=2, fontsize=st.TICK_PT, handlelength=1.2, columnspacing=1.4, borderaxespad=0)
     return p.fig
