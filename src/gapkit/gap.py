@@ -125,13 +125,19 @@ class GapData:
 
         return self._memo(("ep", cycle), load)
 
-    def matrix_demand(self, matrix_cycle: str, sep_cycle: str) -> pl.DataFrame:
-        """Annual openings by (line-item industry, line-item occupation) from the matrix, persons."""
+    def matrix_demand(self, matrix_cycle: str, sep_cycle: str, industries: tuple[str, ...] | None = None) -> pl.DataFrame:
+        """Annual openings by (line-item industry, line-item occupation) from the matrix, persons.
+
+        ``industries`` limits the query to those industry codes (a sector's), read with the filter
+        pushed into the Parquet scan; None reads every line-item industry.
+        """
         import polars as pl
 
         def load() -> pl.DataFrame:
             ep = self.ep(sep_cycle).select("soc_code", "sep_rate")
             m = self.store.scan("nem_matrix", matrix_cycle)
+            if industries is not None:
+                m = m.filter(pl.col("industry_code").is_in(list(industries)))
             years = _cycle_years(matrix_cycle)
             return (
                 m.filter((pl.col("industry_type") == "Line item") & (pl.col("occupation_type") == "Line item"))
@@ -150,7 +156,7 @@ class GapData:
                 .collect()
             )
 
-        return self._memo(("matrix", matrix_cycle, sep_cycle), load)
+        return self._memo(("matrix", matrix_cycle, sep_cycle, industries), load)
 
     def completions(self, years: tuple[int, ...], by_unit: bool = False) -> pl.DataFrame:
         """Mean annual first-major completions at 6-digit CIP by (state, cip, awlevel).
@@ -176,6 +182,25 @@ class GapData:
             return df.collect(engine="streaming")
 
         return self._memo(("completions", years, by_unit), load)
+
+    def completions_national(self, years: tuple[int, ...]) -> pl.DataFrame:
+        """Mean annual first-major completions at 6-digit CIP by (cip, awlevel), the whole country.
+
+        The same sums as :meth:`completions` over every state (and institutions with no state), without
+        the join to the directory: the national gap's one big query, kept as small as it can be.
+        """
+        import polars as pl
+
+        def load() -> pl.DataFrame:
+            frames = [
+                self.store.scan("ipeds_completions", str(y)).filter(pl.col("cip_level") == 6)
+                .select("cipcode", "awlevel", pl.col("completions").cast(pl.Float64))
+                for y in years
+            ]
+            return (pl.concat(frames).group_by("cipcode", "awlevel")
+                    .agg((pl.col("completions").sum() / len(years)).alias("completions")).collect())
+
+        return self._memo(("completions-national", years), load)
 
     def _nearest(self, dataset: str, year: int) -> str:
         available = self.store.vintages(dataset)
@@ -286,8 +311,8 @@ def _sector_occupations(sector: Sector, ep: pl.DataFrame, ep_cycle: str, data: G
         return ep.select("soc_code", pl.lit("all").alias("subsector"), pl.col("openings_nat").alias("openings_s"), pl.lit(1.0).alias("share"))
     m_cycle = data.vintage("nem_matrix")
     sep_cycle = m_cycle if m_cycle in data.store.vintages("ep_occupations") else ep_cycle
-    md = data.matrix_demand(m_cycle, sep_cycle)
     sub_rows = [(code, s.key) for s in sector.subsectors for code in s.nem_industries]
+    md = data.matrix_demand(m_cycle, sep_cycle, tuple(sorted({code for code, _ in sub_rows})))
     sub_map = pl.DataFrame(sub_rows, schema={"industry_code": pl.String, "subsector": pl.String}, orient="row")
     missing = sorted(set(sub_map["industry_code"]) - set(md["industry_code"].unique()))
     if missing:
@@ -298,7 +323,7 @@ def _sector_occupations(sector: Sector, ep: pl.DataFrame, ep_cycle: str, data: G
     if m_cycle in data.store.vintages("ep_occupations"):
         denom = data.ep(m_cycle).select("soc_code", pl.col("openings_nat").alias("all_m"))
     else:
-        denom = md.group_by("soc_code").agg(pl.col("openings_m").sum().alias("all_m"))
+        denom = data.matrix_demand(m_cycle, sep_cycle).group_by("soc_code").agg(pl.col("openings_m").sum().alias("all_m"))
         notes.append(f"BLS projections for the matrix cycle {m_cycle} are not ingested; sector shares use the sum of the "
                      f"matrix's line-item industries as the denominator (`gapkit ingest bls-ep` for {m_cycle} fixes this).")
     sub = md.join(sub_map, on="industry_code", how="inner").group_by("subsector", "soc_code").agg(pl.col("openings_m").sum().alias("sub_m"))
@@ -361,9 +386,12 @@ def _allocate_uncached(
 ) -> tuple[pl.DataFrame, dict[str, float]]:
     import polars as pl
 
-    comp = data.completions(years)
-    if region is not None:
-        comp = comp.filter(pl.col("state") == region)
+    if region is None and not by_state:
+        comp = data.completions_national(years)
+    else:
+        comp = data.completions(years)
+        if region is not None:
+            comp = comp.filter(pl.col("state") == region)
     keys = ["state"] if by_state else []
     p = preset(opts.awards)
     all_levels = sorted({lvl for lvls in award_config().entry_education.values() for lvl in lvls}) if p.by_entry_education else p.levels
