@@ -95,7 +95,7 @@ BAD: list[tuple[str, list[str], list[str]]] = [
     ("sector-file-unknown-key", ["gap", "--sector-file", "{u}/sector-extra-key.toml"], ["sector-extra-key.toml", "__class__"]),
     ("sector-file-bad-industry", ["gap", "--sector-file", "{u}/sector-bad-industry.toml"], ["sector-bad-industry.toml", "48A"]),
     ("sector-file-not-utf8", ["gap", "--sector-file", "{u}/sector-latin1.toml"], ["sector-latin1.toml", "UTF-8"]),
-    ("sector-file-is-a-folder", ["gap", "--sector-file", "{u}"], ["Sector file", "no such file"]),
+    ("sector-file-is-a-folder", ["gap", "--sector-file", "{u}"], ["Sector file", "is a folder"]),
 ]
 
 

@@ -53,11 +53,13 @@ def ingest(
     data_dir: DataDir = None,
 ) -> None:
     """Download (or read local copies of) the official sources and store them as Parquet."""
+    from gapkit.cli_options import parse_years
     from gapkit.ingest import ingest as run_ingest
     from gapkit.report_ingest import print_ingest_report
     from gapkit.sources.base import IngestOptions
 
-    opts = IngestOptions(years=_parse_years(years), states=_parse_states(states))
+    picked = parse_years(years, "--years")
+    opts = IngestOptions(years=list(picked) if picked else None, states=_parse_states(states))
     report = run_ingest(
         sources or None,
         from_paths=[str(p) for p in from_] if from_ else None,
@@ -90,27 +92,6 @@ def sources(
     print_sources(data_dir, format.value)
 
 
-def _parse_years(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    out: list[int] = []
-    try:
-        for part in text.split(","):
-            part = part.strip()
-            if "-" in part:
-                a, b = (int(x) for x in part.split("-", 1))
-                if b < a or b - a > 50:
-                    raise ValueError
-                out.extend(range(a, b + 1))
-            elif part:
-                out.append(int(part))
-    except ValueError:
-        raise GapkitError(f"--years {text!r}: give years like 2024, 2021-2024 or 2022,2024.") from None
-    if any(y < 1990 or y > 2100 for y in out):
-        raise GapkitError(f"--years {text!r}: years must be four-digit years between 1990 and 2100.")
-    return out
-
-
 def _parse_states(text: str | None) -> list[str] | None:
     if not text:
         return None
@@ -140,8 +121,8 @@ def _register_optional_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    _register_optional_commands()
     try:
+        _register_optional_commands()
         return app(args=argv, standalone_mode=True)
     except GapkitError as exc:
         _print_error(exc.message)

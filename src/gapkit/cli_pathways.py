@@ -9,18 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from gapkit.cli import DataDir, TableFormat
+from gapkit.cli_options import Alloc, Awards, CompletionsYears, Out, Region, Rules, Top, Vintage, parse_years
 from gapkit.errors import UsageError
 
 clusters_app = typer.Typer(help="Advance CTE Career Clusters: list the loaded clusters, or `gapkit clusters load PATH...`.",
                            invoke_without_command=True, no_args_is_help=False)
 
 ROUND = {"growth_pct": 2, "wage_vs_median": 3, "priority_share": 4, "median_wage": 0, "completions": 2}
-
-
-def _years(text: str | None) -> tuple[int, ...] | None:
-    from gapkit.cli_analysis import _years as parse
-
-    return parse(text)
 
 
 def _published(df: Any) -> Any:
@@ -45,18 +40,18 @@ def _render(hit: dict[str, Any], fmt: str, out: str | os.PathLike[str] | None) -
 
 def pathways_cmd(
     sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`), or `all` for every occupation in the economy.")] = "all",
-    region: Annotated[str, typer.Option(help="US or a state (OH or 39).")] = "US",
+    region: Region = "US",
     cluster: Annotated[str | None, typer.Option(help="Only this Advance CTE Career Cluster or sub-cluster (after `gapkit clusters load`).", show_default=False)] = None,
     by: Annotated[str, typer.Option(help="occupation (ranked) | cluster (Career Clusters and sub-clusters)")] = "occupation",
-    rules: Annotated[Path | None, typer.Option(help="Your rules file (TOML): thresholds and tiers, overriding gapkit/presets/pathways.toml.", show_default=False)] = None,
-    awards: Annotated[str, typer.Option(help="Award-level preset for supply: all | subbacc | bachelor | graduate | entry")] = "all",
-    alloc: Annotated[str, typer.Option(help="Completions allocation: openings | employment | equal | none")] = "openings",
-    completions_years: Annotated[str | None, typer.Option(help="IPEDS year or range (mean of the years), default the newest.", show_default=False)] = None,
-    vintage: Annotated[str | None, typer.Option(help="Projection cycle, e.g. 2024-34 (default the newest).", show_default=False)] = None,
+    rules: Rules = None,
+    awards: Awards = "all",
+    alloc: Alloc = "openings",
+    completions_years: CompletionsYears = None,
+    vintage: Vintage = None,
     sort: Annotated[str, typer.Option(help="tier (then openings) | openings | growth | wage | ratio | gap")] = "tier",
-    top: Annotated[int | None, typer.Option(help="Show only the first N rows.", show_default=False)] = None,
+    top: Top = None,
     format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown | parquet")] = TableFormat.table,
-    out: Annotated[Path | None, typer.Option(help="Write to this file instead of the terminal.", show_default=False)] = None,
+    out: Out = None,
     chart: Annotated[Path | None, typer.Option(help="Also draw the pathway bubble chart (wage × growth, size openings, colour ratio) "
                                                     "to this .png/.svg/.pdf.", show_default=False)] = None,
     data_dir: DataDir = None,
@@ -80,7 +75,7 @@ def pathways_cmd(
 
         r = load_rules(rules)
         opts = PathwayOptions(sector=sector, region=region, cluster=cluster, by=by, awards=awards, alloc=alloc,
-                              completions_years=_years(completions_years), vintage=vintage, rules=str(rules) if rules else None,
+                              completions_years=parse_years(completions_years), vintage=vintage, rules=str(rules) if rules else None,
                               sort=sort, top=top)
         res = run(opts, GapData(data_dir), r)
         hit = {"rows": Rows.from_frame(_published(res.table)).to_json(), "method": res.method, "notes": res.notes,
@@ -103,20 +98,20 @@ def _save_chart(c: Any, path: Path) -> None:
 
 
 def programs_cmd(
-    region: Annotated[str, typer.Option(help="US or a state (OH or 39).")] = "US",
+    region: Region = "US",
     cip: Annotated[str | None, typer.Option(help="Only this CIP program (51.3801), series (51.38) or family (51).", show_default=False)] = None,
     soc: Annotated[str | None, typer.Option(help="Only programs that feed this occupation (SOC, e.g. 29-1141).", show_default=False)] = None,
     cluster: Annotated[str | None, typer.Option(help="Only programs in this Advance CTE Career Cluster or sub-cluster.", show_default=False)] = None,
     by: Annotated[str, typer.Option(help="program | cluster (Career Clusters and sub-clusters)")] = "program",
     view: Annotated[str, typer.Option(help="programs (one row each, with alignment) | awards (completions by award level and year) | institutions")] = "programs",
     sector: Annotated[str, typer.Option(help="Sector whose openings count (default all: the whole economy).")] = "all",
-    rules: Annotated[Path | None, typer.Option(help="Your rules file (TOML) overriding gapkit/presets/pathways.toml.", show_default=False)] = None,
-    awards: Annotated[str, typer.Option(help="Award-level preset: all | subbacc | bachelor | graduate | entry")] = "all",
-    alloc: Annotated[str, typer.Option(help="Completions allocation: openings | employment | equal | none")] = "openings",
-    completions_years: Annotated[str | None, typer.Option(help="IPEDS year or range behind supply (mean), default the newest.", show_default=False)] = None,
-    top: Annotated[int | None, typer.Option(help="Show only the first N rows.", show_default=False)] = None,
+    rules: Rules = None,
+    awards: Awards = "all",
+    alloc: Alloc = "openings",
+    completions_years: CompletionsYears = None,
+    top: Top = None,
     format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown | parquet")] = TableFormat.table,
-    out: Annotated[Path | None, typer.Option(help="Write to this file instead of the terminal.", show_default=False)] = None,
+    out: Out = None,
     chart: Annotated[Path | None, typer.Option(help="Also draw the program-alignment chart (largest programs) to this .png/.svg/.pdf.",
                                                show_default=False)] = None,
     data_dir: DataDir = None,
@@ -148,7 +143,7 @@ def programs_cmd(
         from gapkit.programs import programs
 
         res = programs(region, cip=cip, soc=soc, cluster=cluster, by=by, sector=sector, awards=awards, alloc=alloc,
-                       completions_years=_years(completions_years), rules=rules, data=GapData(data_dir))
+                       completions_years=parse_years(completions_years), rules=rules, data=GapData(data_dir))
         table = res.table(view)
         if top:
             table = table.head(top)

@@ -11,30 +11,47 @@ from typing import Annotated
 
 import typer
 
+from gapkit.charts import (  # import-light: matplotlib loads when drawing
+    KINDS,
+    PATHWAY_KINDS,
+    check_chart_path,
+    check_kind,
+)
 from gapkit.cli import DataDir
-from gapkit.cli_analysis import _years
+from gapkit.cli_options import (
+    Alloc,
+    Awards,
+    CompletionsYears,
+    ExtraSupply,
+    Region,
+    Retention,
+    Rules,
+    Scope,
+    SectorFile,
+    Vintage,
+    gap_options,
+    parse_years,
+)
 from gapkit.errors import UsageError
-
-KINDS = ("bars", "states", "scatter", "sensitivity", "trend", "pathways", "programs")  # == gapkit.charts.KINDS (kept import-free)
 
 
 def chart_cmd(
-    kind: Annotated[str, typer.Argument(help="bars | states | scatter | sensitivity | trend | pathways | programs", show_default=False)],
+    kind: Annotated[str, typer.Argument(help=" | ".join(KINDS), show_default=False)],
     out: Annotated[Path, typer.Option(help="Output file: .png (300 dpi), .svg or .pdf.", show_default=False)],
     sector: Annotated[str | None, typer.Option(help="Sector name (see `gapkit sectors`); default transportation, and all for "
                                                     "the pathways and programs kinds.", show_default=False)] = None,
     region: Annotated[str, typer.Option(help="US or a state (OH or 39); the states chart always shows every state.")] = "US",
     by: Annotated[str, typer.Option(help="bars: group | subsector | occupation (top 12 by openings).")] = "group",
-    awards: Annotated[str, typer.Option(help="Award-level preset: all | subbacc | bachelor | graduate | entry")] = "all",
-    alloc: Annotated[str, typer.Option(help="Completions allocation: openings | employment | equal | none")] = "openings",
-    scope: Annotated[str, typer.Option(help="sector | occupation")] = "sector",
-    completions_years: Annotated[str | None, typer.Option(help="IPEDS year or range (mean of the years), default the newest.", show_default=False)] = None,
-    vintage: Annotated[str | None, typer.Option(help="Projection cycle, e.g. 2024-34 (default the newest).", show_default=False)] = None,
-    retention: Annotated[float, typer.Option(help="Share of completers who enter the occupation's labor market.")] = 1.0,
-    extra_supply: Annotated[Path | None, typer.Option(help="CSV of non-IPEDS supply: soc,region,annual_completers,source.", show_default=False)] = None,
-    sector_file: Annotated[Path | None, typer.Option(help="Use your own sector definition (TOML).", show_default=False)] = None,
+    awards: Awards = "all",
+    alloc: Alloc = "openings",
+    scope: Scope = "sector",
+    completions_years: CompletionsYears = None,
+    vintage: Vintage = None,
+    retention: Retention = 1.0,
+    extra_supply: ExtraSupply = None,
+    sector_file: SectorFile = None,
     cluster: Annotated[str | None, typer.Option(help="pathways/programs: only this Career Cluster or sub-cluster.", show_default=False)] = None,
-    rules: Annotated[Path | None, typer.Option(help="pathways: your rules file (TOML) for thresholds and tiers.", show_default=False)] = None,
+    rules: Rules = None,
     cip: Annotated[str | None, typer.Option(help="programs: only this CIP code or family (51, 51.38, 51.3801).", show_default=False)] = None,
     soc: Annotated[str | None, typer.Option(help="programs: only programs feeding this SOC code.", show_default=False)] = None,
     limit: Annotated[int | None, typer.Option(help="pathways/programs: how many bubbles or bars (default 40 / 20).", show_default=False)] = None,
@@ -43,20 +60,18 @@ def chart_cmd(
     """Draw a chart for a brief: openings vs supply (bars), ratio by state (states), occupations (scatter),
     method sensitivity, the completions trend, career pathways (wage x growth bubbles) or program
     alignment (programs). The format follows the extension of --out."""
-    if kind not in KINDS:
-        raise UsageError(f"Unknown chart kind {kind!r}: choose one of {', '.join(KINDS)}.")
-    from gapkit.charts import check_chart_path, make_chart
-    from gapkit.gap import GapData, GapOptions
-
+    check_kind(kind)
     check_chart_path(out)
-    if kind in ("pathways", "programs"):
+    if kind in PATHWAY_KINDS:
         _pathway_chart(kind, out, sector=sector or "all", region=region, cluster=cluster, rules=rules, cip=cip, soc=soc, limit=limit,
                        awards=awards, alloc=alloc, completions_years=completions_years, vintage=vintage, data_dir=data_dir)
         return
-    opts = GapOptions(sector=sector or "transportation", region=region, by=by, awards=awards, alloc=alloc, scope=scope,
-                      completions_years=_years(completions_years), vintage=vintage, retention=retention,
-                      extra_supply=str(extra_supply) if extra_supply else None,
-                      sector_file=str(sector_file) if sector_file else None)
+    from gapkit.charts import make_chart
+    from gapkit.gap import GapData
+
+    opts = gap_options(sector=sector or "transportation", region=region, by=by, awards=awards, alloc=alloc, scope=scope,
+                       completions_years=completions_years, vintage=vintage, retention=retention,
+                       extra_supply=extra_supply, sector_file=sector_file)
     c = make_chart(kind, opts, GapData(data_dir))
     path = c.save(out)
     typer.echo(f"wrote {path}: {c.title}", err=True)
@@ -70,7 +85,7 @@ def _pathway_chart(kind: str, out: Path, *, sector: str, region: str, cluster: s
 
     if limit is not None and limit < 1:
         raise UsageError(f"--limit {limit}: give a positive number of occupations or programs to draw.")
-    common = {"awards": awards, "alloc": alloc, "completions_years": _years(completions_years), "vintage": vintage,
+    common = {"awards": awards, "alloc": alloc, "completions_years": parse_years(completions_years), "vintage": vintage,
               "data": GapData(data_dir), "rules": str(rules) if rules else None}
     if kind == "pathways":
         if cip or soc:
@@ -85,27 +100,25 @@ def _pathway_chart(kind: str, out: Path, *, sector: str, region: str, cluster: s
 def report_cmd(
     out: Annotated[Path, typer.Option(help="Folder for brief.md, brief.html and charts/ (created if missing).", show_default=False)],
     sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`).")] = "transportation",
-    region: Annotated[str, typer.Option(help="US or a state (OH or 39).")] = "US",
-    awards: Annotated[str, typer.Option(help="Award-level preset: all | subbacc | bachelor | graduate | entry")] = "all",
-    alloc: Annotated[str, typer.Option(help="Completions allocation: openings | employment | equal | none")] = "openings",
-    scope: Annotated[str, typer.Option(help="sector | occupation")] = "sector",
-    completions_years: Annotated[str | None, typer.Option(help="IPEDS year or range (mean of the years), default the newest.", show_default=False)] = None,
-    vintage: Annotated[str | None, typer.Option(help="Projection cycle, e.g. 2024-34 (default the newest).", show_default=False)] = None,
-    retention: Annotated[float, typer.Option(help="Share of completers who enter the occupation's labor market.")] = 1.0,
-    extra_supply: Annotated[Path | None, typer.Option(help="CSV of non-IPEDS supply: soc,region,annual_completers,source.", show_default=False)] = None,
-    sector_file: Annotated[Path | None, typer.Option(help="Use your own sector definition (TOML).", show_default=False)] = None,
+    region: Region = "US",
+    awards: Awards = "all",
+    alloc: Alloc = "openings",
+    scope: Scope = "sector",
+    completions_years: CompletionsYears = None,
+    vintage: Vintage = None,
+    retention: Retention = 1.0,
+    extra_supply: ExtraSupply = None,
+    sector_file: SectorFile = None,
     data_dir: DataDir = None,
 ) -> None:
     """Write a self-contained brief (Markdown + single-file HTML with its charts): headline numbers, tables by
     subsector, group, occupation and state, charts, method and provenance."""
     from gapkit.charts.brief import check_out_dir, report
-    from gapkit.gap import GapOptions
 
     check_out_dir(out)
-    opts = GapOptions(sector=sector, region=region, awards=awards, alloc=alloc, scope=scope,
-                      completions_years=_years(completions_years), vintage=vintage, retention=retention,
-                      extra_supply=str(extra_supply) if extra_supply else None,
-                      sector_file=str(sector_file) if sector_file else None)
+    opts = gap_options(sector=sector, region=region, awards=awards, alloc=alloc, scope=scope,
+                       completions_years=completions_years, vintage=vintage, retention=retention,
+                       extra_supply=extra_supply, sector_file=sector_file)
     brief = report(opts, out, data_dir=data_dir)
     typer.echo(f"wrote {out}/brief.md, {out}/brief.html and {len(brief.charts)} charts: {brief.title}", err=True)
 

@@ -23,7 +23,6 @@ import csv
 import os
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gapkit.codes import ABBR_TO_FIPS, STATE_FIPS_51, STATES, normalize_soc, normalize_state
@@ -433,13 +432,10 @@ def _allocate_uncached(
 
 def read_extra_supply(path: str) -> list[tuple[str, str, float, str]]:
     """User file of non-IPEDS supply: CSV with soc, region, annual_completers, source."""
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"--extra-supply {path}: no such file. Give a CSV with columns soc, region, annual_completers, source.")
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise UsageError(f"--extra-supply {path}: the file is not UTF-8 text; save it as CSV (UTF-8).") from None
+    from gapkit.user_files import read_user_text
+
+    text = read_user_text(path, f"--extra-supply {path}", "Give a CSV with columns soc, region, annual_completers, source.",
+                          encoding="utf-8-sig")
     reader = csv.DictReader(text.splitlines())
     need = {"soc", "region", "annual_completers", "source"}
     have = {(h or "").strip().lower() for h in (reader.fieldnames or [])}

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gapkit.codes import ABBR_TO_FIPS, STATE_FIPS_51, STATES
@@ -104,16 +103,10 @@ def load_rules(path: str | os.PathLike[str] | None = None) -> Rules:
     user: str | None = None
     origin = "gapkit/presets/pathways.toml"
     if path is not None:
-        p = Path(path).expanduser()
+        from gapkit.user_files import read_user_text
+
         origin = str(path)
-        if not p.is_file():
-            raise UsageError(f"--rules {path}: no such file. Give a TOML file with the keys of gapkit/presets/pathways.toml you want to change.")
-        try:
-            user = p.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise UsageError(f"--rules {path}: the file is not UTF-8 text; save it as a UTF-8 TOML file.") from None
-        except OSError as exc:
-            raise UsageError(f"--rules {path}: cannot be read ({exc.strerror or exc}).") from None
+        user = read_user_text(path, f"--rules {path}", "Give a TOML file with the keys of gapkit/presets/pathways.toml you want to change.")
 
     def check(_: str) -> dict[str, Any]:
         from gapkit.pathway_schema import validate_rules_text

@@ -11,7 +11,7 @@ import os
 import re
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -184,12 +184,8 @@ def _check_member(path: Path, info: zipfile.ZipInfo) -> None:
         )
 
 
-def zip_member_bytes(path: Path, pattern: str, prefer: str | None = None) -> tuple[str, bytes]:
-    """The bytes of the member whose base name matches ``pattern`` (regex, case-insensitive).
-
-    When several match and one matches ``prefer`` (e.g. the revised ``_rv`` file), that one wins.
-    Reading is bounded: a member that inflates past its declared size is refused.
-    """
+def _find_member(path: Path, pattern: str, prefer: str | None) -> tuple[zipfile.ZipFile, zipfile.ZipInfo]:
+    """The opened (checked) archive and its member whose base name matches ``pattern``; ``prefer`` breaks ties."""
     zf = open_zip(path)
     rx = re.compile(pattern, re.I)
     matches = [i for i in zf.infolist() if not i.is_dir() and rx.search(PurePosixPath(i.filename).name)]
@@ -197,10 +193,17 @@ def zip_member_bytes(path: Path, pattern: str, prefer: str | None = None) -> tup
         members = ", ".join(i.filename for i in zf.infolist()[:10])
         raise SourceFormatError(path, f"the archive has no member matching {pattern!r} (it holds {members or 'nothing'}).")
     if prefer:
-        preferred = [i for i in matches if re.search(prefer, i.filename, re.I)]
-        if preferred:
-            matches = preferred
-    info = matches[0]
+        matches = [i for i in matches if re.search(prefer, i.filename, re.I)] or matches
+    return zf, matches[0]
+
+
+def zip_member_bytes(path: Path, pattern: str, prefer: str | None = None) -> tuple[str, bytes]:
+    """The bytes of the member whose base name matches ``pattern`` (regex, case-insensitive).
+
+    When several match and one matches ``prefer`` (e.g. the revised ``_rv`` file), that one wins.
+    Reading is bounded: a member that inflates past its declared size is refused.
+    """
+    zf, info = _find_member(path, pattern, prefer)
     with zf.open(info) as fh:
         data = fh.read(info.file_size + 1)
     if len(data) > info.file_size:
@@ -210,16 +213,7 @@ def zip_member_bytes(path: Path, pattern: str, prefer: str | None = None) -> tup
 
 def zip_member_to_file(path: Path, pattern: str, dest_dir: Path, prefer: str | None = None) -> tuple[str, Path]:
     """Stream the matching member (see zip_member_bytes) to a file in ``dest_dir``; bounded by its declared size."""
-    zf = open_zip(path)
-    rx = re.compile(pattern, re.I)
-    matches = [i for i in zf.infolist() if not i.is_dir() and rx.search(PurePosixPath(i.filename).name)]
-    if not matches:
-        members = ", ".join(i.filename for i in zf.infolist()[:10])
-        raise SourceFormatError(path, f"the archive has no member matching {pattern!r} (it holds {members or 'nothing'}).")
-    if prefer:
-        preferred = [i for i in matches if re.search(prefer, i.filename, re.I)]
-        matches = preferred or matches
-    info = matches[0]
+    zf, info = _find_member(path, pattern, prefer)
     target = dest_dir / PurePosixPath(info.filename).name  # never the member's own path: no zip-slip
     written = 0
     with zf.open(info) as src, open(target, "wb") as out:
@@ -299,6 +293,21 @@ def number_expr(col: str, *, specials: tuple[str, ...] = ("—", "-", "", "*", "
 
     s = pl.col(col).cast(pl.String).str.strip_chars().str.replace_all(r'^="?|"$', "").str.replace_all(",", "").str.strip_chars()
     return pl.when(s.is_in(list(specials)) | s.is_null()).then(None).otherwise(s.cast(pl.Float64, strict=False))
+
+
+def drop_exact_duplicates(out: pl.DataFrame, path: Path, key: list[str],
+                          clash_message: Callable[[int, dict[str, object]], str]) -> tuple[pl.DataFrame, list[str]]:
+    """Rows repeated exactly are dropped (with a note); a ``key`` repeated with different figures is refused with
+    ``clash_message(number of clashing keys, first clashing row)``."""
+    import polars as pl
+
+    if out.select(pl.struct(key).is_unique().all()).item():
+        return out, []
+    distinct = out.unique(maintain_order=True)
+    clash = distinct.filter(pl.struct(key).is_duplicated())
+    if clash.height:
+        raise SourceFormatError(path, clash_message(clash.select(key).n_unique(), clash.row(0, named=True)))
+    return distinct, [f"{path.name}: {out.height - distinct.height} exact duplicate row(s) were dropped."]
 
 
 def _short(exc: BaseException) -> str:

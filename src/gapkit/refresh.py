@@ -103,7 +103,7 @@ def load_config(path: str | os.PathLike[str]) -> RefreshConfig:
 
 
 def _gap_options(spec: ReportSpec) -> Any:
-    from gapkit.cli_analysis import _years
+    from gapkit.cli_options import parse_years
     from gapkit.errors import UsageError
     from gapkit.gap import GapOptions
 
@@ -116,7 +116,7 @@ def _gap_options(spec: ReportSpec) -> Any:
             o["retention"] = float(o["retention"])
         except (TypeError, ValueError):
             raise UsageError(f"report {spec.name}: retention must be a number.") from None
-    return GapOptions(**o, completions_years=_years(years) if years else None)
+    return GapOptions(**o, completions_years=parse_years(years))
 
 
 def regenerate(config: RefreshConfig, data_dir: str | os.PathLike[str] | None = None,

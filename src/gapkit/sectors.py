@@ -97,11 +97,8 @@ def load_sector(name_or_path: str) -> Sector:
         return shipped[name_or_path]
     p = Path(name_or_path).expanduser()
     if p.suffix.lower() == ".toml" or p.exists():
-        if not p.is_file():
-            raise UsageError(f"Sector file {name_or_path}: no such file.")
-        try:
-            text = p.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise UsageError(f"Sector file {name_or_path}: not UTF-8 text.") from None
+        from gapkit.user_files import read_user_text
+
+        text = read_user_text(p, f"Sector file {name_or_path}", "Give a sector TOML file (see `gapkit sectors show transportation`).")
         return parse_sector_text(text, str(p))
     raise UsageError(f"Unknown sector {name_or_path!r}. Shipped sectors: {', '.join(shipped)}; or give --sector-file PATH.toml.")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from gapkit import __version__
+from gapkit.charts import GAP_KINDS
 from gapkit.codes import ABBR_TO_FIPS, STATES
 from gapkit.errors import UsageError
 from gapkit.gap import (
@@ -29,7 +30,7 @@ from gapkit.gap import (
 if TYPE_CHECKING:
     import polars as pl
 
-KINDS = ("bars", "states", "scatter", "sensitivity", "trend")
+KINDS = GAP_KINDS
 BARS_BY = ("group", "subsector", "occupation")
 TOP_OCCUPATIONS = 12  # bars --by occupation: the occupations with the most openings
 # the award presets that partition "all" (so their supplies add up to the all-levels supply)

@@ -29,7 +29,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
-from gapkit.charts import Chart, check_chart_path
+from gapkit.charts import PATHWAY_KINDS, Chart, check_chart_path
 from gapkit.charts import style as st
 from gapkit.charts.data import ChartData, footer, region_name, subtitle
 from gapkit.charts.kinds import _text_box, place_labels
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from gapkit.pathways import PathwayResult, Rules
     from gapkit.programs import ProgramResult
 
-KINDS = ("pathways", "programs")
+KINDS = PATHWAY_KINDS
 RATIO_LIMIT = 10.0  # the colour scale runs from 1/10 to 10 openings per completer (clipped beyond)
 NO_SUPPLY = "#bdbdbd"
 ALIGN_COLORS = {

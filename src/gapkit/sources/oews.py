@@ -23,7 +23,15 @@ import pyarrow as pa
 
 from gapkit.codes import STATES, soc_expr
 from gapkit.errors import SchemaDriftError, SourceFormatError
-from gapkit.readers import map_columns, number_expr, open_zip, read_csv_text, read_xlsx_sheet, xlsx_sheets
+from gapkit.readers import (
+    drop_exact_duplicates,
+    map_columns,
+    number_expr,
+    open_zip,
+    read_csv_text,
+    read_xlsx_sheet,
+    xlsx_sheets,
+)
 from gapkit.sources.base import IngestOptions, ParsedTable, Remote, Source
 
 if TYPE_CHECKING:
@@ -254,19 +262,9 @@ def _o_group_expr(code: str) -> pl.Expr:
 def _drop_exact_duplicates(out: pl.DataFrame, path: Path) -> tuple[pl.DataFrame, list[str]]:
     """Keys repeat only as OEWS publishes them (an aggregate both broad and detailed); a repeated key
     with different figures is an error, an exactly repeated row is dropped and reported."""
-    import polars as pl
-
-    key = ["area_code", "naics", "own_code", "soc_code", "o_group"]
-    if out.select(pl.struct(key).is_unique().all()).item():
-        return out, []
-    distinct = out.unique(maintain_order=True)
-    clash = distinct.filter(pl.struct(key).is_duplicated())
-    if clash.height:
-        r = clash.row(0, named=True)
-        raise SourceFormatError(path, f"{clash.select(key).n_unique()} area × industry × occupation key(s) appear more than once "
-                                      f"with different figures (e.g. {r['soc_code']} in area {r['area_code']}, industry "
-                                      f"{r['naics']}); the file has conflicting rows.")
-    return distinct, [f"{path.name}: {out.height - distinct.height} exact duplicate row(s) were dropped."]
+    return drop_exact_duplicates(out, path, ["area_code", "naics", "own_code", "soc_code", "o_group"], lambda n, r: (
+        f"{n} area × industry × occupation key(s) appear more than once with different figures (e.g. {r['soc_code']} in "
+        f"area {r['area_code']}, industry {r['naics']}); the file has conflicting rows."))
 
 
 def _topcode_from_descriptions(path: Path, sheets: list[str]) -> float | None:

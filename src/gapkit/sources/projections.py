@@ -27,7 +27,14 @@ import pyarrow as pa
 
 from gapkit.codes import STATES, soc_expr
 from gapkit.errors import DownloadError, SourceFormatError
-from gapkit.readers import check_not_empty_or_html, decode_text, map_columns, number_expr, read_csv_text
+from gapkit.readers import (
+    check_not_empty_or_html,
+    decode_text,
+    drop_exact_duplicates,
+    map_columns,
+    number_expr,
+    read_csv_text,
+)
 from gapkit.sources.base import IngestOptions, ParsedTable, Remote, Source
 from gapkit.sources.projection_checks import check_state_totals
 
@@ -286,19 +293,9 @@ def _validate(out: pl.DataFrame, path: Path) -> None:
 
 
 def _drop_exact_duplicates(out: pl.DataFrame, path: Path) -> tuple[pl.DataFrame, list[str]]:
-    import polars as pl
-
-    key = ["stfips", "cycle", "soc_code"]
-    if out.select(pl.struct(key).is_unique().all()).item():
-        return out, []
-    distinct = out.unique(maintain_order=True)
-    clash = distinct.filter(pl.struct(key).is_duplicated())
-    if clash.height:
-        r = clash.row(0, named=True)
-        raise SourceFormatError(path, f"{clash.select(key).n_unique()} occupation(s) appear more than once with different figures "
-                                      f"(e.g. {r['soc_code']} in state FIPS {r['stfips']}); cannot tell which is right.")
-    note = f"{path.name}: {out.height - distinct.height} exact duplicate row(s) were dropped."
-    return distinct, [note]
+    return drop_exact_duplicates(out, path, ["stfips", "cycle", "soc_code"], lambda n, r: (
+        f"{n} occupation(s) appear more than once with different figures (e.g. {r['soc_code']} in state FIPS {r['stfips']}); "
+        "cannot tell which is right."))
 
 
 def _level_expr(code: str, within: list[str]) -> pl.Expr:
