@@ -26,6 +26,14 @@ TRAINING = ("Internship/residency", "Apprenticeship", "Long-term on-the-job trai
 Positive = Annotated[float, Field(gt=0, le=100)]
 
 
+
+def _members(values: list[str], allowed: tuple[str, ...], what: str, sep: str) -> list[str]:
+    """``values`` unchanged when each is in ``allowed``; else "'x' is not <what>" listing the allowed values."""
+    for x in values:
+        if x not in allowed:
+            raise ValueError(f"{x!r} is not " + what.format(sep.join(allowed)))
+    return values
+
 class WageModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     factor: Positive
@@ -50,18 +58,12 @@ class SkillModel(BaseModel):
     @field_validator("education")
     @classmethod
     def _edu(cls, v: list[str]) -> list[str]:
-        for x in v:
-            if x not in EDUCATION:
-                raise ValueError(f"{x!r} is not a BLS typical-entry-education category (one of: {'; '.join(EDUCATION)})")
-        return v
+        return _members(v, EDUCATION, "a BLS typical-entry-education category (one of: {})", "; ")
 
     @field_validator("training")
     @classmethod
     def _train(cls, v: list[str]) -> list[str]:
-        for x in v:
-            if x not in TRAINING:
-                raise ValueError(f"{x!r} is not a BLS on-the-job-training category (one of: {'; '.join(TRAINING)})")
-        return v
+        return _members(v, TRAINING, "a BLS on-the-job-training category (one of: {})", "; ")
 
 
 class TierModel(BaseModel):
@@ -74,10 +76,7 @@ class TierModel(BaseModel):
     @field_validator("all", "any")
     @classmethod
     def _flags(cls, v: list[str]) -> list[str]:
-        for x in v:
-            if x not in FLAGS:
-                raise ValueError(f"{x!r} is not a flag (use {', '.join(FLAGS)})")
-        return v
+        return _members(v, FLAGS, "a flag (use {})", ", ")
 
 
 class AlignmentModel(BaseModel):
