@@ -20,7 +20,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import require_shared, run_cli
-from tests.httpserver import Handler, base_url, serve
+from tests.httpserver import Handler, base_url, hang_for, serve
+from tests.httpserver import trickle as trickle_for
 
 Fault = Callable[[Handler], bool]
 
@@ -205,26 +205,8 @@ def reset(h: Handler) -> bool:
     return True
 
 
-def hang(h: Handler) -> bool:
-    """Say nothing for longer than the client's timeout, then serve normally."""
-    time.sleep(2.5)
-    return False
-
-
-def trickle(h: Handler) -> bool:
-    """Start a big answer and send 10 bytes every 0.1 s (never trips the read timeout)."""
-    h.send_response(200)
-    h.send_header("Content-Length", "100000")
-    h.end_headers()
-    try:
-        for _ in range(100):
-            h.wfile.write(b"PK" * 5)
-            h.wfile.flush()
-            time.sleep(0.1)
-    except OSError:
-        pass
-    h.close_connection = True
-    return True
+hang = hang_for(2.5)
+trickle = trickle_for(100_000, 100, b"PK" * 5, 0.1)  # 10 bytes every 0.1 s of a big answer
 
 
 def truncated(h: Handler) -> bool:

@@ -11,6 +11,7 @@ import email.utils
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -99,3 +100,29 @@ def serve(root: Path, faults: dict[str, Fault] | None = None) -> Iterator[_Serve
 def base_url(server: _Server) -> str:
     host, port = server.server_address[:2]
     return f"http://{host}:{port}/"
+
+
+def hang_for(seconds: float) -> Fault:
+    """Say nothing for ``seconds`` (longer than the client's timeout), then serve normally."""
+    def fault(h: Handler) -> bool:
+        time.sleep(seconds)
+        return False
+    return fault
+
+
+def trickle(length: int, chunks: int, chunk: bytes, pause: float) -> Fault:
+    """Announce ``length`` bytes, then send ``chunks`` small pieces ``pause`` seconds apart (never trips a read timeout)."""
+    def fault(h: Handler) -> bool:
+        h.send_response(200)
+        h.send_header("Content-Length", str(length))
+        h.end_headers()
+        try:
+            for _ in range(chunks):
+                h.wfile.write(chunk)
+                h.wfile.flush()
+                time.sleep(pause)
+        except OSError:
+            pass
+        h.close_connection = True
+        return True
+    return fault

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from gapkit.errors import DownloadError, UsageError
 from gapkit.fetch import Fetcher, mirror_path, mirror_url, user_agent
-from tests.httpserver import Handler, base_url, serve
+from tests.httpserver import Handler, base_url, hang_for, serve, trickle
 
 
 @pytest.fixture
@@ -138,31 +137,13 @@ def test_connection_reset(site: Path, tmp_path: Path) -> None:
 
 
 def test_timeout(site: Path, tmp_path: Path) -> None:
-    def hang(h: Handler) -> bool:
-        time.sleep(1.5)
-        return False
-
-    with serve(site, {"/f/data.bin": hang}) as srv, fetcher(retries=0, timeout=0.3) as f:
+    with serve(site, {"/f/data.bin": hang_for(1.5)}) as srv, fetcher(retries=0, timeout=0.3) as f:
         with pytest.raises(DownloadError, match="Timeout"):
             f.download(base_url(srv) + "f/data.bin", tmp_path / "o")
 
 
 def test_slow_trickle_past_deadline(site: Path, tmp_path: Path) -> None:
-    def trickle(h: Handler) -> bool:
-        h.send_response(200)
-        h.send_header("Content-Length", "1000")
-        h.end_headers()
-        try:
-            for _ in range(40):
-                h.wfile.write(b"z" * 10)
-                h.wfile.flush()
-                time.sleep(0.05)
-        except OSError:
-            pass
-        h.close_connection = True
-        return True
-
-    with serve(site, {"/f/data.bin": trickle}) as srv, fetcher(retries=0, timeout=1.0, deadline=0.5) as f:
+    with serve(site, {"/f/data.bin": trickle(1000, 40, b"z" * 10, 0.05)}) as srv, fetcher(retries=0, timeout=1.0, deadline=0.5) as f:
         with pytest.raises(DownloadError, match="longer than 0.5 s"):
             f.download(base_url(srv) + "f/data.bin", tmp_path / "o")
         assert not (tmp_path / "o").exists()
