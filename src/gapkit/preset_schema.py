@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gapkit.errors import UsageError
 from gapkit.sector_schema import format_errors
@@ -40,9 +40,16 @@ class IpedsCoverageModel(BaseModel):
 class AwardConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     awlevels: dict[int, str]
+    awlevels_short: dict[int, str]
     presets: dict[str, PresetModel]
     entry_education: dict[str, list[int]]
     ipeds_coverage: IpedsCoverageModel = IpedsCoverageModel()
+
+    @model_validator(mode="after")
+    def _short_labels(self) -> AwardConfigModel:
+        if set(self.awlevels_short) != set(self.awlevels):
+            raise ValueError("awlevels_short must label exactly the levels of awlevels")
+        return self
 
     @field_validator("entry_education")
     @classmethod

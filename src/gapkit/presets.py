@@ -30,6 +30,7 @@ class IpedsCoverage:
 @dataclass(frozen=True)
 class AwardConfig:
     awlevels: dict[int, str]
+    awlevels_short: dict[int, str]
     presets: dict[str, Preset]
     entry_education: dict[str, list[int]]
     ipeds_coverage: IpedsCoverage
@@ -38,6 +39,7 @@ class AwardConfig:
     def from_dict(cls, d: dict[str, Any]) -> AwardConfig:
         return cls(
             awlevels={int(k): v for k, v in d["awlevels"].items()},
+            awlevels_short={int(k): v for k, v in d["awlevels_short"].items()},
             presets={k: Preset(**v) for k, v in d["presets"].items()},
             entry_education=d["entry_education"],
             ipeds_coverage=IpedsCoverage(**d["ipeds_coverage"]),

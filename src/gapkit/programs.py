@@ -47,10 +47,6 @@ BY_CHOICES = ("program", "cluster")
 UNDER, BALANCED, OVER, WEAK = "undersupplied (expand)", "balanced", "oversupplied", "weakly aligned"
 NO_LINK, NO_OPENINGS = "no linked occupation", "no linked openings"
 LABEL_ORDER = {UNDER: 0, BALANCED: 1, OVER: 2, WEAK: 3, NO_OPENINGS: 4, NO_LINK: 5}
-LEVEL_SHORT = {20: "cert <12wk", 21: "cert 12wk-1yr", 1: "cert <1yr", 2: "cert 1-2yr", 3: "associate's", 4: "cert 2-4yr",
-               5: "bachelor's", 6: "post-bacc cert", 7: "master's", 8: "post-master's cert", 17: "doctor's research",
-               18: "doctor's professional", 19: "doctor's other"}
-
 
 @dataclass
 class ProgramResult:
@@ -217,7 +213,7 @@ def programs(
     prog = used.group_by("cipcode").agg((pl.col("completions").sum() / n_used).alias("completions"))
     lv = (used.group_by("cipcode", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
           .sort(["cipcode", "c"], descending=[False, True])
-          .with_columns(pl.col("awlevel").replace_strict(LEVEL_SHORT, default=pl.col("awlevel").cast(pl.String), return_dtype=pl.String).alias("lvl")))
+          .with_columns(pl.col("awlevel").replace_strict(award_config().awlevels_short, default=pl.col("awlevel").cast(pl.String), return_dtype=pl.String).alias("lvl")))
     lv_text = (lv.with_columns(pl.format("{} {}", "lvl", pl.col("c").round(0).cast(pl.Int64)).alias("txt"))
                .group_by("cipcode").agg(pl.col("txt").str.join("; ").alias("award_levels")))
     trend = comp.group_by("cipcode", "year").agg(pl.col("completions").sum()).pivot(on="year", index="cipcode", values="completions",
@@ -275,7 +271,7 @@ def programs(
         by_inst.join(titles, on="cipcode", how="left")
         .join(used.group_by("cipcode", "unitid", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
               .filter(pl.col("c") > 0).sort(["c", "awlevel"], descending=[True, False])
-              .with_columns(pl.format("{} {}", pl.col("awlevel").replace_strict(LEVEL_SHORT, default="", return_dtype=pl.String),
+              .with_columns(pl.format("{} {}", pl.col("awlevel").replace_strict(award_config().awlevels_short, default="", return_dtype=pl.String),
                                       pl.col("c").round(0).cast(pl.Int64)).alias("txt"))
               .group_by("cipcode", "unitid").agg(pl.col("txt").str.join("; ").alias("award_levels")),
               on=["cipcode", "unitid"], how="left")
