@@ -1,11 +1,18 @@
 # gapkit — common tasks. `make demo` and `make test` are the README's two commands.
-PY ?= python3
+# Everything runs in a project virtual environment (.venv): distributions that mark the system Python
+# as externally managed refuse `pip install` into it. PYTHON is the interpreter that creates it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
 SHARED ?= ../shared
 REPORTS ?= reports
 
 .PHONY: install deps-system demo test lint refresh bench clean
 
-install:
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+install: $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
 
 # The main job: ingest every source (from ../shared when present, else the agencies' live URLs),
@@ -29,8 +36,8 @@ deps-system:
 test: install deps-system
 	$(PY) -m pytest -q
 
-lint:
-	ruff check src tests benchmarks
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
 
 # For cron: re-ingest everything (unchanged upstream files are skipped); non-zero exit on failure.
 refresh: install

@@ -16,6 +16,7 @@ from gapkit.sources.oews import SCHEMAS, Oews, _topcode_from_descriptions
 ZIP = "www.bls.gov/oes/special-requests/oesm24nat.zip"
 STATE_CSV = "bls_oews/state_M2024_dl_subset10cols.csv"
 NAT3D_CSV = "bls_oews/derived/oews_nat3d_M2024_trimmed9cols_total-detailed.csv"
+MSA_CSV = "substate/oews_msa/MSA_M2025_dl_OH_derived.csv"
 SRC = Oews()
 PHYSICIANS = ["29-1210", "29-1211", "29-1212", "29-1213", "29-1214", "29-1217", "29-1218", "29-1222", "29-1223", "29-1224",
               "29-1229", "29-1240", "29-1241", "29-1242", "29-1243", "29-1249"]
@@ -181,10 +182,11 @@ def test_bad_files(shared_data: Path, mirror_dir: Path, tmp_path: Path) -> None:
 def test_remotes_and_recognize(shared_data: Path, mirror_dir: Path) -> None:
     rs = SRC.remotes(IngestOptions())
     assert [(r.url.rsplit("/", 1)[1], r.required) for r in rs] == [
-        ("oesm24nat.zip", True), ("oesm24st.zip", False), ("oesm24in4.zip", False)]
+        ("oesm24nat.zip", True), ("oesm24st.zip", False), ("oesm24in4.zip", False), ("oesm24ma.zip", False)]
     assert rs[0].url == "https://www.bls.gov/oes/special-requests/oesm24nat.zip" and rs[0].raw_name == "oesm24nat.zip"
-    assert len(SRC.remotes(IngestOptions(years=[2023, 2024]))) == 6
-    for p in [mirror_dir / ZIP, shared_data / STATE_CSV, shared_data / NAT3D_CSV, *(shared_data / "bls_oews").glob("*.xlsx")]:
+    assert len(SRC.remotes(IngestOptions(years=[2023, 2024]))) == 8
+    for p in [mirror_dir / ZIP, shared_data / STATE_CSV, shared_data / NAT3D_CSV, shared_data / MSA_CSV,
+              *(shared_data / "bls_oews").glob("*.xlsx")]:
         assert SRC.recognize(p, sniff(p)), p
     for p in [shared_data / "projections_central" / "ltprojections_2020-30_all_states.csv", shared_data / "bls_ep" / "occupation_2024-34.xlsx"]:
         assert not SRC.recognize(p, sniff(p)), p
@@ -229,3 +231,63 @@ def test_state_workbook_in_zip_uses_its_own_topcode_and_requires_official_column
     with pytest.raises(SchemaDriftError, match="column.s. A_MEDIAN not found") as e:
         SRC.parse(drift, str(drift))
     assert str(drift) in str(e.value)
+
+
+def test_metro_and_nonmetro_csv_2025(shared_data: Path) -> None:
+    """May 2025 metro + nonmetro areas touching Ohio (MANIFEST-substate entry 2): one unit per area."""
+    p = shared_data / MSA_CSV
+    assert SRC.recognize(p, sniff(p))
+    tables = SRC.parse(p, str(p))
+    assert {t.vintage for t in tables} == {"2025"} and len(tables) == 19
+    f = pl.concat([t.frame for t in tables])
+    assert f.height == 7856 and f["soc_code"].n_unique() == 745
+    units = {t.unit for t in tables}
+    assert "MSA:18140" in units and "BOS:3900004" in units and not units & {"NAT", "ST", "MSA"}
+    kinds = dict(f.group_by("area_type").agg(pl.col("area_code").n_unique()).iter_rows())
+    assert kinds == {"metro": 15, "nonmetro": 4}
+    col = _row(f, "53-3032", area_code="18140")
+    assert (col["area_title"], col["state"], col["tot_emp"], col["a_median"]) == ("Columbus, OH", "OH", 16_110, 61_720)
+    assert _row(f, "00-0000", area_code="26580")["state"] == "WV"  # Huntington-Ashland WV-KY-OH
+    assert f.filter(pl.col("emp_flag") == "not available").height == 95
+    assert f.filter(pl.col("a_median_flag") == "top-coded").height == 7
+
+
+def test_metro_file_never_shadows_national_or_state_wages(ingested: Path) -> None:
+    """The newest OEWS vintage (2025) holds only metro/nonmetro rows; national and state wages stay 2024's."""
+    from gapkit.gap import GapData
+    from gapkit.pathways import oews_wages
+
+    data = GapData(ingested)
+    assert data.store.vintages("oews_wages")[-1] == "2025"
+    for region in ("US", "OH"):
+        _, median, year, _ = oews_wages(data, region)
+        assert year == 2024, region
+    stored = pl.read_parquet(data.store.table_path("oews_wages", "2025"))
+    assert set(stored["area_type"]) == {"metro", "nonmetro"}
+
+
+def test_bos_workbook_in_ma_zip_and_bad_area(tmp_path: Path) -> None:
+    """The official layout: BOS_M<year>_dl.xlsx inside oesm<yy>ma.zip, AREA_TYPE 6 = nonmetropolitan."""
+    from tests.minixlsx import write_xlsx
+
+    def row(area: object, code: str, emp: object) -> list[object]:
+        vals = {"AREA": area, "AREA_TITLE": "Southern Ohio nonmetropolitan area", "AREA_TYPE": 6, "PRIM_STATE": "OH",
+                "NAICS": "000000", "NAICS_TITLE": "Cross-industry", "I_GROUP": "cross-industry", "OWN_CODE": 1235,
+                "OCC_CODE": code, "OCC_TITLE": "x", "O_GROUP": "detailed" if code != "00-0000" else "total", "TOT_EMP": emp,
+                "H_MEAN": 20, "A_MEAN": 41_600, "H_MEDIAN": 19, "A_MEDIAN": 39_520, "A_PCT10": 1, "A_PCT25": 2,
+                "A_PCT75": 3, "A_PCT90": 4}
+        return [vals.get(c) for c in OFFICIAL]
+
+    x = write_xlsx(tmp_path / "BOS_M2031_dl.xlsx", {"BOS_M2031_dl": [OFFICIAL, row(3900004, "00-0000", 120_000),
+                                                                      row(3900004, "53-3032", 2_500)]})
+    z = tmp_path / "oesm31ma.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(x, "oesm31ma/BOS_M2031_dl.xlsx")
+    assert SRC.recognize(z, sniff(z))
+    [t] = SRC.parse(z, str(z))
+    assert (t.vintage, t.unit, t.frame.height) == ("2031", "BOS:3900004", 2)
+    assert set(t.frame["area_type"]) == {"nonmetro"} and set(t.frame["state"]) == {"OH"}
+    bad = write_xlsx(tmp_path / "MSA_M2031_dl.xlsx", {"MSA_M2031_dl": [OFFICIAL, row("Columbus", "00-0000", 1)]})
+    with pytest.raises(SourceFormatError, match="not an OEWS metro") as e:
+        SRC.parse(bad, str(bad))
+    assert str(bad) in str(e.value)

@@ -620,7 +620,9 @@ def _finish(rows: pl.DataFrame, opts: GapOptions, sector: Sector, ep: pl.DataFra
             "group": ["sector", "region", "group", "group_title"], "occupation": ["sector", "region", "soc_code", "title", "group", "education"],
             "state": ["sector", "region"]}[by]
     cols = [*lead, "openings", "supply", "ratio", "gap", "supply_extra", "flags"]
-    return agg.select(cols).sort(["region", "openings"] if by != "state" else ["region"], descending=[False, True] if by != "state" else [False])
+    ties = [k for k in lead if k not in ("sector", "region")]  # a fixed order for rows with equal openings
+    return agg.select(cols).sort(["region", "openings", *ties] if by != "state" else ["region"],
+                                 descending=[False, True, *([False] * len(ties))] if by != "state" else [False])
 
 
 def _method(opts: GapOptions, sector: Sector, data: GapData, ep_cycle: str, years: tuple[int, ...], notes: list[str]) -> dict[str, Any]:

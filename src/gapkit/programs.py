@@ -200,7 +200,7 @@ def programs(
         weighted_median("wage_value", "openings").alias("median_wage"),
         pl.col("emp_base").sum().alias("_b"), pl.col("emp_proj").sum().alias("_p"),
         (pl.col("tier") == top_tier).sum().cast(pl.Int32).alias("priority_occupations"),
-        pl.format("{} ({})", "title", "soc_code").sort_by(pl.col("openings"), descending=True).head(3).str.join("; ").alias("top_occupations"),
+        pl.format("{} ({})", "title", "soc_code").sort_by(["openings", "soc_code"], descending=[True, False]).head(3).str.join("; ").alias("top_occupations"),
     ).with_columns(
         pl.when(pl.col("supply") > 0).then(pl.col("openings") / pl.col("supply")).otherwise(None).alias("ratio"),
         (pl.col("openings") - pl.col("supply")).alias("gap"),
@@ -212,7 +212,7 @@ def programs(
     n_used = len(years_used)
     prog = used.group_by("cipcode").agg((pl.col("completions").sum() / n_used).alias("completions"))
     lv = (used.group_by("cipcode", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
-          .sort(["cipcode", "c"], descending=[False, True])
+          .sort(["cipcode", "c", "awlevel"], descending=[False, True, False])
           .with_columns(pl.col("awlevel").replace_strict(award_config().awlevels_short, default=pl.col("awlevel").cast(pl.String), return_dtype=pl.String).alias("lvl")))
     lv_text = (lv.with_columns(pl.format("{} {}", "lvl", pl.col("c").round(0).cast(pl.Int64)).alias("txt"))
                .group_by("cipcode").agg(pl.col("txt").str.join("; ").alias("award_levels")))
@@ -275,10 +275,10 @@ def programs(
                                       pl.col("c").round(0).cast(pl.Int64)).alias("txt"))
               .group_by("cipcode", "unitid").agg(pl.col("txt").str.join("; ").alias("award_levels")),
               on=["cipcode", "unitid"], how="left")
-        .sort(["cipcode", "completions"], descending=[False, True])
+        .sort(["cipcode", "completions", "unitid"], descending=[False, True, False])
         .select("cipcode", "cip_title", "unitid", pl.col("name").alias("institution"), "city", "state", "completions", "award_levels")
     )
-    link_view = links.select("cipcode", "soc_code", "title", "openings", "supply", "wage_value", "tier").sort("cipcode", "openings", descending=[False, True])
+    link_view = links.select("cipcode", "soc_code", "title", "openings", "supply", "wage_value", "tier").sort("cipcode", "openings", "soc_code", descending=[False, True, False])
 
     if t.height == 0:
         what = [f"--cip {cip}" if cip else "", f"--soc {soc}" if soc else "", f"--cluster {cluster}" if cluster else ""]

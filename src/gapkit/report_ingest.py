@@ -85,7 +85,7 @@ def sources_records(data_dir: str | os.PathLike[str] | None) -> list[dict]:
             "vintage": e.vintage,
             "rows": e.rows,
             "sha256": e.sha256,
-            "files": len(e.inputs),
+            "files": len({i.get("sha256") or u for u, i in e.inputs.items()}),
             "retrieved": e.retrieved,
             "updated": e.updated,
             "origins": e.origins[:5] + ([f"... {len(e.origins) - 5} more"] if len(e.origins) > 5 else []),

@@ -50,10 +50,10 @@ SCHEMAS = {
     ])
 }
 ZIP_NAME = re.compile(r"^oesm(\d{2})(nat|st|in4|ma)\.zip$", re.I)
-MEMBER = re.compile(r"^(national|state|natsector|nat3d|nat4d|nat5d_6d|nat5d|nat6d|MSA)_M(\d{4})_dl\.(xlsx|csv)", re.I)
-CSV_HINT = re.compile(r"(state|national|nat\w*)_M(\d{4})", re.I)
+MEMBER = re.compile(r"^(national|state|natsector|nat3d|nat4d|nat5d_6d|nat5d|nat6d|MSA|BOS)_M(\d{4})_dl\.(xlsx|csv)", re.I)
+CSV_HINT = re.compile(r"(state|national|nat\w*|MSA|BOS)_M(\d{4})", re.I)
 COLS = {
-    "area": r"^area$", "area_title": r"^area_title$", "prim_state": r"^prim_state$", "naics": r"^naics$",
+    "area": r"^area$", "area_title": r"^area_title$", "area_type": r"^area_type$", "prim_state": r"^prim_state$", "naics": r"^naics$",
     "naics_title": r"^naics_title$", "i_group": r"^i_group$", "own_code": r"^own_code$", "occ_code": r"^occ_code$",
     "occ_title": r"^occ_title$", "o_group": r"^o_group$", "tot_emp": r"^tot_emp$", "h_mean": r"^h_mean$",
     "a_mean": r"^a_mean$", "h_median": r"^h_median$", "a_median": r"^a_median$", "a_pct10": r"^a_pct10$",
@@ -63,7 +63,12 @@ COLS = {
 TOPCODE_ANNUAL = {2019: 208000.0, 2020: 208000.0, 2021: 208000.0, 2022: 239200.0, 2023: 239200.0, 2024: 239200.0}
 KINDS = {"national": ("national", "NAT"), "state": ("state", "ST"), "natsector": ("industry", "SECTOR"),
          "nat3d": ("industry", "NAT3D"), "nat4d": ("industry", "NAT4D"), "nat5d": ("industry", "NAT5D"),
-         "nat6d": ("industry", "NAT6D"), "nat5d_6d": ("industry", "NAT5D6D"), "msa": ("msa", "MSA")}
+         "nat6d": ("industry", "NAT6D"), "nat5d_6d": ("industry", "NAT5D6D"), "msa": ("metro", "MSA"),
+         "bos": ("nonmetro", "BOS")}
+# OEWS AREA_TYPE codes of the sub-state files: 4 metropolitan area, 6 nonmetropolitan area.
+SUBSTATE_AREA_TYPES = {"4": "metro", "6": "nonmetro"}
+# Columns an official workbook must carry (every one gapkit keeps); AREA_TYPE is read where present.
+OFFICIAL_COLS = [k for k in COLS if k != "area_type"]
 
 
 class Oews(Source):
@@ -80,6 +85,7 @@ class Oews(Source):
             out.append(Remote(f"{BASE}oesm{yy}nat.zip", f"oesm{yy}nat.zip"))
             out.append(Remote(f"{BASE}oesm{yy}st.zip", f"oesm{yy}st.zip", required=False))
             out.append(Remote(f"{BASE}oesm{yy}in4.zip", f"oesm{yy}in4.zip", required=False))
+            out.append(Remote(f"{BASE}oesm{yy}ma.zip", f"oesm{yy}ma.zip", required=False))
         return out
 
     def recognize(self, path: Path, head: bytes) -> bool:
@@ -98,8 +104,8 @@ class Oews(Source):
             m = MEMBER.match(path.name)
             if not m:
                 raise SourceFormatError(path, "the file name is not an OEWS workbook name (national_M2024_dl.xlsx, state_M2024_dl.xlsx, ...).")
-            return [self._xlsx(path, m.group(1).lower(), int(m.group(2)), path.name)]
-        return [self._csv(path.read_bytes(), path, path.name)]
+            return self._xlsx(path, m.group(1).lower(), int(m.group(2)), path.name)
+        return self._csv(path.read_bytes(), path, path.name)
 
     def _zip(self, path: Path) -> list[ParsedTable]:
         import tempfile
@@ -116,20 +122,20 @@ class Oews(Source):
                 assert m is not None
                 data = zf.read(info)
                 if base.lower().endswith(".csv"):
-                    out.append(self._csv(data, path, f"{path.name}:{base}"))
+                    out.extend(self._csv(data, path, f"{path.name}:{base}"))
                     continue
                 with tempfile.TemporaryDirectory(prefix="gapkit-oews-") as tmpdir:
                     tmp = Path(tmpdir) / base
                     tmp.write_bytes(data)
                     try:
-                        out.append(self._xlsx(tmp, m.group(1).lower(), int(m.group(2)), f"{path.name}:{base}", shown=path))
+                        out.extend(self._xlsx(tmp, m.group(1).lower(), int(m.group(2)), f"{path.name}:{base}", shown=path))
                     except SourceFormatError as exc:
                         if exc.path != str(tmp):
                             raise
                         raise SourceFormatError(f"{path} (member {info.filename})", exc.problem) from None
         return out
 
-    def _xlsx(self, path: Path, kind: str, year: int, label: str, shown: Path | None = None) -> ParsedTable:
+    def _xlsx(self, path: Path, kind: str, year: int, label: str, shown: Path | None = None) -> list[ParsedTable]:
         shown = shown or path
         sheets = xlsx_sheets(path)
         data_sheet = next((s for s in sheets if MEMBER.match(s + ".xlsx") or re.search(r"_dl$", s, re.I)), sheets[0])
@@ -137,7 +143,7 @@ class Oews(Source):
         topcode = _topcode_from_descriptions(path, sheets) or TOPCODE_ANNUAL.get(year)
         return self._frame(df, kind, year, label, shown, topcode, official=True)
 
-    def _csv(self, data: bytes, path: Path, label: str) -> ParsedTable:
+    def _csv(self, data: bytes, path: Path, label: str) -> list[ParsedTable]:
         df = read_csv_text(data, origin=path)
         m = CSV_HINT.search(path.name) or CSV_HINT.search(label)
         year = int(m.group(2)) if m else None
@@ -148,13 +154,13 @@ class Oews(Source):
         return self._frame(df, kind, year, label, path, TOPCODE_ANNUAL.get(year))
 
     def _frame(self, df: pl.DataFrame, kind: str, year: int, label: str, path: Path, topcode: float | None,
-               official: bool = False) -> ParsedTable:
+               official: bool = False) -> list[ParsedTable]:
         import polars as pl
 
         if df.height == 0:
             raise SourceFormatError(path, "the OEWS table has a header but no data rows.")
         c = map_columns(df.columns, COLS, path=path, required=[])
-        missing = [k.upper() for k in (COLS if official else ["occ_code"]) if k not in c]
+        missing = [k.upper() for k in (OFFICIAL_COLS if official else ["occ_code"]) if k not in c]
         if missing:  # official workbooks carry every column gapkit keeps; subsets at least OCC_CODE
             raise SchemaDriftError(path, missing, df.columns)
         if not {"tot_emp", "a_mean", "a_median"} & set(c):
@@ -179,13 +185,21 @@ class Oews(Source):
                 {f: a for f, (a, _) in STATES.items()}, default=None)
             area = col("area").str.zfill(2) if "area" in c else state.replace_strict(fips_of, default=None)
             title = col("area_title") if "area_title" in c else area.replace_strict(name_of, default=None)
+        elif area_type in ("metro", "nonmetro"):
+            if not {"area", "prim_state"} <= set(c):
+                raise SchemaDriftError(path, [k.upper() for k in ("area", "prim_state") if k not in c], df.columns)
+            state, area = col("prim_state"), col("area")
+            title = col("area_title") if "area_title" in c else area
         else:
             state = col("prim_state") if "prim_state" in c else pl.lit("US")
             area = col("area") if "area" in c else pl.lit("99")
             title = col("area_title") if "area_title" in c else pl.lit("U.S.")
+        # Sub-state files say per row whether an area is metropolitan (4) or nonmetropolitan (6).
+        kind_expr = (col("area_type").replace_strict(SUBSTATE_AREA_TYPES, default=pl.lit(area_type))
+                     if area_type in ("metro", "nonmetro") and "area_type" in c else pl.lit(area_type))
         out = df.select(
             pl.lit(year).cast(pl.Int16).alias("year"),
-            pl.lit(area_type).alias("area_type"),
+            kind_expr.alias("area_type"),
             area.alias("area_code"),
             title.alias("area_title"),
             state.alias("state"),
@@ -209,7 +223,19 @@ class Oews(Source):
         if "o_group" not in c:
             out = out.with_columns(_o_group_expr("soc_code").alias("o_group"))
         out, notes = _drop_exact_duplicates(out, path)
-        return ParsedTable("oews_wages", str(year), unit_kind, out.select(SCHEMAS["oews_wages"].names), notes)
+        out = out.select(SCHEMAS["oews_wages"].names)
+        if area_type not in ("metro", "nonmetro"):
+            return [ParsedTable("oews_wages", str(year), unit_kind, out, notes)]
+        # Metro and nonmetro files come whole (every area of the country) or cut to a few states:
+        # each area is its own unit, so a file for other states adds areas instead of replacing these,
+        # and national and state rows (units NAT, ST) are never touched.
+        bad = out.filter(pl.col("area_code").is_null() | ~pl.col("area_code").str.contains(r"^\d{5,7}$"))
+        if bad.height:
+            raise SourceFormatError(path, f"{bad.height} row(s) have an AREA that is not an OEWS metro (5-digit) or nonmetro "
+                                          f"(7-digit) area code, e.g. {bad['area_code'][0]!r}.")
+        parts = out.partition_by("area_type", "area_code", as_dict=True, maintain_order=True)
+        return [ParsedTable("oews_wages", str(year), f"{'MSA' if at == 'metro' else 'BOS'}:{code}", part, notes if i == 0 else [])
+                for i, ((at, code), part) in enumerate(parts.items())]
 
 
 NUMBERS = ("tot_emp", "h_mean", "a_mean", "h_median", "a_median", "a_pct10", "a_pct25", "a_pct75", "a_pct90")
