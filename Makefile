@@ -42,9 +42,9 @@ lint: install
 # For cron: re-ingest everything (unchanged upstream files are skipped); non-zero exit on failure.
 refresh: install
 	@if [ -d "$(SHARED)/data" ]; then \
-		$(PY) -m gapkit.refresh --offline --from "$(SHARED)"; \
+		$(PY) -m gapkit.cli.refresh --offline --from "$(SHARED)"; \
 	else \
-		$(PY) -m gapkit.refresh; \
+		$(PY) -m gapkit.cli.refresh; \
 	fi
 
 bench: install

@@ -24,7 +24,7 @@ def newest(folder: Path) -> Path:
 
 def transportation_by_subsector(data_dir: Path) -> pd.DataFrame:
     proc = data_dir / "processed"
-    sector = tomllib.loads((REPO / "src/gapkit/sector_defs/transportation.toml").read_text())
+    sector = tomllib.loads((REPO / "src/gapkit/config/shipped/sectors/transportation.toml").read_text())
     ep_path = newest(proc / "ep_occupations")
     ep = pd.read_parquet(ep_path)
     ep = ep[ep["occ_type"] == "Line item"].copy()

@@ -71,7 +71,7 @@ def assert_clean_error(proc, *needles: str) -> None:
 def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder with everything in ../shared ingested once per test session (through the library API)."""
     shared_dir = require_shared()
-    from gapkit.ingest import ingest
+    from gapkit.ingestion.pipeline import ingest
 
     data_dir = tmp_path_factory.mktemp("gapkit-data")
     report = ingest(from_paths=[shared_dir], offline=True, data_dir=data_dir)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gapkit.gap import GapData
+from gapkit.analysis.engine import GapData
 
 _CACHE: dict[str, Path] = {}
 CLUSTERS = "data/careerclusters"
@@ -22,7 +22,7 @@ def pw_dir(ingested: Path, shared: Path, tmp_path_factory: pytest.TempPathFactor
     """A data folder with ../shared ingested and the SOC and CIP Career Clusters crosswalks loaded."""
     key = str(ingested)
     if key not in _CACHE:
-        from gapkit.clusters import load
+        from gapkit.ingestion.clusters import load
 
         dest = tmp_path_factory.mktemp("gapkit-pathways") / "data"
         shutil.copytree(ingested, dest, ignore=shutil.ignore_patterns("cache", ".gapkit.lock"))

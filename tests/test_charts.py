@@ -19,7 +19,7 @@ FORMATS = ("png", "svg", "pdf")
 
 @pytest.fixture(scope="session")
 def gap_data(ingested: Path) -> Any:
-    from gapkit.gap import GapData
+    from gapkit.analysis.engine import GapData
 
     return GapData(ingested)
 
@@ -27,8 +27,8 @@ def gap_data(ingested: Path) -> Any:
 @pytest.fixture(scope="session")
 def drawn(gap_data: Any) -> dict[str, Any]:
     """One chart of each kind (national transportation), drawn once for the session."""
-    from gapkit.charts import make_chart
-    from gapkit.gap import GapOptions
+    from gapkit.analysis.engine import GapOptions
+    from gapkit.render.charts import make_chart
 
     opts = GapOptions(sector="transportation")
     return {k: make_chart(k, replace(opts, by="subsector") if k == "bars" else opts, gap_data) for k in KINDS}
@@ -79,8 +79,8 @@ def test_every_kind_in_every_format(drawn: dict[str, Any], kind: str, fmt: str, 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_output_is_deterministic(gap_data: Any, fmt: str) -> None:
-    from gapkit.charts import make_chart
-    from gapkit.gap import GapOptions
+    from gapkit.analysis.engine import GapOptions
+    from gapkit.render.charts import make_chart
 
     a = make_chart("scatter", GapOptions(region="OH"), gap_data).to_bytes(fmt)
     b = make_chart("scatter", GapOptions(region="OH"), gap_data).to_bytes(fmt)
@@ -97,7 +97,7 @@ def test_type_is_at_least_9_points(drawn: dict[str, Any]) -> None:
 
 
 def test_titles_state_the_finding(drawn: dict[str, Any], gap_data: Any) -> None:
-    from gapkit.gap import GapOptions, compute
+    from gapkit.analysis.engine import GapOptions, compute
 
     head = compute(GapOptions(by="sector"), gap_data).table.row(0, named=True)
     ratio = head["openings"] / head["supply"]
@@ -114,8 +114,8 @@ def test_titles_state_the_finding(drawn: dict[str, Any], gap_data: Any) -> None:
 def test_scatter_labels_do_not_overlap(gap_data: Any) -> None:
     from matplotlib.text import Text
 
-    from gapkit.charts import make_chart
-    from gapkit.gap import GapOptions
+    from gapkit.analysis.engine import GapOptions
+    from gapkit.render.charts import make_chart
 
     for region in ("US", "OH"):
         chart = make_chart("scatter", GapOptions(region=region), gap_data)
@@ -151,8 +151,8 @@ def test_states_scale_is_centred_on_one(drawn: dict[str, Any]) -> None:
 def test_trend_matches_the_gap(gap_data: Any) -> None:
     import polars as pl
 
-    from gapkit.charts.data import LINKED_SERIES, completions_trend
-    from gapkit.gap import GapOptions, compute
+    from gapkit.analysis.engine import GapOptions, compute
+    from gapkit.render.charts.data import LINKED_SERIES, completions_trend
 
     years = sorted(int(v) for v in gap_data.store.vintages("ipeds_completions"))
     for region in ("US", "OH"):
@@ -167,7 +167,7 @@ def test_trend_matches_the_gap(gap_data: Any) -> None:
 
 
 def test_bars_by_occupation_and_state_region(gap_data: Any, tmp_path: Path) -> None:
-    from gapkit.charts import chart
+    from gapkit.render.charts import chart
 
     c = chart("bars", "transportation", by="occupation", region="OH", data=gap_data, out=tmp_path / "occ.png")
     assert c.data.frame.height == 12
@@ -176,8 +176,8 @@ def test_bars_by_occupation_and_state_region(gap_data: Any, tmp_path: Path) -> N
 
 
 def test_bad_chart_requests_are_clear_errors(gap_data: Any, tmp_path: Path) -> None:
-    from gapkit.charts import chart
     from gapkit.errors import UsageError
+    from gapkit.render.charts import chart
 
     with pytest.raises(UsageError, match="Unknown chart kind"):
         chart("pie", data=gap_data)

@@ -11,11 +11,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from gapkit.clusters import load, parse_workbook
+from gapkit.analysis.engine import GapData
+from gapkit.analysis.pathways import pathways
+from gapkit.analysis.programs import programs
 from gapkit.errors import SourceFormatError, UsageError
-from gapkit.gap import GapData
-from gapkit.pathways import pathways
-from gapkit.programs import programs
+from gapkit.ingestion.clusters import load, parse_workbook
 from gapkit.store import Store, sha256_file
 from tests.conftest import assert_clean_error, run_cli
 

@@ -130,7 +130,7 @@ def test_bad_environment_values_are_named(data: Path, var: str, value: str) -> N
 
 # -- security ---------------------------------------------------------------------------------------
 def test_tls_verification_is_on_by_default() -> None:
-    from gapkit.fetch import Fetcher
+    from gapkit.ingestion.fetch import Fetcher
 
     with Fetcher() as f:
         ctx = f.client._transport._pool._ssl_context  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gapkit.errors import DownloadError, UsageError
-from gapkit.fetch import Fetcher, mirror_path, mirror_url, user_agent
+from gapkit.ingestion.fetch import Fetcher, mirror_path, mirror_url, user_agent
 from tests.httpserver import Handler, base_url, hang_for, serve, trickle
 
 

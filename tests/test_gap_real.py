@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from gapkit.gap import ALLOC_MODES, GapData, GapOptions, _allocate, compute
-from gapkit.sectors import list_sectors
+from gapkit.analysis.engine import ALLOC_MODES, GapData, GapOptions, _allocate, compute
+from gapkit.config.sectors import list_sectors
 from gapkit.store import Store
 from tests.conftest import assert_clean_error, run_cli
 
@@ -276,8 +276,8 @@ def test_refresh_module(ingested: Path, shared: Path) -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "gapkit.refresh", "--offline", "--from", str(shared / "data" / "bls_ep"),
+    proc = subprocess.run([sys.executable, "-m", "gapkit.cli.refresh", "--offline", "--from", str(shared / "data" / "bls_ep"),
                            "--data-dir", str(ingested)], capture_output=True, text=True)
     assert proc.returncode == 0 and "unchanged" in proc.stdout
-    bad = subprocess.run([sys.executable, "-m", "gapkit.refresh", "--offline", "--data-dir", str(ingested)], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "gapkit.cli.refresh", "--offline", "--data-dir", str(ingested)], capture_output=True, text=True)
     assert bad.returncode != 0 and "refresh failed" in bad.stderr and "Traceback" not in bad.stderr

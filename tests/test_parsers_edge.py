@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from gapkit.errors import SourceFormatError
-from gapkit.sources.ipeds import Ipeds
-from gapkit.sources.oews import Oews
-from gapkit.sources.projections import Projections
+from gapkit.ingestion.sources.ipeds import Ipeds
+from gapkit.ingestion.sources.oews import Oews
+from gapkit.ingestion.sources.projections import Projections
 
 FIX = Path(__file__).resolve().parent / "fixtures"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from gapkit.analysis.engine import GapData, GapOptions, compute
+from gapkit.analysis.pathways import load_rules, pathways
 from gapkit.errors import UsageError
-from gapkit.gap import GapData, GapOptions, compute
-from gapkit.pathways import load_rules, pathways
 from gapkit.store import Store
 from tests.conftest import assert_clean_error, run_cli
 
@@ -181,7 +181,7 @@ def test_cli_end_to_end(pw_dir: Path, tmp_path: Path) -> None:
     proc = run_cli("pathways", "--sector", "all", "--region", "OH", "--top", "10", data_dir=pw_dir)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert "pathway priorities in Ohio" in out and "Thresholds (gapkit/presets/pathways.toml)" in out
+    assert "pathway priorities in Ohio" in out and "Thresholds (gapkit/config/shipped/pathways.toml)" in out
     assert "high-wage = median wage above $48,060" in out and "OEWS May 2024" in out
     # JSON: rows and the thresholds in the metadata; the same numbers `gapkit gap` prints
     pj = json.loads(run_cli("pathways", "--sector", "transportation", "--region", "OH", "--format", "json", data_dir=pw_dir).stdout)
@@ -229,7 +229,7 @@ def test_no_clusters_loaded_is_a_clear_error(ingested: Path) -> None:
 
 
 def test_chart_library(pw_data: GapData) -> None:
-    from gapkit.charts.pathways_charts import pathway_chart
+    from gapkit.render.charts.pathways_charts import pathway_chart
 
     a = pathway_chart("all", "OH", data=pw_data)
     b = pathway_chart("all", "OH", data=pw_data)
@@ -270,7 +270,7 @@ def test_gapkit_chart_pathway_kinds_bad_input(pw_dir: Path, tmp_path: Path, args
 
 
 def test_chart_library_routes_the_pathway_kinds(pw_data: GapData) -> None:
-    from gapkit.charts import chart, make_chart
+    from gapkit.render.charts import chart, make_chart
 
     c = chart("programs", "all", region="OH", cip="49.0205", data=pw_data)
     assert c.data.kind == "programs" and c.title.startswith("Ohio: Truck and Bus Driver")

@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from gapkit.gap import GapData
-from gapkit.pathways import load_rules
-from gapkit.programs import BALANCED, NO_LINK, OVER, UNDER, WEAK, parse_cip_filter, programs
+from gapkit.analysis.engine import GapData
+from gapkit.analysis.pathways import load_rules
+from gapkit.analysis.programs import BALANCED, NO_LINK, OVER, UNDER, WEAK, parse_cip_filter, programs
 from gapkit.store import Store
 from tests.conftest import assert_clean_error, run_cli
 
@@ -141,7 +141,7 @@ def test_cip_filter_parsing(text: str, code: str, prefix: bool) -> None:
 def test_cli(pw_dir: Path, tmp_path: Path) -> None:
     proc = run_cli("programs", "--region", "OH", "--cip", "51.38", data_dir=pw_dir)
     assert proc.returncode == 0, proc.stderr
-    assert "programs (CIP) in Ohio" in proc.stdout and "Alignment (gapkit/presets/pathways.toml)" in proc.stdout
+    assert "programs (CIP) in Ohio" in proc.stdout and "Alignment (gapkit/config/shipped/pathways.toml)" in proc.stdout
     proc = run_cli("programs", "--region", "OH", "--cip", "51.3801", "--view", "institutions", "--format", "csv", data_dir=pw_dir)
     assert proc.returncode == 0 and "Ohio State University-Main Campus" in proc.stdout
     proc = run_cli("programs", "--region", "OH", "--soc", "53-3032", "--view", "awards", "--format", "csv", data_dir=pw_dir)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gapkit.gap import ALLOC_MODES, GapData, GapOptions, _allocate, compute
-from gapkit.presets import award_config
-from gapkit.sectors import list_sectors
+from gapkit.analysis.engine import ALLOC_MODES, GapData, GapOptions, _allocate, compute
+from gapkit.config.presets import award_config
+from gapkit.config.sectors import list_sectors
 
 SECTORS = [s.name for s in list_sectors()]
 PRESETS = list(award_config().presets)

@@ -1,5 +1,5 @@
 """Briefs from real data (`gapkit report`), their reproducibility, the HTML in headless Chromium, and the
-scheduled refresh (`python -m gapkit.refresh`)."""
+scheduled refresh (`python -m gapkit.cli.refresh`)."""
 
 from __future__ import annotations
 
@@ -157,8 +157,8 @@ def _snapshot(d: Path) -> dict[str, bytes]:
 
 
 def test_refresh_regenerates_then_keeps_previous_reports_on_failure(ingested: Path, tmp_path: Path) -> None:
+    from gapkit.cli.refresh import load_config, regenerate
     from gapkit.errors import GapkitError
-    from gapkit.refresh import load_config, regenerate
 
     cfg = _config(tmp_path, {"name": "transportation-oh", "sector": "transportation", "region": "OH"})
     written = regenerate(load_config(cfg), ingested, generated_at="2000-01-01T00:00:00Z")
@@ -176,7 +176,7 @@ def test_refresh_regenerates_then_keeps_previous_reports_on_failure(ingested: Pa
 
 
 def test_refresh_source_failure_exits_nonzero_and_keeps_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from gapkit.refresh import main
+    from gapkit.cli.refresh import main
 
     require_shared()
     cfg = _config(tmp_path, {"name": "transportation-us", "sector": "transportation", "region": "US"})
@@ -204,7 +204,7 @@ def test_refresh_source_failure_exits_nonzero_and_keeps_reports(tmp_path: Path, 
     ("out = [", "not valid TOML"),
 ])
 def test_refresh_config_errors(tmp_path: Path, text: str, needle: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from gapkit.refresh import main
+    from gapkit.cli.refresh import main
 
     cfg = tmp_path / "refresh.toml"
     cfg.write_text(text)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from gapkit.config.sector_schema import validate_sector_text
+from gapkit.config.sectors import list_sectors, load_sector, parse_sector_text
 from gapkit.errors import UsageError
-from gapkit.sector_schema import validate_sector_text
-from gapkit.sectors import list_sectors, load_sector, parse_sector_text
 
 MIN = '''name = "mini"
 title = "Mini"
@@ -48,7 +48,7 @@ def test_shipped_sectors() -> None:
 def test_every_shipped_file_passes_the_schema() -> None:
     from importlib import resources
 
-    for entry in resources.files("gapkit").joinpath("sector_defs").iterdir():
+    for entry in resources.files("gapkit").joinpath("config/shipped/sectors").iterdir():
         validate_sector_text(entry.read_text(), entry.name)  # raises on any problem
 
 

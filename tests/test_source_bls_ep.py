@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 
 from gapkit.errors import SchemaDriftError, SourceFormatError
-from gapkit.readers import sniff
-from gapkit.sources.bls_ep import SCHEMAS, BlsEp, total_tolerance_k
+from gapkit.ingestion.readers import sniff
+from gapkit.ingestion.sources.bls_ep import SCHEMAS, BlsEp, total_tolerance_k
 from tests.minixlsx import write_xlsx
 
 PUBLISHED_OPENINGS_K = {"2022-32": 18566.5, "2023-33": 19174.8, "2024-34": 18863.3}
@@ -127,7 +127,7 @@ def test_mirror_copy_equals_2024_34(mirror_dir: Path, cycles: dict[str, tuple[pl
 
 
 def test_remotes() -> None:
-    from gapkit.sources.base import IngestOptions
+    from gapkit.ingestion.sources.base import IngestOptions
 
     [r] = BlsEp().remotes(IngestOptions())
     assert r.url == "https://www.bls.gov/emp/ind-occ-matrix/occupation.xlsx" and r.raw_name == "occupation.xlsx" and r.required

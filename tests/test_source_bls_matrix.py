@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 
 from gapkit.errors import SchemaDriftError, SourceFormatError
-from gapkit.readers import sniff
-from gapkit.sources.base import IngestOptions
-from gapkit.sources.bls_matrix import SCHEMAS, BlsMatrix, emp_columns, export_frame, matrix_frame
+from gapkit.ingestion.readers import sniff
+from gapkit.ingestion.sources.base import IngestOptions
+from gapkit.ingestion.sources.bls_matrix import SCHEMAS, BlsMatrix, emp_columns, export_frame, matrix_frame
 from tests.minixlsx import write_xlsx
 
 NATIONAL_2022_K = 164482.6  # occupation_2022-32.xlsx, Table 1.10, 00-0000 (incl. self-employed)

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from gapkit.errors import SchemaDriftError, SourceFormatError
-from gapkit.sources.base import IngestOptions
-from gapkit.sources.crosswalk import SCHEMAS, Crosswalk
+from gapkit.ingestion.sources.base import IngestOptions
+from gapkit.ingestion.sources.crosswalk import SCHEMAS, Crosswalk
 from tests.minixlsx import write_xlsx
 
 SRC = Crosswalk()

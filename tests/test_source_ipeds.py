@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from gapkit.errors import SchemaDriftError, SourceFormatError
-from gapkit.sources.base import IngestOptions
-from gapkit.sources.ipeds import SCHEMAS, Ipeds
+from gapkit.ingestion.sources.base import IngestOptions
+from gapkit.ingestion.sources.ipeds import SCHEMAS, Ipeds
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "ipeds"
 YEARS = (2021, 2022, 2023, 2024)

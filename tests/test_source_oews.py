@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from gapkit.errors import SchemaDriftError, SourceFormatError
-from gapkit.readers import read_csv_text, read_xlsx_sheet, sniff, xlsx_sheets
-from gapkit.sources.base import IngestOptions, ParsedTable
-from gapkit.sources.oews import SCHEMAS, Oews, _topcode_from_descriptions
+from gapkit.ingestion.readers import read_csv_text, read_xlsx_sheet, sniff, xlsx_sheets
+from gapkit.ingestion.sources.base import IngestOptions, ParsedTable
+from gapkit.ingestion.sources.oews import SCHEMAS, Oews, _topcode_from_descriptions
 
 ZIP = "www.bls.gov/oes/special-requests/oesm24nat.zip"
 STATE_CSV = "bls_oews/state_M2024_dl_subset10cols.csv"
@@ -254,8 +254,8 @@ def test_metro_and_nonmetro_csv_2025(shared_data: Path) -> None:
 
 def test_metro_file_never_shadows_national_or_state_wages(ingested: Path) -> None:
     """The newest OEWS vintage (2025) holds only metro/nonmetro rows; national and state wages stay 2024's."""
-    from gapkit.gap import GapData
-    from gapkit.pathways import oews_wages
+    from gapkit.analysis.engine import GapData
+    from gapkit.analysis.pathways import oews_wages
 
     data = GapData(ingested)
     assert data.store.vintages("oews_wages")[-1] == "2025"

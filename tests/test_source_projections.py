@@ -10,10 +10,10 @@ import pytest
 
 from gapkit.codes import STATES
 from gapkit.errors import DownloadError, SchemaDriftError, SourceFormatError
-from gapkit.readers import map_columns, number_expr, read_xlsx_sheet, sniff
-from gapkit.sources.base import IngestOptions, ParsedTable
-from gapkit.sources.projection_checks import state_total_notes
-from gapkit.sources.projections import BASE, SCHEMAS, Projections, merge_pages, page_url
+from gapkit.ingestion.readers import map_columns, number_expr, read_xlsx_sheet, sniff
+from gapkit.ingestion.sources.base import IngestOptions, ParsedTable
+from gapkit.ingestion.sources.projection_checks import state_total_notes
+from gapkit.ingestion.sources.projections import BASE, SCHEMAS, Projections, merge_pages, page_url
 
 JSON_DIR = "public.projectionscentral.org/Projections/LongTermRestJson"
 CSV_2232 = "projections_central/longterm_2022-32_all_states_885occ.csv"

@@ -294,7 +294,7 @@ class Store:
         """A lazy frame over one vintage of a dataset (newest when ``vintage`` is None)."""
         import polars as pl
 
-        from gapkit.sources import DATASET_SOURCE
+        from gapkit.ingestion.sources import DATASET_SOURCE
 
         available = self.vintages(dataset)
         hint = f"gapkit ingest {DATASET_SOURCE.get(dataset, '')}".strip()

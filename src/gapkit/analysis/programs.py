@@ -1,0 +1,385 @@
+"""The program side of pathway priorities: CIP programs, what they feed, and how well they are aligned.
+
+For every 6-digit CIP program with completers in the region (IPEDS first majors, the award levels of
+the chosen preset), ``programs()`` shows completions by award level and year, the institutions that
+produce them, the occupations the program feeds (NCES CIP-SOC crosswalk, BLS detailed occupations),
+and an alignment label from the rules in ``presets/pathways.toml``:
+
+- the linked occupations' openings and supply are the numbers ``gapkit gap --by occupation`` prints
+  for the same sector, region and options (taken from :func:`gapkit.analysis.engine.compute`, summed over the
+  program's occupations), and ``ratio = openings / supply``;
+- ``weakly aligned`` when the linked occupations' openings-weighted median wage is below the area's
+  all-occupation median × ``weak_wage_factor`` or their combined employment change is below
+  ``weak_growth_pct`` (declining); otherwise
+- ``undersupplied (expand)`` when the ratio is at or above ``undersupplied_ratio`` (or there is no
+  supply), ``oversupplied`` when it is at or below ``oversupplied_ratio`` (completions well above
+  related openings), ``balanced`` in between.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gapkit.analysis.engine import GapData, method_line
+from gapkit.analysis.pathways import (
+    Area,
+    PathwayOptions,
+    Rules,
+    cluster_links,
+    cluster_members,
+    load_rules,
+    occupation_frame,
+    thresholds_text,
+    wage_growth_text,
+    weighted_median,
+)
+from gapkit.codes import normalize_soc
+from gapkit.errors import UsageError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+VIEWS = ("programs", "awards", "institutions")
+BY_CHOICES = ("program", "cluster")
+UNDER, BALANCED, OVER, WEAK = "undersupplied (expand)", "balanced", "oversupplied", "weakly aligned"
+NO_LINK, NO_OPENINGS = "no linked occupation", "no linked openings"
+LABEL_ORDER = {UNDER: 0, BALANCED: 1, OVER: 2, WEAK: 3, NO_OPENINGS: 4, NO_LINK: 5}
+
+@dataclass
+class ProgramResult:
+    programs: pl.DataFrame
+    awards: pl.DataFrame
+    institutions: pl.DataFrame
+    links: pl.DataFrame  # (cipcode, soc_code) with each linked occupation's gap numbers
+    area: Area
+    rules: Rules
+    method: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    title: str = ""
+
+    def table(self, view: str = "programs") -> pl.DataFrame:
+        return {"programs": self.programs, "awards": self.awards, "institutions": self.institutions}[view]
+
+    def method_line(self) -> str:
+        r = self.rules
+        align = (f"Alignment ({r.origin}): ratio = openings / supply of the linked occupations as `gapkit gap --by occupation` "
+                 f"prints them; weakly aligned = linked openings-weighted median wage below ${self.area.wage_median * r.weak_wage_factor:,.0f} "
+                 f"({r.weak_wage_factor:g} × {self.area.name} median) or linked employment change below {r.weak_growth_pct:g}%; "
+                 f"otherwise undersupplied (expand) = ratio ≥ {r.undersupplied_ratio:g} or no supply, oversupplied = ratio ≤ "
+                 f"{r.oversupplied_ratio:g}, balanced in between.")
+        return align + " " + method_line(self.method) + " " + wage_growth_text(self.area)
+
+
+def parse_cip_filter(text: str) -> tuple[str, bool]:
+    """A user's CIP: ``51`` (family), ``51.38`` (series) or ``51.3801`` (program) -> (code, is_prefix)."""
+    t = text.strip()
+    m = re.match(r"^(\d{1,2})(?:\.(\d{2}|\d{4}))?$", t)
+    if not m:
+        raise UsageError(f"--cip {text!r}: give a CIP code such as 51 (family), 51.38 (series) or 51.3801 (program).")
+    fam = m.group(1).zfill(2)
+    if m.group(2) is None:
+        return fam + ".", True
+    if len(m.group(2)) == 2:
+        return f"{fam}.{m.group(2)}", True
+    return f"{fam}.{m.group(2)}", False
+
+
+def _years_available(data: GapData) -> list[int]:
+    return [int(v) for v in data.store.vintages("ipeds_completions")]
+
+
+def _levels(awards: str) -> list[int]:
+    from gapkit.config.presets import award_config, preset
+
+    p = preset(awards)
+    if p.by_entry_education:
+        return sorted({lvl for lvls in award_config().entry_education.values() for lvl in lvls})
+    return list(p.levels)
+
+
+def _cip_titles(data: GapData) -> pl.DataFrame:
+    import polars as pl
+
+    def load() -> pl.DataFrame:
+        frames = [data.store.scan("cip_soc", data.vintage("cip_soc")).select("cipcode", "cip_title")]
+        if data.store.vintages("cip_soc_unmatched"):
+            frames.append(data.store.scan("cip_soc_unmatched", data.vintage("cip_soc_unmatched"))
+                          .filter(pl.col("kind") == "cip").select(pl.col("code").alias("cipcode"), pl.col("title").alias("cip_title")))
+        if data.store.vintages("cluster_cip"):
+            frames.append(data.store.scan("cluster_cip").select("cipcode", "cip_title"))
+        return pl.concat([f.collect() for f in frames]).unique("cipcode", keep="first", maintain_order=True)
+
+    return data._memo("pg-cip-titles", load)  # type: ignore[no-any-return]
+
+
+def programs(
+    region: str = "US",
+    cip: str | None = None,
+    soc: str | None = None,
+    cluster: str | None = None,
+    *,
+    by: str = "program",
+    sector: str = "all",
+    awards: str = "all",
+    alloc: str = "openings",
+    completions_years: tuple[int, ...] | None = None,
+    vintage: str | None = None,
+    rules: str | os.PathLike[str] | Rules | None = None,
+    data: GapData | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> ProgramResult:
+    """Library entry point: ``gapkit.analysis.programs.programs("OH", cip="51.38")``."""
+    import polars as pl
+
+    from gapkit.config.presets import award_config
+
+    if by not in BY_CHOICES:
+        raise UsageError(f"--by {by!r}: choose one of {', '.join(BY_CHOICES)}.")
+    if cip and soc:
+        raise UsageError("Give --cip or --soc, not both.")
+    r = rules if isinstance(rules, Rules) else load_rules(rules)
+    data = data or GapData(data_dir)
+    popts = PathwayOptions(sector=sector, region=region, awards=awards, alloc=alloc, completions_years=completions_years, vintage=vintage)
+    occ, area, g, notes = occupation_frame(popts, data, r)
+    notes = [*notes, *g.notes]
+    years_used = [int(y) for y in g.method["completions_years"]]
+    region_code = area.region
+    levels = _levels(awards)
+    soc_code = None
+    if soc:
+        try:
+            soc_code = normalize_soc(soc)
+        except ValueError as exc:
+            raise UsageError(f"--soc: {exc}.") from None
+        ep_codes = set(data.ep(g.method["vintages"]["ep_occupations"]["vintage"])["soc_code"].to_list())
+        if soc_code not in ep_codes:
+            raise UsageError(f"--soc {soc_code} is not a BLS detailed occupation in the projections; list them with "
+                             "`gapkit pathways --sector all`.")
+
+    # completions by (year, unitid, cipcode, awlevel) in the region, every ingested year
+    all_years = _years_available(data)
+    per_year = []
+    for y in all_years:
+        c = data.completions((y,), by_unit=True)
+        if region_code != "US":
+            c = c.filter(pl.col("state") == region_code)
+        per_year.append(c.filter(pl.col("awlevel").is_in(levels) & (pl.col("completions") > 0)).select(pl.lit(y, pl.Int16).alias("year"), "unitid", "cipcode", "awlevel", "completions"))
+    comp = pl.concat(per_year)
+    # the program's links: crosswalk occupations that are BLS detailed occupations (as the engine allocates)
+    ep = data.ep(g.method["vintages"]["ep_occupations"]["vintage"]).select("soc_code")
+    xw = data.crosswalk().join(ep, on="soc_code", how="semi")
+
+    # filters
+    cip_filter = None
+    if cip:
+        code, is_prefix = parse_cip_filter(cip)
+        cip_filter = pl.col("cipcode").str.starts_with(code) if is_prefix else (pl.col("cipcode") == code)
+    keep = comp.select("cipcode").unique()
+    if cip_filter is not None:
+        keep = keep.filter(cip_filter)
+    if soc_code:
+        keep = keep.join(xw.filter(pl.col("soc_code") == soc_code).select("cipcode"), on="cipcode", how="semi")
+    cluster_desc = ""
+    if cluster:
+        members, level, exact = cluster_members(data, "cip", cluster)
+        keep = keep.join(members.select(pl.col("code").alias("cipcode")).unique(), on="cipcode", how="semi")
+        cluster_desc = f"{'Career Cluster' if level == 'cluster' else 'sub-cluster'} {exact}"
+    comp = comp.join(keep, on="cipcode", how="semi")
+
+    # linked occupations with the gap's numbers (full precision; printed rounded like `gapkit gap`)
+    occ_cols = occ.select("soc_code", "title", "openings", "supply", "wage_value", "emp_base", "emp_proj", "tier")
+    links = xw.join(keep, on="cipcode", how="semi").join(occ_cols, on="soc_code", how="inner")
+    top_tier = r.tiers[0].name
+    link_agg = links.group_by("cipcode").agg(
+        pl.len().cast(pl.Int32).alias("occupations"),
+        pl.col("openings").sum(),
+        pl.col("supply").sum(),
+        weighted_median("wage_value", "openings").alias("median_wage"),
+        pl.col("emp_base").sum().alias("_b"), pl.col("emp_proj").sum().alias("_p"),
+        (pl.col("tier") == top_tier).sum().cast(pl.Int32).alias("priority_occupations"),
+        pl.format("{} ({})", "title", "soc_code").sort_by(["openings", "soc_code"], descending=[True, False]).head(3).str.join("; ").alias("top_occupations"),
+    ).with_columns(
+        pl.when(pl.col("supply") > 0).then(pl.col("openings") / pl.col("supply")).otherwise(None).alias("ratio"),
+        (pl.col("openings") - pl.col("supply")).alias("gap"),
+        pl.when(pl.col("_b") > 0).then((pl.col("_p") / pl.col("_b") - 1) * 100).otherwise(None).alias("growth_pct"),
+    ).drop("_b", "_p")
+
+    # completions: the mean over the years the gap used (its supply input), by level, by year, institutions
+    used = comp.filter(pl.col("year").is_in(years_used))
+    n_used = len(years_used)
+    prog = used.group_by("cipcode").agg((pl.col("completions").sum() / n_used).alias("completions"))
+    lv = (used.group_by("cipcode", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
+          .sort(["cipcode", "c", "awlevel"], descending=[False, True, False])
+          .with_columns(pl.col("awlevel").replace_strict(award_config().awlevels_short, default=pl.col("awlevel").cast(pl.String), return_dtype=pl.String).alias("lvl")))
+    lv_text = (lv.with_columns(pl.format("{} {}", "lvl", pl.col("c").round(0).cast(pl.Int64)).alias("txt"))
+               .group_by("cipcode").agg(pl.col("txt").str.join("; ").alias("award_levels")))
+    trend = comp.group_by("cipcode", "year").agg(pl.col("completions").sum()).pivot(on="year", index="cipcode", values="completions",
+                                                                                      sort_columns=True)
+    trend = trend.rename({str(y): f"completions_{y}" for y in all_years if str(y) in trend.columns})
+    trend = trend.with_columns(pl.exclude("cipcode").fill_null(0.0))
+    inst_year = data._nearest("ipeds_institutions", max(years_used))
+    inst = data.store.scan("ipeds_institutions", inst_year).select("unitid", "name", "city", "state").collect()
+    by_inst = (used.group_by("cipcode", "unitid").agg((pl.col("completions").sum() / n_used).alias("completions"))
+               .filter(pl.col("completions") > 0).join(inst, on="unitid", how="left")
+               .with_columns(pl.col("name").fill_null(pl.format("UNITID {}", "unitid"))))
+    inst_agg = (
+        by_inst.sort(["completions", "unitid"], descending=[True, False])
+        .with_columns(pl.format("{} ({})", "name", pl.col("completions").round(0).cast(pl.Int64)).alias("txt"))
+        .group_by("cipcode").agg(pl.len().cast(pl.Int32).alias("institutions"), pl.col("txt").head(3).str.join("; ").alias("top_institutions"))
+    )
+    titles = _cip_titles(data)
+    # why a program has no link: no crosswalk row, or crosswalk occupations the projections do not list
+    ep_cycle = g.method["vintages"]["ep_occupations"]["vintage"]
+    off = (data.crosswalk().join(keep, on="cipcode", how="semi").join(ep, on="soc_code", how="anti")
+           .sort("soc_code").group_by("cipcode").agg(pl.col("soc_code").str.join(", ").alias("_off")))
+    base = trend.select("cipcode").join(prog, on="cipcode", how="left").with_columns(pl.col("completions").fill_null(0.0))
+    t = (
+        base.join(titles, on="cipcode", how="left")
+        .join(lv_text, on="cipcode", how="left")
+        .join(inst_agg, on="cipcode", how="left")
+        .join(link_agg, on="cipcode", how="left")
+        .join(trend, on="cipcode", how="left")
+        .join(off, on="cipcode", how="left")
+        .with_columns(pl.col("occupations").fill_null(0), pl.col("institutions").fill_null(0), pl.col("priority_occupations").fill_null(0))
+    )
+    t = t.with_columns(*_alignment(r, area, ep_cycle))
+    t = t.with_columns(pl.col("alignment").replace_strict(LABEL_ORDER, return_dtype=pl.Int8).alias("_order"))
+    t = t.sort(["_order", "completions", "cipcode"], descending=[False, True, False])
+    year_cols = [c for c in t.columns if c.startswith("completions_")]
+    t = t.select(
+        "cipcode", "cip_title", "alignment", "completions", "award_levels", "institutions", "occupations", "openings", "supply",
+        "ratio", "gap", "median_wage", "growth_pct", "priority_occupations", "top_occupations", "top_institutions", "reason", *year_cols,
+    )
+    if by == "cluster":
+        t = _program_clusters(t, occ, data, cluster)
+        notes.append("A program or occupation in several clusters or sub-clusters counts in each (the Advance CTE crosswalks are "
+                     "many-to-many); a cluster's totals count each once.")
+
+    # the long views
+    titles_lv = award_config().awlevels
+    awards_view = (
+        comp.group_by("cipcode", "year", "awlevel").agg(pl.col("completions").sum())
+        .join(titles, on="cipcode", how="left")
+        .with_columns(pl.col("awlevel").replace_strict(titles_lv, default="", return_dtype=pl.String).alias("award"))
+        .sort(["cipcode", "awlevel", "year"])
+        .select("cipcode", "cip_title", "awlevel", "award", "year", "completions")
+    )
+    inst_view = (
+        by_inst.join(titles, on="cipcode", how="left")
+        .join(used.group_by("cipcode", "unitid", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
+              .filter(pl.col("c") > 0).sort(["c", "awlevel"], descending=[True, False])
+              .with_columns(pl.format("{} {}", pl.col("awlevel").replace_strict(award_config().awlevels_short, default="", return_dtype=pl.String),
+                                      pl.col("c").round(0).cast(pl.Int64)).alias("txt"))
+              .group_by("cipcode", "unitid").agg(pl.col("txt").str.join("; ").alias("award_levels")),
+              on=["cipcode", "unitid"], how="left")
+        .sort(["cipcode", "completions", "unitid"], descending=[False, True, False])
+        .select("cipcode", "cip_title", "unitid", pl.col("name").alias("institution"), "city", "state", "completions", "award_levels")
+    )
+    link_view = links.select("cipcode", "soc_code", "title", "openings", "supply", "wage_value", "tier").sort("cipcode", "openings", "soc_code", descending=[False, True, False])
+
+    if t.height == 0:
+        what = [f"--cip {cip}" if cip else "", f"--soc {soc}" if soc else "", f"--cluster {cluster}" if cluster else ""]
+        notes.insert(0, f"No program with completers in {area.name} in IPEDS {', '.join(map(str, all_years))} matches "
+                        f"{' '.join(w for w in what if w) or 'the award levels chosen'}.")
+    where = "the United States" if region_code == "US" else area.name
+    yrs = "–".join(map(str, sorted({years_used[0], years_used[-1]})))
+    title = (f"{g.method['sector_title']}{' · ' + cluster_desc if cluster_desc else ''}: programs (CIP) in {where}, "
+             f"IPEDS {yrs} completions and alignment with the occupations they feed"
+             + (f" · programs feeding {soc_code}" if soc_code else "") + (f" · CIP {cip}" if cip else ""))
+    if by == "cluster":
+        title = title.replace("programs (CIP)", "programs by Career Cluster")
+    method = {**g.method, "view": "programs", "cluster": cluster, "cip": cip, "soc": soc_code, "completions_years_shown": all_years,
+              "alignment": {"rules": r.origin, "undersupplied_ratio": r.undersupplied_ratio, "oversupplied_ratio": r.oversupplied_ratio,
+                            "weak_wage_threshold": area.wage_median * r.weak_wage_factor, "weak_growth_pct": r.weak_growth_pct,
+                            "area_median_wage": area.wage_median},
+              "pathway_thresholds": thresholds_text(area, r)}
+    return ProgramResult(programs=t, awards=awards_view, institutions=inst_view, links=link_view, area=area, rules=r,
+                         method=method, notes=notes, title=title)
+
+
+def _alignment(r: Rules, area: Area, ep_cycle: str) -> list[pl.Expr]:
+    import polars as pl
+
+    wage_thr = area.wage_median * r.weak_wage_factor
+    low_wage = (pl.col("median_wage") < wage_thr).fill_null(False)
+    declining = (pl.col("growth_pct") < r.weak_growth_pct).fill_null(False)
+    has_link = pl.col("occupations") > 0
+    has_open = pl.col("openings").fill_null(0.0) > 0
+    label = (
+        pl.when(~has_link).then(pl.lit(NO_LINK))
+        .when(~has_open).then(pl.lit(NO_OPENINGS))
+        .when(low_wage | declining).then(pl.lit(WEAK))
+        .when((pl.col("supply") <= 0) | (pl.col("ratio") >= r.undersupplied_ratio)).then(pl.lit(UNDER))
+        .when(pl.col("ratio") <= r.oversupplied_ratio).then(pl.lit(OVER))
+        .otherwise(pl.lit(BALANCED))
+    )
+    ratio_txt = pl.when(pl.col("supply") > 0).then(pl.format("ratio {}", pl.col("ratio").round(2))).otherwise(pl.lit("no supply"))
+    nums = pl.format("linked openings {} vs supply {} ({})", pl.col("openings").round(0).cast(pl.Int64),
+                     pl.col("supply").round(0).cast(pl.Int64), ratio_txt)
+    weak_why = pl.concat_list(
+        pl.when(low_wage).then(pl.format("linked median wage ${} < ${}", pl.col("median_wage").round(0).cast(pl.Int64), pl.lit(f"{wage_thr:,.0f}"))),
+        pl.when(declining).then(pl.format("linked employment {}% over 10 years", pl.col("growth_pct").round(1))),
+    ).list.drop_nulls().list.join("; ")
+    reason = (
+        pl.when(~has_link & pl.col("_off").is_not_null())
+        .then(pl.format("the NCES crosswalk links it only to SOC {}, not a detailed occupation of the BLS {} projections "
+                        "(its completers are unallocated in `gapkit gap` too)", "_off", pl.lit(ep_cycle)))
+        .when(~has_link).then(pl.lit("the NCES CIP-SOC crosswalk links this program to no occupation"))
+        .when(~has_open).then(pl.lit("its linked occupations have no openings in this sector and region"))
+        .when(low_wage | declining).then(pl.format("{}; {}", weak_why, nums))
+        .otherwise(nums)
+    )
+    return [label.alias("alignment"), reason.alias("reason")]
+
+
+def _program_clusters(t: pl.DataFrame, occ: pl.DataFrame, data: GapData, cluster: str | None) -> pl.DataFrame:
+    """Programs grouped by Career Cluster / sub-cluster; the cluster's occupations give its openings and supply."""
+    import polars as pl
+
+    cips = cluster_links(data, "cip")
+    socs = cluster_links(data, "soc")
+    if cluster:
+        from gapkit.analysis.pathways import resolve_cluster
+
+        level, exact = resolve_cluster(cluster, cips)
+        cips = cips.filter(pl.col(level) == exact)
+        socs = socs.filter(pl.col(level) == exact)
+    j = t.join(cips, left_on="cipcode", right_on="code", how="inner")
+    o = occ.join(socs, left_on="soc_code", right_on="code", how="inner")
+
+    def agg_prog(keys: list[str], frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.group_by(keys).agg(
+            pl.len().cast(pl.Int32).alias("programs"),
+            pl.col("completions").sum(),
+            *[(pl.col("alignment") == lab).sum().cast(pl.Int32).alias(col) for lab, col in
+              ((UNDER, "undersupplied"), (BALANCED, "balanced"), (OVER, "oversupplied"), (WEAK, "weakly_aligned"))],
+        )
+
+    def agg_occ(keys: list[str], frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.group_by(keys).agg(pl.len().cast(pl.Int32).alias("occupations"), pl.col("openings").sum(), pl.col("supply").sum())
+
+    whole = "(whole cluster)"
+    p = pl.concat([
+        agg_prog(["cluster"], j.unique(["cluster", "cipcode"])).with_columns(pl.lit(whole).alias("sub_cluster")),
+        agg_prog(["cluster", "sub_cluster"], j),
+    ], how="diagonal")
+    q = pl.concat([
+        agg_occ(["cluster"], o.unique(["cluster", "soc_code"])).with_columns(pl.lit(whole).alias("sub_cluster")),
+        agg_occ(["cluster", "sub_cluster"], o),
+    ], how="diagonal")
+    out = p.join(q, on=["cluster", "sub_cluster"], how="full", coalesce=True).with_columns(
+        pl.when(pl.col("supply") > 0).then(pl.col("openings") / pl.col("supply")).otherwise(None).alias("ratio"),
+        (pl.col("openings") - pl.col("supply")).alias("gap"),
+        (pl.col("sub_cluster") != whole).alias("_is_sub"),
+    )
+    ints = ["programs", "undersupplied", "balanced", "oversupplied", "weakly_aligned", "occupations"]
+    return out.with_columns(pl.col(ints).fill_null(0), pl.col("completions").fill_null(0.0)).sort(
+        ["cluster", "_is_sub", "completions"], descending=[False, False, True]).select(
+        "cluster", "sub_cluster", "programs", "completions", "undersupplied", "balanced", "oversupplied", "weakly_aligned",
+        "occupations", "openings", "supply", "ratio", "gap")
+
+
+__all__ = ["VIEWS", "ProgramResult", "parse_cip_filter", "programs"]

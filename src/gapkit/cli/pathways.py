@@ -1,0 +1,208 @@
+"""CLI commands for pathway priorities: `gapkit pathways`, `gapkit programs`, `gapkit clusters`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gapkit.cli import DataDir, TableFormat
+from gapkit.cli.options import Alloc, Awards, CompletionsYears, Out, Region, Rules, Top, Vintage, parse_years
+from gapkit.errors import UsageError
+
+clusters_app = typer.Typer(help="Advance CTE Career Clusters: list the loaded clusters, or `gapkit clusters load PATH...`.",
+                           invoke_without_command=True, no_args_is_help=False)
+
+ROUND = {"growth_pct": 2, "wage_vs_median": 3, "priority_share": 4, "median_wage": 0, "completions": 2}
+
+
+def _published(df: Any) -> Any:
+    """As printed: the gap engine's rounding for people and ratios, plus this view's own columns."""
+    import polars as pl
+
+    from gapkit.analysis.engine import published
+
+    out = published(df)
+    cols = [pl.col(c).round(n) for c, n in ROUND.items() if c in out.columns and out.schema[c].is_float()]
+    # one IPEDS year each: whole completers
+    cols += [pl.col(c).round(0).cast(pl.Int64) for c in out.columns if c.startswith("completions_")]
+    return out.with_columns(cols) if cols else out
+
+
+def _render(hit: dict[str, Any], fmt: str, out: str | os.PathLike[str] | None) -> None:
+    from gapkit.render.tables import Rows, render
+
+    render(Rows.from_json(hit["rows"]), fmt, method_line=hit["method_line"], metadata=hit["method"], title=hit["title"],
+           out=out, notes=hit["notes"])
+
+
+def pathways_cmd(
+    sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`), or `all` for every occupation in the economy.")] = "all",
+    region: Region = "US",
+    cluster: Annotated[str | None, typer.Option(help="Only this Advance CTE Career Cluster or sub-cluster (after `gapkit clusters load`).", show_default=False)] = None,
+    by: Annotated[str, typer.Option(help="occupation (ranked) | cluster (Career Clusters and sub-clusters)")] = "occupation",
+    rules: Rules = None,
+    awards: Awards = "all",
+    alloc: Alloc = "openings",
+    completions_years: CompletionsYears = None,
+    vintage: Vintage = None,
+    sort: Annotated[str, typer.Option(help="tier (then openings) | openings | growth | wage | ratio | gap")] = "tier",
+    top: Top = None,
+    format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown | parquet")] = TableFormat.table,
+    out: Out = None,
+    chart: Annotated[Path | None, typer.Option(help="Also draw the pathway bubble chart (wage × growth, size openings, colour ratio) "
+                                                    "to this .png/.svg/.pdf.", show_default=False)] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Occupations ranked for career pathways: openings, growth, wage vs the area median, entry education, supply, gap, tiers."""
+    from gapkit.cache import ResultCache
+    from gapkit.render.tables import Rows, check_out_path
+
+    check_out_path(out, format.value)
+    if chart is not None:
+        from gapkit.render.charts import check_chart_path
+
+        check_chart_path(chart)
+    params = {"cmd": "pathways", "sector": sector, "region": region, "cluster": cluster, "by": by, "awards": awards, "alloc": alloc,
+              "years": completions_years, "vintage": vintage, "sort": sort, "top": top, "rules": str(rules) if rules else None}
+    cache = ResultCache(data_dir, params, files=[str(rules)] if rules else [])
+    hit = None if chart is not None else cache.get()
+    if hit is None:
+        from gapkit.analysis.engine import GapData
+        from gapkit.analysis.pathways import PathwayOptions, load_rules, run
+
+        r = load_rules(rules)
+        opts = PathwayOptions(sector=sector, region=region, cluster=cluster, by=by, awards=awards, alloc=alloc,
+                              completions_years=parse_years(completions_years), vintage=vintage, rules=str(rules) if rules else None,
+                              sort=sort, top=top)
+        res = run(opts, GapData(data_dir), r)
+        hit = {"rows": Rows.from_frame(_published(res.table)).to_json(), "method": res.method, "notes": res.notes,
+               "title": res.title, "method_line": res.method_line()}
+        cache.put(hit)
+        if chart is not None:
+            from gapkit.render.charts import Chart
+            from gapkit.render.charts.pathways_charts import draw, pathways_data
+
+            cd = pathways_data(res)
+            _save_chart(Chart(draw(cd), cd), chart)
+    _render(hit, format.value, out)
+
+
+def _save_chart(c: Any, path: Path) -> None:
+    import sys
+
+    c.save(path)
+    print(f"wrote {path}: {c.title}", file=sys.stderr)
+
+
+def programs_cmd(
+    region: Region = "US",
+    cip: Annotated[str | None, typer.Option(help="Only this CIP program (51.3801), series (51.38) or family (51).", show_default=False)] = None,
+    soc: Annotated[str | None, typer.Option(help="Only programs that feed this occupation (SOC, e.g. 29-1141).", show_default=False)] = None,
+    cluster: Annotated[str | None, typer.Option(help="Only programs in this Advance CTE Career Cluster or sub-cluster.", show_default=False)] = None,
+    by: Annotated[str, typer.Option(help="program | cluster (Career Clusters and sub-clusters)")] = "program",
+    view: Annotated[str, typer.Option(help="programs (one row each, with alignment) | awards (completions by award level and year) | institutions")] = "programs",
+    sector: Annotated[str, typer.Option(help="Sector whose openings count (default all: the whole economy).")] = "all",
+    rules: Rules = None,
+    awards: Awards = "all",
+    alloc: Alloc = "openings",
+    completions_years: CompletionsYears = None,
+    top: Top = None,
+    format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown | parquet")] = TableFormat.table,
+    out: Out = None,
+    chart: Annotated[Path | None, typer.Option(help="Also draw the program-alignment chart (largest programs) to this .png/.svg/.pdf.",
+                                               show_default=False)] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """CIP programs in a region: completions by award level and year, institutions, the occupations they feed, alignment."""
+    from gapkit.analysis.programs import VIEWS
+    from gapkit.cache import ResultCache
+    from gapkit.render.tables import Rows, check_out_path
+
+    if view not in VIEWS:
+        raise UsageError(f"--view {view!r}: choose one of {', '.join(VIEWS)}.")
+    if by == "cluster" and view != "programs":
+        raise UsageError("--by cluster groups the programs view; drop --view or use --view programs.")
+    if top is not None and top <= 0:
+        raise UsageError(f"--top {top}: give a positive number of rows.")
+    check_out_path(out, format.value)
+    if chart is not None:
+        from gapkit.render.charts import check_chart_path
+
+        check_chart_path(chart)
+        if by == "cluster":
+            raise UsageError("--chart draws programs one by one; it cannot be combined with --by cluster.")
+    params = {"cmd": "programs", "region": region, "cip": cip, "soc": soc, "cluster": cluster, "by": by, "view": view, "sector": sector,
+              "awards": awards, "alloc": alloc, "years": completions_years, "top": top, "rules": str(rules) if rules else None}
+    cache = ResultCache(data_dir, params, files=[str(rules)] if rules else [])
+    hit = None if chart is not None else cache.get()
+    if hit is None:
+        from gapkit.analysis.engine import GapData
+        from gapkit.analysis.programs import programs
+
+        res = programs(region, cip=cip, soc=soc, cluster=cluster, by=by, sector=sector, awards=awards, alloc=alloc,
+                       completions_years=parse_years(completions_years), rules=rules, data=GapData(data_dir))
+        table = res.table(view)
+        if top:
+            table = table.head(top)
+        title = res.title if view == "programs" else res.title.replace("and alignment with the occupations they feed", f"({view})")
+        hit = {"rows": Rows.from_frame(_published(table)).to_json(), "method": res.method, "notes": res.notes, "title": title,
+               "method_line": res.method_line()}
+        cache.put(hit)
+        if chart is not None:
+            from gapkit.render.charts import Chart
+            from gapkit.render.charts.pathways_charts import draw, programs_data
+
+            cd = programs_data(res)
+            _save_chart(Chart(draw(cd), cd), chart)
+    _render(hit, format.value, out)
+
+
+@clusters_app.callback()
+def clusters_list(
+    ctx: typer.Context,
+    format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown")] = TableFormat.table,
+    data_dir: DataDir = None,
+) -> None:
+    """List the loaded Career Clusters and sub-clusters with how many SOC and CIP codes each aligns."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from gapkit.ingestion.clusters import SOURCE, overview
+    from gapkit.store import Store
+
+    table = overview(data_dir)
+    store = Store(data_dir)
+    files = sorted({i.get("file", "") for e in store.entries() if e.source == SOURCE for i in e.inputs.values()})
+    from gapkit.render.tables import render
+
+    render(table, format.value, method_line=f"Advance CTE National Career Clusters Framework crosswalks loaded from {', '.join(files)} "
+                                            "(user-supplied; not a government work).",
+           metadata={"files": files}, title="Career Clusters and sub-clusters (gapkit pathways/programs --cluster NAME)")
+
+
+@clusters_app.command("load")
+def clusters_load(
+    paths: Annotated[list[Path], typer.Argument(help="SOC_Career_Clusters_Crosswalk.xlsx and CIP_Career_Clusters_Crosswalk.xlsx "
+                                                     "(or Full_Framework_Crosswalk.xlsx), or a folder holding them.")],
+    vintage: Annotated[str | None, typer.Option(help="Label for this edition of the framework (default 2024).", show_default=False)] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a running ingest to finish.")] = 0.0,
+    data_dir: DataDir = None,
+) -> None:
+    """Load the Advance CTE Career Clusters crosswalks (user-supplied files) into the data store."""
+    import sys
+
+    from gapkit.ingestion.clusters import load
+
+    report = load([str(p) for p in paths], data_dir, vintage=vintage, wait=wait)
+    for n in report.notes:
+        print(n, file=sys.stderr)
+    for dataset, rows in report.written.items():
+        print(f"wrote {dataset} {report.vintage}: {rows:,} rows")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("pathways")(pathways_cmd)
+    app.command("programs")(programs_cmd)
+    app.add_typer(clusters_app, name="clusters")
