@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gapkit.analysis.engine import GapData
+from gapkit.workspace import Workspace
 
 _CACHE: dict[str, Path] = {}
 CLUSTERS = "data/careerclusters"
@@ -33,5 +33,5 @@ def pw_dir(ingested: Path, shared: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="session")
-def pw_data(pw_dir: Path) -> GapData:
-    return GapData(pw_dir)
+def pw_ws(pw_dir: Path) -> Workspace:
+    return Workspace(pw_dir)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import struct
 import xml.etree.ElementTree as ET
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +17,16 @@ FORMATS = ("png", "svg", "pdf")
 
 
 @pytest.fixture(scope="session")
-def gap_data(ingested: Path) -> Any:
-    from gapkit.analysis.engine import GapData
+def ws(ingested: Path) -> Any:
+    from gapkit.workspace import Workspace
 
-    return GapData(ingested)
+    return Workspace(ingested)
 
 
 @pytest.fixture(scope="session")
-def drawn(gap_data: Any) -> dict[str, Any]:
+def drawn(ws: Any) -> dict[str, Any]:
     """One chart of each kind (national transportation), drawn once for the session."""
-    from gapkit.analysis.engine import GapOptions
-    from gapkit.render.charts import make_chart
-
-    opts = GapOptions(sector="transportation")
-    return {k: make_chart(k, replace(opts, by="subsector") if k == "bars" else opts, gap_data) for k in KINDS}
+    return {k: ws.chart(k, "transportation", **({"by": "subsector"} if k == "bars" else {})) for k in KINDS}
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -69,8 +64,8 @@ def test_every_kind_in_every_format(drawn: dict[str, Any], kind: str, fmt: str, 
         text = _svg_text(data)
         title = " ".join(chart.title.split())
         assert title in text, (title, text[:300])
-        assert "Sources: BLS Employment Projections" in text
-        assert "NCES IPEDS completions" in text and "Method: " in text
+        assert "Sources: BLS EP" in text  # the provenance sentence every table prints
+        assert "IPEDS completions" in text and "Method: " in text
         assert re.search(r'width="468pt"', data.decode()), "6.5 in wide"
     else:
         assert data.startswith(b"%PDF-")
@@ -78,12 +73,9 @@ def test_every_kind_in_every_format(drawn: dict[str, Any], kind: str, fmt: str, 
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_output_is_deterministic(gap_data: Any, fmt: str) -> None:
-    from gapkit.analysis.engine import GapOptions
-    from gapkit.render.charts import make_chart
-
-    a = make_chart("scatter", GapOptions(region="OH"), gap_data).to_bytes(fmt)
-    b = make_chart("scatter", GapOptions(region="OH"), gap_data).to_bytes(fmt)
+def test_output_is_deterministic(ws: Any, fmt: str) -> None:
+    a = ws.chart("scatter", region="OH").to_bytes(fmt)
+    b = ws.chart("scatter", region="OH").to_bytes(fmt)
     assert a == b
 
 
@@ -96,10 +88,8 @@ def test_type_is_at_least_9_points(drawn: dict[str, Any]) -> None:
                 assert t.get_fontsize() >= 9, (kind, t.get_text(), t.get_fontsize())
 
 
-def test_titles_state_the_finding(drawn: dict[str, Any], gap_data: Any) -> None:
-    from gapkit.analysis.engine import GapOptions, compute
-
-    head = compute(GapOptions(by="sector"), gap_data).table.row(0, named=True)
+def test_titles_state_the_finding(drawn: dict[str, Any], ws: Any) -> None:
+    head = ws.gap(by="sector").table.row(0, named=True)
     ratio = head["openings"] / head["supply"]
     assert drawn["bars"].title.startswith(f"Transportation has {ratio:.0f} openings for every completer")
     assert "states have more transportation openings than completers" in drawn["states"].title
@@ -111,14 +101,11 @@ def test_titles_state_the_finding(drawn: dict[str, Any], gap_data: Any) -> None:
         assert "IPEDS" in c.data.subtitle and "2024-34" in c.data.subtitle
 
 
-def test_scatter_labels_do_not_overlap(gap_data: Any) -> None:
+def test_scatter_labels_do_not_overlap(ws: Any) -> None:
     from matplotlib.text import Text
 
-    from gapkit.analysis.engine import GapOptions
-    from gapkit.render.charts import make_chart
-
     for region in ("US", "OH"):
-        chart = make_chart("scatter", GapOptions(region=region), gap_data)
+        chart = ws.chart("scatter", region=region)
         fig = chart.figure
         fig.canvas.draw()  # annotation positions are resolved at draw time
         renderer = fig.canvas.get_renderer()
@@ -148,45 +135,41 @@ def test_states_scale_is_centred_on_one(drawn: dict[str, Any]) -> None:
     assert {"No completers", "No state projections"} <= texts
 
 
-def test_trend_matches_the_gap(gap_data: Any) -> None:
+def test_trend_matches_the_gap(ws: Any) -> None:
     import polars as pl
 
-    from gapkit.analysis.engine import GapOptions, compute
-    from gapkit.render.charts.data import LINKED_SERIES, completions_trend
+    from gapkit.analysis.sweeps import LINKED_SERIES, completions_trend
 
-    years = sorted(int(v) for v in gap_data.store.vintages("ipeds_completions"))
+    years = sorted(int(v) for v in ws.tables.vintages("ipeds_completions"))
     for region in ("US", "OH"):
-        trend = completions_trend(GapOptions(region=region), gap_data)
+        trend = completions_trend(ws.resolve("gap", region=region), ws.tables)
         assert sorted(set(trend["year"].to_list())) == years
         for y in years:
             counted = trend.filter((pl.col("year") == y) & (pl.col("kind") == "counted"))["completions"].sum()
             linked = trend.filter((pl.col("year") == y) & (pl.col("series") == LINKED_SERIES))["completions"].sum()
-            supply = compute(GapOptions(region=region, by="sector", completions_years=(y,)), gap_data).table["supply"].sum()
+            supply = ws.gap(region=region, by="sector", completions_years=(y,)).table["supply"].sum()
             assert counted == pytest.approx(supply, abs=0.05)  # award groups add up to the all-levels supply
             assert linked >= counted > 0
 
 
-def test_bars_by_occupation_and_state_region(gap_data: Any, tmp_path: Path) -> None:
-    from gapkit.render.charts import chart
-
-    c = chart("bars", "transportation", by="occupation", region="OH", data=gap_data, out=tmp_path / "occ.png")
+def test_bars_by_occupation_and_state_region(ws: Any, tmp_path: Path) -> None:
+    c = ws.chart("bars", "transportation", by="occupation", region="OH", out=tmp_path / "occ.png")
     assert c.data.frame.height == 12
     assert "in Ohio" in c.title and "Ohio" in c.data.subtitle
     assert (tmp_path / "occ.png").stat().st_size > 5_000
 
 
-def test_bad_chart_requests_are_clear_errors(gap_data: Any, tmp_path: Path) -> None:
+def test_bad_chart_requests_are_clear_errors(ws: Any, tmp_path: Path) -> None:
     from gapkit.errors import UsageError
-    from gapkit.render.charts import chart
 
     with pytest.raises(UsageError, match="Unknown chart kind"):
-        chart("pie", data=gap_data)
+        ws.chart("pie")
     with pytest.raises(UsageError, match="extension"):
-        chart("bars", data=gap_data, out=tmp_path / "x.gif")
+        ws.chart("bars", out=tmp_path / "x.gif")
     with pytest.raises(UsageError, match="compares every state"):
-        chart("states", region="OH", data=gap_data)
+        ws.chart("states", region="OH")
     with pytest.raises(UsageError, match="--by group, subsector or occupation"):
-        chart("bars", by="state", data=gap_data)
+        ws.chart("bars", by="state")
 
 
 def test_cli_chart(ingested: Path, tmp_path: Path) -> None:

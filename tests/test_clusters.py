@@ -11,15 +11,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from gapkit.analysis.engine import GapData
-from gapkit.analysis.pathways import pathways
-from gapkit.analysis.programs import programs
 from gapkit.errors import SourceFormatError, UsageError
 from gapkit.ingestion.clusters import load, parse_workbook
 from gapkit.store import Store, sha256_file
+from gapkit.workspace import Workspace
 from tests.conftest import assert_clean_error, run_cli
 
-pytest_plugins = ["tests.pathways_support"]  # the pw_dir / pw_data fixtures
+pytest_plugins = ["tests.pathways_support"]  # the pw_dir / pw_ws fixtures
 
 
 def clusters_dir(shared: Path) -> Path:
@@ -99,8 +97,8 @@ def test_cli_load_and_list(shared: Path, tmp_path: Path) -> None:
     assert_clean_error(run_cli("clusters", data_dir=tmp_path / "empty"), "gapkit clusters load")
 
 
-def test_pathways_by_cluster(pw_data: GapData, pw_dir: Path) -> None:
-    r = pathways("all", "OH", by="cluster", data=pw_data)
+def test_pathways_by_cluster(pw_ws: Workspace, pw_dir: Path) -> None:
+    r = pw_ws.pathways("all", region="OH", by="cluster")
     t = r.table
     whole = t.filter(pl.col("sub_cluster") == "(whole cluster)")
     assert whole.height == CLUSTERS
@@ -119,23 +117,23 @@ def test_pathways_by_cluster(pw_data: GapData, pw_dir: Path) -> None:
     assert sc["priority_occupations"] > 10 and "Heavy and tractor-trailer truck drivers" in sc["top_occupations"]
 
 
-def test_cluster_filter(pw_data: GapData, pw_dir: Path) -> None:
-    r = pathways("all", "OH", cluster="supply chain & transportation", data=pw_data)
+def test_cluster_filter(pw_ws: Workspace, pw_dir: Path) -> None:
+    r = pw_ws.pathways("all", region="OH", cluster="supply chain & transportation")
     links = Store(pw_dir).scan("cluster_soc").filter(pl.col("cluster") == "Supply Chain & Transportation").collect()
     assert set(r.table["soc_code"]) <= set(links["soc_code"]) and r.table.height > 50
     assert "53-3032" in r.table["soc_code"].to_list()
-    sub = pathways("all", "OH", cluster="Ground & Rail Transportation", data=pw_data)
+    sub = pw_ws.pathways("all", region="OH", cluster="Ground & Rail Transportation")
     assert 0 < sub.table.height < r.table.height
     assert sub.table["sub_clusters"].str.contains("Ground & Rail Transportation").all()
     assert "sub-cluster Ground & Rail Transportation" in sub.title
     with pytest.raises(UsageError, match="matches several"):
-        pathways("all", "OH", cluster="Transportation", data=pw_data)
+        pw_ws.pathways("all", region="OH", cluster="Transportation")
     # programs: the CIP side of the same cluster
-    p = programs("OH", cluster="Supply Chain & Transportation", data=pw_data)
+    p = pw_ws.programs(region="OH", cluster="Supply Chain & Transportation")
     cips = Store(pw_dir).scan("cluster_cip").filter(pl.col("cluster") == "Supply Chain & Transportation").collect()
     assert p.programs.height > 10 and set(p.programs["cipcode"]) <= set(cips["cipcode"])
     assert "49.0205" in p.programs["cipcode"].to_list()
-    pc = programs("OH", by="cluster", data=pw_data).programs
+    pc = pw_ws.programs(region="OH", by="cluster").programs
     assert pc.filter(pl.col("sub_cluster") == "(whole cluster)").height == CLUSTERS
     row = pc.filter((pl.col("cluster") == "Supply Chain & Transportation") & (pl.col("sub_cluster") == "(whole cluster)")).row(0, named=True)
     assert row["programs"] == p.programs.height

@@ -3,33 +3,34 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from gapkit.analysis.engine import ALLOC_MODES, GapData, GapOptions, _allocate, compute
+from gapkit.analysis.method import supply_by_occupation
+from gapkit.analysis.query import ALLOC_MODES
 from gapkit.config.sectors import list_sectors
 from gapkit.store import Store
+from gapkit.workspace import Workspace
 from tests.conftest import assert_clean_error, run_cli
 
 PUBLISHED_K = {"2022-32": 18566.5, "2023-33": 19174.8, "2024-34": 18863.3}
 
 
 @pytest.fixture(scope="module")
-def data(ingested: Path) -> GapData:
-    return GapData(ingested)
+def ws(ingested: Path) -> Workspace:
+    return Workspace(ingested)
 
 
 @pytest.mark.parametrize("cycle", sorted(PUBLISHED_K))
-def test_all_industries_openings_equal_published_total(data: GapData, cycle: str) -> None:
-    r = compute(GapOptions(sector="all-industries", by="sector", vintage=cycle), data)
+def test_all_industries_openings_equal_published_total(ws: Workspace, cycle: str) -> None:
+    r = ws.gap("all-industries", by="sector", vintage=cycle)
     # the sum of 832 detailed occupations, each rounded to 100 people: within 0.02% of the published total
     assert r.table["openings"].sum() == pytest.approx(PUBLISHED_K[cycle] * 1000, rel=2e-4)
 
 
-def test_line_item_industries_vs_national_openings(data: GapData) -> None:
+def test_line_item_industries_vs_national_openings(ws: Workspace) -> None:
     """Σ over the matrix's line-item industries of the METHOD formula vs BLS national openings (same cycle).
 
     The 2022-32 per-industry exports hold wage-and-salary jobs in published line items only: the
@@ -37,8 +38,8 @@ def test_line_item_industries_vs_national_openings(data: GapData) -> None:
     in the national total but in no line item, so industry openings must stay at or below the national
     figure, occupation by occupation, and cover the same share of openings as of employment.
     """
-    md = data.matrix_demand("2022-32", "2022-32")
-    ep = data.ep("2022-32")
+    md = ws.tables.matrix_demand("2022-32", "2022-32")
+    ep = ws.tables.ep("2022-32")
     by_occ = md.group_by("soc_code").agg(pl.col("openings_m").sum(), pl.col("emp_base_m").sum()).join(ep, on="soc_code")
     over = by_occ.filter(pl.col("openings_m") > pl.col("openings_nat") * 1.02 + 200)
     assert over.height <= 5, over.select("soc_code", "openings_m", "openings_nat")
@@ -48,20 +49,19 @@ def test_line_item_industries_vs_national_openings(data: GapData) -> None:
     assert open_cov == pytest.approx(emp_cov, abs=0.03)
 
 
-def test_sector_shares_never_exceed_one(data: GapData) -> None:
+def test_sector_shares_never_exceed_one(ws: Workspace) -> None:
     for s in list_sectors():
-        r = compute(GapOptions(sector=s.name, by="occupation"), data)
-        ep = data.ep("2024-34")
+        r = ws.gap(s.name, by="occupation")
+        ep = ws.tables.ep("2024-34")
         j = r.table.join(ep.select("soc_code", "openings_nat"), on="soc_code")
         assert (j["openings"] <= j["openings_nat"] * 1.0001 + 1).all(), s.name
 
 
 @pytest.mark.parametrize("alloc", [a for a in ALLOC_MODES if a != "none"])
 @pytest.mark.parametrize("awards", ["all", "subbacc", "entry"])
-def test_allocation_conserves_completions(data: GapData, alloc: str, awards: str) -> None:
-    ep = data.ep("2024-34")
-    opts = GapOptions(sector="all-industries", alloc=alloc, awards=awards)
-    supply, un = _allocate(data, ep, (2024,), opts, region=None)
+def test_allocation_conserves_completions(ws: Workspace, alloc: str, awards: str) -> None:
+    r = ws.resolve("gap", "all-industries", alloc=alloc, awards=awards, completions_years="2024")
+    supply, un = supply_by_occupation(r, ws.tables, ws.tables.ep(r.ep_cycle))
     assert supply["supply_ipeds"].sum() == pytest.approx(un["allocated"], rel=1e-9)
     assert un["allocated"] + un["unallocated"] == pytest.approx(un["input"], rel=1e-9)
     assert un["unallocated"] >= 0
@@ -70,16 +70,15 @@ def test_allocation_conserves_completions(data: GapData, alloc: str, awards: str
         assert un["unallocated"] / un["input"] < 0.1
 
 
-def test_alloc_none_is_an_upper_bound(data: GapData) -> None:
-    a = compute(GapOptions(sector="transportation", by="sector", alloc="openings"), data).table["supply"].sum()
-    n = compute(GapOptions(sector="transportation", by="sector", alloc="none"), data)
+def test_alloc_none_is_an_upper_bound(ws: Workspace) -> None:
+    a = ws.gap("transportation", by="sector", alloc="openings").table["supply"].sum()
+    n = ws.gap("transportation", by="sector", alloc="none")
     assert n.table["supply"].sum() >= a
     assert "double counts" in n.method_line()
 
 
-def test_groups_add_up_to_sector_and_ratio_consistent(data: GapData) -> None:
-    base = GapOptions(sector="transportation")
-    tables = {by: compute(replace(base, by=by), data).table for by in ("sector", "subsector", "group", "occupation")}
+def test_groups_add_up_to_sector_and_ratio_consistent(ws: Workspace) -> None:
+    tables = {by: ws.gap("transportation", by=by).table for by in ("sector", "subsector", "group", "occupation")}
     total = tables["sector"]["openings"].sum()
     for by, t in tables.items():
         assert t["openings"].sum() == pytest.approx(total, rel=1e-9), by
@@ -90,25 +89,25 @@ def test_groups_add_up_to_sector_and_ratio_consistent(data: GapData) -> None:
         assert t.filter(pl.col("supply") == 0)["ratio"].null_count() == t.filter(pl.col("supply") == 0).height
 
 
-def test_state_rows_sum_and_report(data: GapData) -> None:
-    r = compute(GapOptions(sector="all-industries", by="state"), data)
+def test_state_rows_sum_and_report(ws: Workspace) -> None:
+    r = ws.gap("all-industries", by="state")
     assert r.table.height == 51
-    proj = Store(data.store.root).scan("state_projections", "2022-32").collect()
+    proj = Store(ws.store.root).scan("state_projections", "2022-32").collect()
     det = proj.filter((pl.col("soc_level") == "detailed") & (pl.col("stfips") == "39"))
     oh = r.table.filter(pl.col("region") == "OH")["openings"].item()
-    in_ep = det.join(data.ep("2024-34").select("soc_code"), on="soc_code")["openings"].sum()
+    in_ep = det.join(ws.tables.ep("2024-34").select("soc_code"), on="soc_code")["openings"].sum()
     assert oh == pytest.approx(in_ep, rel=1e-9)
     assert any("NY" in n and "not adjusted" in n for n in r.notes)  # New York's published total looks odd
 
 
-def test_extra_supply_and_retention(data: GapData, tmp_path: Path) -> None:
+def test_extra_supply_and_retention(ws: Workspace, tmp_path: Path) -> None:
     f = tmp_path / "cdl.csv"
     f.write_text("soc,region,annual_completers,source\n53-3032,US,50000,CDL schools (state survey)\n53-3032,OH,1200,Ohio CDL schools\n")
-    base = compute(GapOptions(sector="transportation", by="occupation"), data).table
-    more = compute(GapOptions(sector="transportation", by="occupation", extra_supply=str(f)), data).table
-    half = compute(GapOptions(sector="transportation", by="occupation", retention=0.5), data).table
+    base = ws.gap("transportation", by="occupation").table
+    more = ws.gap("transportation", by="occupation", extra_supply=str(f)).table
+    half = ws.gap("transportation", by="occupation", retention=0.5).table
     get = lambda t: t.filter(pl.col("soc_code") == "53-3032")  # noqa: E731
-    share = get(base)["openings"].item() / data.ep("2024-34").filter(pl.col("soc_code") == "53-3032")["openings_nat"].item()
+    share = get(base)["openings"].item() / ws.tables.ep("2024-34").filter(pl.col("soc_code") == "53-3032")["openings_nat"].item()
     assert get(more)["supply"].item() == pytest.approx(get(base)["supply"].item() + 50000 * share, rel=1e-6)
     assert get(half)["supply"].item() == pytest.approx(get(base)["supply"].item() / 2, rel=1e-9)
 
@@ -230,7 +229,7 @@ def test_independent_pandas_implementation_agrees(ingested: Path) -> None:
 
     mod = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "pandas_gap.py"))
     pdf = mod["transportation_by_subsector"](ingested)
-    ours = compute(GapOptions(sector="transportation", by="subsector"), GapData(ingested)).table
+    ours = Workspace(ingested).gap("transportation", by="subsector").table
     got = {r["subsector"]: (r["openings"], r["supply"]) for r in ours.iter_rows(named=True)}
     for r in pdf.to_dict(orient="records"):
         assert got[r["subsector"]][0] == pytest.approx(r["openings"], rel=1e-9)

@@ -11,13 +11,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from gapkit.analysis.engine import GapData, GapOptions, compute
-from gapkit.analysis.pathways import load_rules, pathways
+from gapkit.config.rules import load_rules
 from gapkit.errors import UsageError
 from gapkit.store import Store
+from gapkit.workspace import Workspace
 from tests.conftest import assert_clean_error, run_cli
 
-pytest_plugins = ["tests.pathways_support"]  # the pw_dir / pw_data fixtures
+pytest_plugins = ["tests.pathways_support"]  # the pw_dir / pw_ws fixtures
 
 
 def write(path: Path, text: str) -> Path:
@@ -37,9 +37,9 @@ def _oews(store: Store, area_type: str, state: str | None = None) -> pl.DataFram
 
 @pytest.mark.parametrize(("sector", "region", "gap_sector"), [("all", "US", "all-industries"), ("transportation", "US", "transportation"),
                                                               ("all", "OH", "all-industries"), ("transportation", "OH", "transportation")])
-def test_gap_numbers_are_the_gap_engines(pw_data: GapData, sector: str, region: str, gap_sector: str) -> None:
-    r = pathways(sector, region, data=pw_data)
-    g = compute(GapOptions(sector=gap_sector, region=region, by="occupation"), pw_data).table
+def test_gap_numbers_are_the_gap_engines(pw_ws: Workspace, sector: str, region: str, gap_sector: str) -> None:
+    r = pw_ws.pathways(sector, region=region)
+    g = pw_ws.gap(gap_sector, region=region, by="occupation").table
     assert r.table.height == g.height > 0
     j = r.table.join(g.select("soc_code", *GAP_COLS), on="soc_code", suffix="_gap")
     assert j.height == g.height
@@ -49,8 +49,8 @@ def test_gap_numbers_are_the_gap_engines(pw_data: GapData, sector: str, region: 
     assert r.table["rank"].to_list() == list(range(1, r.table.height + 1))
 
 
-def test_national_all_sectors_yardsticks(pw_data: GapData, pw_dir: Path) -> None:
-    r = pathways("all", "US", data=pw_data)
+def test_national_all_sectors_yardsticks(pw_ws: Workspace, pw_dir: Path) -> None:
+    r = pw_ws.pathways("all", region="US")
     store = Store(pw_dir)
     nat = _oews(store, "national")
     assert r.area.wage_median == nat.filter(pl.col("soc_code") == "00-0000")["a_median"][0] == 49500.0
@@ -79,8 +79,8 @@ def test_national_all_sectors_yardsticks(pw_data: GapData, pw_dir: Path) -> None
     assert rn["education"] == "Bachelor's degree" and rn["tier"] == "high-value"
 
 
-def test_state_uses_state_wages_growth_and_scaled_floor(pw_data: GapData, pw_dir: Path) -> None:
-    r = pathways("transportation", "OH", data=pw_data)
+def test_state_uses_state_wages_growth_and_scaled_floor(pw_ws: Workspace, pw_dir: Path) -> None:
+    r = pw_ws.pathways("transportation", region="OH")
     store = Store(pw_dir)
     oh = _oews(store, "state", "OH")
     assert r.area.wage_median == oh.filter(pl.col("soc_code") == "00-0000")["a_median"][0] == 48060.0
@@ -98,13 +98,13 @@ def test_state_uses_state_wages_growth_and_scaled_floor(pw_data: GapData, pw_dir
     assert truck["tier"] == "high-value"
 
 
-def test_top_coded_and_missing_wages_are_labelled_never_zero(pw_data: GapData, pw_dir: Path) -> None:
+def test_top_coded_and_missing_wages_are_labelled_never_zero(pw_ws: Workspace, pw_dir: Path) -> None:
     store = Store(pw_dir)
     nat = _oews(store, "national")
     topcoded = set(nat.filter(pl.col("a_median_flag") == "top-coded")["soc_code"].to_list())
     na = set(nat.filter(pl.col("a_median_flag") == "not available")["soc_code"].to_list())
     assert topcoded and na
-    t = pathways("all", "US", data=pw_data).occupations
+    t = pw_ws.pathways("all", region="US").occupations
     tc = t.filter(pl.col("soc_code").is_in(list(topcoded)))
     assert tc.height >= 15
     assert tc["median_wage"].null_count() == tc.height
@@ -117,7 +117,7 @@ def test_top_coded_and_missing_wages_are_labelled_never_zero(pw_data: GapData, p
     assert not miss["high_wage"].fill_null(False).any()
     assert (t["median_wage"].drop_nulls() > 0).all()
     # a state: occupations the state file does not publish are labelled too
-    oh = pathways("all", "OH", data=pw_data).occupations
+    oh = pw_ws.pathways("all", region="OH").occupations
     gone = oh.filter(pl.col("wage_status") == "not published")
     assert gone.height > 10 and (gone["wage_note"] == "not in Ohio OEWS").all()
     # as printed: the CSV shows an empty wage and the label, never 0
@@ -129,10 +129,10 @@ def test_top_coded_and_missing_wages_are_labelled_never_zero(pw_data: GapData, p
     assert all(r["median_wage"] not in {"0", "0.0"} for r in rows)
 
 
-def test_rules_file_changes_thresholds_and_tiers(pw_data: GapData, tmp_path: Path) -> None:
-    base = pathways("all", "OH", data=pw_data)
+def test_rules_file_changes_thresholds_and_tiers(pw_ws: Workspace, tmp_path: Path) -> None:
+    base = pw_ws.pathways("all", region="OH")
     strict = write(tmp_path / "strict.toml", "[wage]\nfactor = 1.5\n\n[demand]\nopenings_floor = 40000\n")
-    r = pathways("all", "OH", rules=strict, data=pw_data)
+    r = pw_ws.pathways("all", region="OH", rules=strict)
     assert r.area.wage_threshold(r.rules) == pytest.approx(1.5 * 48060)
     assert r.area.floor == pytest.approx(4 * base.area.floor)
     n0 = base.occupations.filter(pl.col("tier") == "high-value").height
@@ -144,7 +144,7 @@ def test_rules_file_changes_thresholds_and_tiers(pw_data: GapData, tmp_path: Pat
     # a [[tiers]] list replaces the shipped tiers
     tiers = write(tmp_path / "tiers.toml", '[[tiers]]\nname = "priority"\nall = ["high_wage", "high_skill", "high_growth"]\n\n'
                                            '[[tiers]]\nname = "rest"\n')
-    r2 = pathways("all", "OH", rules=tiers, data=pw_data)
+    r2 = pw_ws.pathways("all", region="OH", rules=tiers)
     assert set(r2.occupations["tier"].unique()) == {"priority", "rest"}
     pri = r2.occupations.filter(pl.col("tier") == "priority")
     assert pri.height and (pri["high_wage"] & pri["high_skill"] & pri["high_growth"]).all()
@@ -228,11 +228,9 @@ def test_no_clusters_loaded_is_a_clear_error(ingested: Path) -> None:
     assert_clean_error(run_cli("pathways", "--by", "cluster", data_dir=ingested), "gapkit clusters load")
 
 
-def test_chart_library(pw_data: GapData) -> None:
-    from gapkit.render.charts.pathways_charts import pathway_chart
-
-    a = pathway_chart("all", "OH", data=pw_data)
-    b = pathway_chart("all", "OH", data=pw_data)
+def test_chart_library(pw_ws: Workspace) -> None:
+    a = pw_ws.chart("pathways", "all", region="OH")
+    b = pw_ws.chart("pathways", "all", region="OH")
     assert a.to_bytes("svg") == b.to_bytes("svg")  # deterministic
     assert a.data.frame.height == 40 and "Ohio" in a.title
     assert a.data.frame["wage_value"].null_count() == 0
@@ -269,11 +267,11 @@ def test_gapkit_chart_pathway_kinds_bad_input(pw_dir: Path, tmp_path: Path, args
     assert_clean_error(run_cli("chart", *args, data_dir=pw_dir), *needles)
 
 
-def test_chart_library_routes_the_pathway_kinds(pw_data: GapData) -> None:
-    from gapkit.render.charts import chart, make_chart
-
-    c = chart("programs", "all", region="OH", cip="49.0205", data=pw_data)
+def test_chart_library_routes_the_pathway_kinds(pw_ws: Workspace) -> None:
+    c = pw_ws.chart("programs", "all", region="OH", cip="49.0205")
     assert c.data.kind == "programs" and c.title.startswith("Ohio: Truck and Bus Driver")
-    assert chart("pathways", "transportation", region="OH", limit=10, data=pw_data).data.frame.height == 10
-    with pytest.raises(UsageError, match="drawn from pathway results"):
-        make_chart("pathways", GapOptions(sector="transportation"), pw_data)
+    assert pw_ws.chart("pathways", "transportation", region="OH", limit=10).data.frame.height == 10
+    # the library and the CLI default to the same sector for each kind (pathways: every occupation)
+    assert pw_ws.chart("pathways", region="OH").data.method["sector"] == "all-industries"
+    with pytest.raises(UsageError, match="--limit"):
+        pw_ws.chart("pathways", region="OH", limit=0)

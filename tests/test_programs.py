@@ -10,13 +10,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from gapkit.analysis.engine import GapData
-from gapkit.analysis.pathways import load_rules
-from gapkit.analysis.programs import BALANCED, NO_LINK, OVER, UNDER, WEAK, parse_cip_filter, programs
+from gapkit.analysis.programs import BALANCED, NO_LINK, OVER, UNDER, WEAK
+from gapkit.analysis.query import parse_cip_filter
+from gapkit.config.rules import load_rules
 from gapkit.store import Store
+from gapkit.workspace import Workspace
 from tests.conftest import assert_clean_error, run_cli
 
-pytest_plugins = ["tests.pathways_support"]  # the pw_dir / pw_data fixtures
+pytest_plugins = ["tests.pathways_support"]  # the pw_dir / pw_ws fixtures
 
 
 def write(path: Path, text: str) -> Path:
@@ -25,8 +26,8 @@ def write(path: Path, text: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def oh(pw_data: GapData):  # type: ignore[no-untyped-def]
-    return programs("OH", data=pw_data)
+def oh(pw_ws: Workspace):  # type: ignore[no-untyped-def]
+    return pw_ws.programs(region="OH")
 
 
 def _oh_completions(store: Store, year: int) -> pl.DataFrame:
@@ -103,29 +104,29 @@ def test_alignment_consistent_with_gap_cli(pw_dir: Path) -> None:
     assert j.filter(pl.col("occupations") == 0)["alignment"].is_in([NO_LINK]).all()
 
 
-def test_filters_and_rules(pw_data: GapData, tmp_path: Path) -> None:
-    r = programs("OH", cip="51.38", data=pw_data)
+def test_filters_and_rules(pw_ws: Workspace, tmp_path: Path) -> None:
+    r = pw_ws.programs(region="OH", cip="51.38")
     assert r.programs.height >= 5 and r.programs["cipcode"].str.starts_with("51.38").all()
-    r = programs("OH", cip="51.3801", data=pw_data)
+    r = pw_ws.programs(region="OH", cip="51.3801")
     assert r.programs["cipcode"].to_list() == ["51.3801"]
-    r = programs("OH", soc="53-3032", data=pw_data)
+    r = pw_ws.programs(region="OH", soc="53-3032")
     assert "49.0205" in r.programs["cipcode"].to_list()
     assert r.links.filter(pl.col("soc_code") == "53-3032").height == r.programs.height
     # a rules file moves the alignment thresholds (the numbers stay)
-    base = programs("OH", data=pw_data)
+    base = pw_ws.programs(region="OH")
     loose = write(tmp_path / "align.toml", "[alignment]\noversupplied_ratio = 0.1\nundersupplied_ratio = 5\n")
-    r = programs("OH", rules=loose, data=pw_data)
+    r = pw_ws.programs(region="OH", rules=loose)
     n = {k: r.programs.filter(pl.col("alignment") == k).height for k in (OVER, UNDER, BALANCED)}
     n0 = {k: base.programs.filter(pl.col("alignment") == k).height for k in (OVER, UNDER, BALANCED)}
     assert n[OVER] < n0[OVER] and n[UNDER] < n0[UNDER] and n[BALANCED] > n0[BALANCED]
     assert r.programs.sort("cipcode")["openings"].equals(base.programs.sort("cipcode")["openings"])
     # nothing matches: an empty table with a note, not an error
-    r = programs("WY", cip="51.2401", data=pw_data)  # no veterinary school in Wyoming
+    r = pw_ws.programs(region="WY", cip="51.2401")  # no veterinary school in Wyoming
     assert r.programs.height == 0 and "No program" in r.notes[0]
 
 
-def test_national_and_transportation(pw_data: GapData) -> None:
-    r = programs("US", cip="49", sector="transportation", data=pw_data)
+def test_national_and_transportation(pw_ws: Workspace) -> None:
+    r = pw_ws.programs(region="US", cip="49", sector="transportation")
     t = r.programs
     assert t.height > 10 and t["cipcode"].str.starts_with("49.").all()
     assert t.filter(pl.col("cipcode") == "49.0205")["alignment"][0] == UNDER

@@ -254,15 +254,16 @@ def test_metro_and_nonmetro_csv_2025(shared_data: Path) -> None:
 
 def test_metro_file_never_shadows_national_or_state_wages(ingested: Path) -> None:
     """The newest OEWS vintage (2025) holds only metro/nonmetro rows; national and state wages stay 2024's."""
-    from gapkit.analysis.engine import GapData
     from gapkit.analysis.pathways import oews_wages
+    from gapkit.analysis.tables import Tables
 
-    data = GapData(ingested)
-    assert data.store.vintages("oews_wages")[-1] == "2025"
+    tables = Tables(ingested)
+    assert tables.vintages("oews_wages")[-1] == "2025"
     for region in ("US", "OH"):
-        _, median, year, _ = oews_wages(data, region)
+        _, median, year, _ = oews_wages(tables, region)
         assert year == 2024, region
-    stored = pl.read_parquet(data.store.table_path("oews_wages", "2025"))
+    assert tables.store is not None
+    stored = pl.read_parquet(tables.store.table_path("oews_wages", "2025"))
     assert set(stored["area_type"]) == {"metro", "nonmetro"}
 
 

@@ -6,6 +6,7 @@ The library API is what the CLI calls; a notebook can call it directly::
     gapkit.ingest(["bls-ep"], from_paths=["../shared"])     # fetch/parse into Parquet
     ep = gapkit.load("ep_occupations")                      # polars LazyFrame, newest vintage
     result = gapkit.gap("transportation", by="subsector")   # GapResult with .table and .method
+    ws = gapkit.Workspace()                                 # one data folder, every question (see gapkit.workspace)
 
 Packages by stage (each package's ``__init__`` says what it holds and what it may import):
 ``ingestion`` (downloads, readers, one module per source), ``store`` (Parquet + manifest),
@@ -23,10 +24,19 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Workspace": ("gapkit.workspace", "Workspace"),
+    "gap": ("gapkit.workspace", "gap"),
+    "sensitivity": ("gapkit.workspace", "sensitivity"),
+    "pathways": ("gapkit.workspace", "pathways"),
+    "programs": ("gapkit.workspace", "programs"),
+    "occupation": ("gapkit.workspace", "occupation"),
+    "chart": ("gapkit.workspace", "chart"),
+    "brief": ("gapkit.workspace", "brief"),
+    "Query": ("gapkit.analysis.query", "Query"),
+    "Tables": ("gapkit.analysis.tables", "Tables"),
     "ingest": ("gapkit.ingestion.pipeline", "ingest"),
     "load": ("gapkit.store", "load"),
     "Store": ("gapkit.store", "Store"),
-    "gap": ("gapkit.analysis.engine", "gap"),
     "load_sector": ("gapkit.config.sectors", "load_sector"),
     "GapkitError": ("gapkit.errors", "GapkitError"),
 }

@@ -18,32 +18,27 @@ and an alignment label from the rules in ``presets/pathways.toml``:
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gapkit.analysis.engine import GapData, method_line
+from gapkit.analysis.clusters import cluster_links
 from gapkit.analysis.pathways import (
     Area,
-    PathwayOptions,
-    Rules,
-    cluster_links,
-    cluster_members,
-    load_rules,
     occupation_frame,
     thresholds_text,
     wage_growth_text,
     weighted_median,
 )
-from gapkit.codes import normalize_soc
-from gapkit.errors import UsageError
+from gapkit.analysis.results import method_line
+from gapkit.config.presets import award_config
+from gapkit.config.rules import Rules
 
 if TYPE_CHECKING:
     import polars as pl
 
-VIEWS = ("programs", "awards", "institutions")
-BY_CHOICES = ("program", "cluster")
+    from gapkit.analysis.query import Resolved
+    from gapkit.analysis.tables import Tables
+
 UNDER, BALANCED, OVER, WEAK = "undersupplied (expand)", "balanced", "oversupplied", "weakly aligned"
 NO_LINK, NO_OPENINGS = "no linked occupation", "no linked openings"
 LABEL_ORDER = {UNDER: 0, BALANCED: 1, OVER: 2, WEAK: 3, NO_OPENINGS: 4, NO_LINK: 5}
@@ -73,109 +68,38 @@ class ProgramResult:
         return align + " " + method_line(self.method) + " " + wage_growth_text(self.area)
 
 
-def parse_cip_filter(text: str) -> tuple[str, bool]:
-    """A user's CIP: ``51`` (family), ``51.38`` (series) or ``51.3801`` (program) -> (code, is_prefix)."""
-    t = text.strip()
-    m = re.match(r"^(\d{1,2})(?:\.(\d{2}|\d{4}))?$", t)
-    if not m:
-        raise UsageError(f"--cip {text!r}: give a CIP code such as 51 (family), 51.38 (series) or 51.3801 (program).")
-    fam = m.group(1).zfill(2)
-    if m.group(2) is None:
-        return fam + ".", True
-    if len(m.group(2)) == 2:
-        return f"{fam}.{m.group(2)}", True
-    return f"{fam}.{m.group(2)}", False
-
-
-def _years_available(data: GapData) -> list[int]:
-    return [int(v) for v in data.store.vintages("ipeds_completions")]
-
-
-def _levels(awards: str) -> list[int]:
-    from gapkit.config.presets import award_config, preset
-
-    p = preset(awards)
-    if p.by_entry_education:
-        return sorted({lvl for lvls in award_config().entry_education.values() for lvl in lvls})
-    return list(p.levels)
-
-
-def _cip_titles(data: GapData) -> pl.DataFrame:
+def run(r: Resolved, tables: Tables) -> ProgramResult:
+    """``gapkit programs``: CIP programs in the region with completions, institutions, linked occupations and alignment."""
     import polars as pl
 
-    def load() -> pl.DataFrame:
-        frames = [data.store.scan("cip_soc", data.vintage("cip_soc")).select("cipcode", "cip_title")]
-        if data.store.vintages("cip_soc_unmatched"):
-            frames.append(data.store.scan("cip_soc_unmatched", data.vintage("cip_soc_unmatched"))
-                          .filter(pl.col("kind") == "cip").select(pl.col("code").alias("cipcode"), pl.col("title").alias("cip_title")))
-        if data.store.vintages("cluster_cip"):
-            frames.append(data.store.scan("cluster_cip").select("cipcode", "cip_title"))
-        return pl.concat([f.collect() for f in frames]).unique("cipcode", keep="first", maintain_order=True)
-
-    return data._memo("pg-cip-titles", load)  # type: ignore[no-any-return]
-
-
-def programs(
-    region: str = "US",
-    cip: str | None = None,
-    soc: str | None = None,
-    cluster: str | None = None,
-    *,
-    by: str = "program",
-    sector: str = "all",
-    awards: str = "all",
-    alloc: str = "openings",
-    completions_years: tuple[int, ...] | None = None,
-    vintage: str | None = None,
-    rules: str | os.PathLike[str] | Rules | None = None,
-    data: GapData | None = None,
-    data_dir: str | os.PathLike[str] | None = None,
-) -> ProgramResult:
-    """Library entry point: ``gapkit.analysis.programs.programs("OH", cip="51.38")``."""
-    import polars as pl
-
-    from gapkit.config.presets import award_config
-
-    if by not in BY_CHOICES:
-        raise UsageError(f"--by {by!r}: choose one of {', '.join(BY_CHOICES)}.")
-    if cip and soc:
-        raise UsageError("Give --cip or --soc, not both.")
-    r = rules if isinstance(rules, Rules) else load_rules(rules)
-    data = data or GapData(data_dir)
-    popts = PathwayOptions(sector=sector, region=region, awards=awards, alloc=alloc, completions_years=completions_years, vintage=vintage)
-    occ, area, g, notes = occupation_frame(popts, data, r)
+    assert r.rules is not None
+    rules = r.rules
+    cip, soc, cluster, by = r.query.cip, r.query.soc, r.query.cluster, r.by
+    occ, area, g, notes = occupation_frame(r, tables)
     notes = [*notes, *g.notes]
     years_used = [int(y) for y in g.method["completions_years"]]
     region_code = area.region
-    levels = _levels(awards)
-    soc_code = None
-    if soc:
-        try:
-            soc_code = normalize_soc(soc)
-        except ValueError as exc:
-            raise UsageError(f"--soc: {exc}.") from None
-        ep_codes = set(data.ep(g.method["vintages"]["ep_occupations"]["vintage"])["soc_code"].to_list())
-        if soc_code not in ep_codes:
-            raise UsageError(f"--soc {soc_code} is not a BLS detailed occupation in the projections; list them with "
-                             "`gapkit pathways --sector all`.")
+    cfg = award_config()
+    levels = cfg.levels_of(r.preset)
+    soc_code = r.soc
 
     # completions by (year, unitid, cipcode, awlevel) in the region, every ingested year
-    all_years = _years_available(data)
+    all_years = [int(v) for v in tables.vintages("ipeds_completions")]
     per_year = []
     for y in all_years:
-        c = data.completions((y,), by_unit=True)
+        c = tables.completions((y,), by_unit=True)
         if region_code != "US":
             c = c.filter(pl.col("state") == region_code)
         per_year.append(c.filter(pl.col("awlevel").is_in(levels) & (pl.col("completions") > 0)).select(pl.lit(y, pl.Int16).alias("year"), "unitid", "cipcode", "awlevel", "completions"))
     comp = pl.concat(per_year)
     # the program's links: crosswalk occupations that are BLS detailed occupations (as the engine allocates)
-    ep = data.ep(g.method["vintages"]["ep_occupations"]["vintage"]).select("soc_code")
-    xw = data.crosswalk().join(ep, on="soc_code", how="semi")
+    ep = tables.ep(r.ep_cycle).select("soc_code")
+    xw = tables.crosswalk().join(ep, on="soc_code", how="semi")
 
     # filters
     cip_filter = None
-    if cip:
-        code, is_prefix = parse_cip_filter(cip)
+    if r.cip is not None:
+        code, is_prefix = r.cip
         cip_filter = pl.col("cipcode").str.starts_with(code) if is_prefix else (pl.col("cipcode") == code)
     keep = comp.select("cipcode").unique()
     if cip_filter is not None:
@@ -183,8 +107,9 @@ def programs(
     if soc_code:
         keep = keep.join(xw.filter(pl.col("soc_code") == soc_code).select("cipcode"), on="cipcode", how="semi")
     cluster_desc = ""
-    if cluster:
-        members, level, exact = cluster_members(data, "cip", cluster)
+    if r.cluster is not None:
+        level, exact = r.cluster
+        members = cluster_links(tables, "cip").filter(pl.col(level) == exact)
         keep = keep.join(members.select(pl.col("code").alias("cipcode")).unique(), on="cipcode", how="semi")
         cluster_desc = f"{'Career Cluster' if level == 'cluster' else 'sub-cluster'} {exact}"
     comp = comp.join(keep, on="cipcode", how="semi")
@@ -192,7 +117,7 @@ def programs(
     # linked occupations with the gap's numbers (full precision; printed rounded like `gapkit gap`)
     occ_cols = occ.select("soc_code", "title", "openings", "supply", "wage_value", "emp_base", "emp_proj", "tier")
     links = xw.join(keep, on="cipcode", how="semi").join(occ_cols, on="soc_code", how="inner")
-    top_tier = r.tiers[0].name
+    top_tier = rules.tiers[0].name
     link_agg = links.group_by("cipcode").agg(
         pl.len().cast(pl.Int32).alias("occupations"),
         pl.col("openings").sum(),
@@ -213,15 +138,14 @@ def programs(
     prog = used.group_by("cipcode").agg((pl.col("completions").sum() / n_used).alias("completions"))
     lv = (used.group_by("cipcode", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
           .sort(["cipcode", "c", "awlevel"], descending=[False, True, False])
-          .with_columns(pl.col("awlevel").replace_strict(award_config().awlevels_short, default=pl.col("awlevel").cast(pl.String), return_dtype=pl.String).alias("lvl")))
+          .with_columns(pl.col("awlevel").replace_strict(cfg.awlevels_short, default=pl.col("awlevel").cast(pl.String), return_dtype=pl.String).alias("lvl")))
     lv_text = (lv.with_columns(pl.format("{} {}", "lvl", pl.col("c").round(0).cast(pl.Int64)).alias("txt"))
                .group_by("cipcode").agg(pl.col("txt").str.join("; ").alias("award_levels")))
     trend = comp.group_by("cipcode", "year").agg(pl.col("completions").sum()).pivot(on="year", index="cipcode", values="completions",
                                                                                       sort_columns=True)
     trend = trend.rename({str(y): f"completions_{y}" for y in all_years if str(y) in trend.columns})
     trend = trend.with_columns(pl.exclude("cipcode").fill_null(0.0))
-    inst_year = data._nearest("ipeds_institutions", max(years_used))
-    inst = data.store.scan("ipeds_institutions", inst_year).select("unitid", "name", "city", "state").collect()
+    inst = tables.institutions(max(years_used))
     by_inst = (used.group_by("cipcode", "unitid").agg((pl.col("completions").sum() / n_used).alias("completions"))
                .filter(pl.col("completions") > 0).join(inst, on="unitid", how="left")
                .with_columns(pl.col("name").fill_null(pl.format("UNITID {}", "unitid"))))
@@ -230,10 +154,10 @@ def programs(
         .with_columns(pl.format("{} ({})", "name", pl.col("completions").round(0).cast(pl.Int64)).alias("txt"))
         .group_by("cipcode").agg(pl.len().cast(pl.Int32).alias("institutions"), pl.col("txt").head(3).str.join("; ").alias("top_institutions"))
     )
-    titles = _cip_titles(data)
+    titles = tables.cip_titles()
     # why a program has no link: no crosswalk row, or crosswalk occupations the projections do not list
     ep_cycle = g.method["vintages"]["ep_occupations"]["vintage"]
-    off = (data.crosswalk().join(keep, on="cipcode", how="semi").join(ep, on="soc_code", how="anti")
+    off = (tables.crosswalk().join(keep, on="cipcode", how="semi").join(ep, on="soc_code", how="anti")
            .sort("soc_code").group_by("cipcode").agg(pl.col("soc_code").str.join(", ").alias("_off")))
     base = trend.select("cipcode").join(prog, on="cipcode", how="left").with_columns(pl.col("completions").fill_null(0.0))
     t = (
@@ -245,7 +169,7 @@ def programs(
         .join(off, on="cipcode", how="left")
         .with_columns(pl.col("occupations").fill_null(0), pl.col("institutions").fill_null(0), pl.col("priority_occupations").fill_null(0))
     )
-    t = t.with_columns(*_alignment(r, area, ep_cycle))
+    t = t.with_columns(*_alignment(rules, area, ep_cycle))
     t = t.with_columns(pl.col("alignment").replace_strict(LABEL_ORDER, return_dtype=pl.Int8).alias("_order"))
     t = t.sort(["_order", "completions", "cipcode"], descending=[False, True, False])
     year_cols = [c for c in t.columns if c.startswith("completions_")]
@@ -254,12 +178,12 @@ def programs(
         "ratio", "gap", "median_wage", "growth_pct", "priority_occupations", "top_occupations", "top_institutions", "reason", *year_cols,
     )
     if by == "cluster":
-        t = _program_clusters(t, occ, data, cluster)
+        t = _program_clusters(t, occ, tables, r.cluster)
         notes.append("A program or occupation in several clusters or sub-clusters counts in each (the Advance CTE crosswalks are "
                      "many-to-many); a cluster's totals count each once.")
 
     # the long views
-    titles_lv = award_config().awlevels
+    titles_lv = cfg.awlevels
     awards_view = (
         comp.group_by("cipcode", "year", "awlevel").agg(pl.col("completions").sum())
         .join(titles, on="cipcode", how="left")
@@ -271,7 +195,7 @@ def programs(
         by_inst.join(titles, on="cipcode", how="left")
         .join(used.group_by("cipcode", "unitid", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
               .filter(pl.col("c") > 0).sort(["c", "awlevel"], descending=[True, False])
-              .with_columns(pl.format("{} {}", pl.col("awlevel").replace_strict(award_config().awlevels_short, default="", return_dtype=pl.String),
+              .with_columns(pl.format("{} {}", pl.col("awlevel").replace_strict(cfg.awlevels_short, default="", return_dtype=pl.String),
                                       pl.col("c").round(0).cast(pl.Int64)).alias("txt"))
               .group_by("cipcode", "unitid").agg(pl.col("txt").str.join("; ").alias("award_levels")),
               on=["cipcode", "unitid"], how="left")
@@ -292,11 +216,12 @@ def programs(
     if by == "cluster":
         title = title.replace("programs (CIP)", "programs by Career Cluster")
     method = {**g.method, "view": "programs", "cluster": cluster, "cip": cip, "soc": soc_code, "completions_years_shown": all_years,
-              "alignment": {"rules": r.origin, "undersupplied_ratio": r.undersupplied_ratio, "oversupplied_ratio": r.oversupplied_ratio,
-                            "weak_wage_threshold": area.wage_median * r.weak_wage_factor, "weak_growth_pct": r.weak_growth_pct,
+              "alignment": {"rules": rules.origin, "undersupplied_ratio": rules.undersupplied_ratio,
+                            "oversupplied_ratio": rules.oversupplied_ratio,
+                            "weak_wage_threshold": area.wage_median * rules.weak_wage_factor, "weak_growth_pct": rules.weak_growth_pct,
                             "area_median_wage": area.wage_median},
-              "pathway_thresholds": thresholds_text(area, r)}
-    return ProgramResult(programs=t, awards=awards_view, institutions=inst_view, links=link_view, area=area, rules=r,
+              "pathway_thresholds": thresholds_text(area, rules)}
+    return ProgramResult(programs=t, awards=awards_view, institutions=inst_view, links=link_view, area=area, rules=rules,
                          method=method, notes=notes, title=title)
 
 
@@ -335,16 +260,14 @@ def _alignment(r: Rules, area: Area, ep_cycle: str) -> list[pl.Expr]:
     return [label.alias("alignment"), reason.alias("reason")]
 
 
-def _program_clusters(t: pl.DataFrame, occ: pl.DataFrame, data: GapData, cluster: str | None) -> pl.DataFrame:
+def _program_clusters(t: pl.DataFrame, occ: pl.DataFrame, tables: Tables, cluster: tuple[str, str] | None) -> pl.DataFrame:
     """Programs grouped by Career Cluster / sub-cluster; the cluster's occupations give its openings and supply."""
     import polars as pl
 
-    cips = cluster_links(data, "cip")
-    socs = cluster_links(data, "soc")
-    if cluster:
-        from gapkit.analysis.pathways import resolve_cluster
-
-        level, exact = resolve_cluster(cluster, cips)
+    cips = cluster_links(tables, "cip")
+    socs = cluster_links(tables, "soc")
+    if cluster is not None:
+        level, exact = cluster
         cips = cips.filter(pl.col(level) == exact)
         socs = socs.filter(pl.col(level) == exact)
     j = t.join(cips, left_on="cipcode", right_on="code", how="inner")
@@ -382,4 +305,4 @@ def _program_clusters(t: pl.DataFrame, occ: pl.DataFrame, data: GapData, cluster
         "occupations", "openings", "supply", "ratio", "gap")
 
 
-__all__ = ["VIEWS", "ProgramResult", "parse_cip_filter", "programs"]
+__all__ = ["ProgramResult", "run"]

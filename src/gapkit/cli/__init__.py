@@ -53,7 +53,7 @@ def ingest(
     data_dir: DataDir = None,
 ) -> None:
     """Download (or read local copies of) the official sources and store them as Parquet."""
-    from gapkit.cli.options import parse_years
+    from gapkit.analysis.query import parse_years
     from gapkit.ingestion.pipeline import ingest as run_ingest
     from gapkit.ingestion.sources.base import IngestOptions
     from gapkit.render.ingest_report import print_ingest_report

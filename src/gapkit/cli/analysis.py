@@ -19,7 +19,7 @@ from gapkit.cli.options import (
     SectorFile,
     Top,
     Vintage,
-    parse_years,
+    path_text,
 )
 
 sectors_app = typer.Typer(help="List the shipped sectors, or show one (`gapkit sectors show NAME`).", invoke_without_command=True,
@@ -29,7 +29,8 @@ sectors_app = typer.Typer(help="List the shipped sectors, or show one (`gapkit s
 def gap_cmd(
     sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`), or `all` to compare every shipped sector.")] = "transportation",
     region: Annotated[str, typer.Option(help="US, a state (OH or 39), or all (every state).")] = "US",
-    by: Annotated[str, typer.Option(help="sector | subsector | group | occupation | state")] = "group",
+    by: Annotated[str | None, typer.Option(help="sector | subsector | group | occupation | state (default group; sector with --sector all)",
+                                           show_default=False)] = None,
     awards: Awards = "all",
     alloc: Alloc = "openings",
     scope: Scope = "sector",
@@ -46,14 +47,13 @@ def gap_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Openings vs completions (supply), ratio and gap for a sector, by subsector, group, occupation or state."""
+    from gapkit.analysis.query import Query
     from gapkit.cli.commands import run_gap
 
-    run_gap(
-        sector=sector, region=region, by=by, awards=awards, alloc=alloc, scope=scope,
-        completions_years=parse_years(completions_years), vintage=vintage, retention=retention,
-        extra_supply=str(extra_supply) if extra_supply else None, sector_file=str(sector_file) if sector_file else None,
-        top=top, sort=sort, sensitivity=sensitivity, fmt=format.value, out=out, data_dir=data_dir,
-    )
+    q = Query(question="sensitivity" if sensitivity else "gap", sector=sector, region=region, by=by, awards=awards, alloc=alloc,
+              scope=scope, completions_years=completions_years, vintage=vintage, retention=retention, extra_supply=path_text(extra_supply),
+              sector_file=path_text(sector_file), top=top, sort=sort)
+    run_gap(q, sensitivity=sensitivity, fmt=format.value, out=out, data_dir=data_dir)
 
 
 @sectors_app.callback()
@@ -96,10 +96,11 @@ def occupation_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Drill into one occupation: openings and components, sector shares, programs, institutions, gap."""
+    from gapkit.analysis.query import Query
     from gapkit.cli.commands import run_occupation
 
-    run_occupation(soc, region=region, awards=awards, alloc=alloc, completions_years=parse_years(completions_years),
-                   fmt=format.value, out=out, data_dir=data_dir)
+    q = Query(question="occupation", soc=soc, region=region, awards=awards, alloc=alloc, completions_years=completions_years)
+    run_occupation(q, fmt=format.value, out=out, data_dir=data_dir)
 
 
 def register(app: typer.Typer) -> None:

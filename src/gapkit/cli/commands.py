@@ -1,144 +1,106 @@
-"""What the analysis commands do, as functions a notebook can call too."""
+"""What the analysis commands do between parsing and printing: ask the workspace (or the result cache)
+and render. Every command is parse -> Query -> one library call -> render.
+
+The result cache (:mod:`gapkit.cache`) holds rendered-ready payloads keyed by the query, the data
+manifest, the shipped definitions, the user's files and gapkit's code, so a repeated question costs
+neither the computation nor the imports behind it.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gapkit.analysis.engine import (
-    GapData,
-    GapOptions,
-    GapResult,
-    compute,
-    method_line,
-    published,
-    sensitivity,
-    validate_options,
-)
-from gapkit.errors import UsageError
-from gapkit.render.tables import render
+if TYPE_CHECKING:
+    from gapkit.analysis.query import Query
 
-SORTABLE = ("openings", "supply", "ratio", "gap")
+DataDir = str | os.PathLike[str] | None
 
 
-def gap_all_sectors(opts: GapOptions, data: GapData) -> GapResult:
-    """Every shipped sector side by side (one row per sector, or per sector × state)."""
-    import polars as pl
-
-    from gapkit.config.sectors import list_sectors
-
-    by = "state" if opts.by == "state" or opts.region == "all" else "sector"
-    tables, notes = [], []
-    method: dict[str, Any] = {}
-    unalloc: dict[str, float] = {}
-    for s in list_sectors():
-        r = compute(replace(opts, sector=s.name, by=by), data)
-        tables.append(r.table)
-        notes.extend(n for n in r.notes if n not in notes)
-        if not method or "nem_matrix" in r.method["vintages"]:
-            method = {**r.method, "sector": "all", "sector_title": "All shipped sectors"}
-        unalloc = r.unallocated
-    return GapResult(pl.concat(tables, how="diagonal_relaxed"), method, notes, unalloc)
-
-
-def run_gap(*, sector: str, region: str, by: str, awards: str, alloc: str, scope: str,
-            completions_years: tuple[int, ...] | None, vintage: str | None, retention: float,
-            extra_supply: str | None, sector_file: str | None, top: int | None, sort: str | None,
-            sensitivity: bool, fmt: str, out: str | os.PathLike[str] | None,
-            data_dir: str | os.PathLike[str] | None) -> None:
-    """`gapkit gap`: compute (or reuse a cached result of the same inputs) and render."""
+def cached(data_dir: DataDir, key: dict[str, Any], files: list[str], compute: Callable[[], dict[str, Any]],
+           *, use: bool = True) -> dict[str, Any]:
+    """The payload ``compute()`` makes for ``key``, from the result cache when an identical question was answered."""
     from gapkit.cache import ResultCache
-    from gapkit.render.tables import Rows, check_out_path
 
-    if sort is not None and sort not in SORTABLE:
-        raise UsageError(f"--sort {sort!r}: choose one of {', '.join(SORTABLE)}.")
-    if top is not None and top <= 0:
-        raise UsageError(f"--top {top}: give a positive number of rows.")
-    if sector == "all" and sector_file:
-        raise UsageError("--sector all compares the shipped sectors; it cannot be combined with --sector-file.")
-    check_out_path(out, fmt)
-    opts = GapOptions(sector=sector, region=region, by=by, awards=awards, alloc=alloc, scope=scope,
-                      completions_years=completions_years, vintage=vintage, retention=retention,
-                      extra_supply=extra_supply, sector_file=sector_file)
-    cache = ResultCache(data_dir, {"opts": opts.__dict__, "top": top, "sort": sort, "sensitivity": sensitivity},
-                        files=[f for f in (sector_file, extra_supply) if f])
-    hit = cache.get()
+    cache = ResultCache(data_dir, key, files=files)
+    hit = cache.get() if use else None
     if hit is None:
-        data = GapData(data_dir)
-        if sensitivity:
-            table, m, notes, title, line = _sensitivity_view(opts, data)
-            unalloc: dict[str, float] = {}
-        else:
-            result = gap_all_sectors(validate_options(opts), data) if sector == "all" else compute(opts, data)
-            table = result.table
-            if sort:
-                table = table.sort(sort, descending=True, nulls_last=True)
-            if top:
-                table = table.head(top)
-            m, notes, unalloc = result.method, result.notes, result.unallocated
-            where = "the United States" if m["region"] == "US" else ("every state" if m["region"] == "all" else m["region"])
-            title = f"{m['sector_title']}: annual openings vs supply in {where}, by {m['by']}"
-            line = method_line(m)
-        hit = {"rows": Rows.from_frame(published(table)).to_json(), "method": m, "notes": notes, "title": title,
-               "method_line": line, "unallocated": unalloc}
+        hit = compute()
         cache.put(hit)
+    return hit
+
+
+def gap_title(m: dict[str, Any]) -> str:
+    where = "the United States" if m["region"] == "US" else ("every state" if m["region"] == "all" else m["region"])
+    return f"{m['sector_title']}: annual openings vs supply in {where}, by {m['by']}"
+
+
+def run_gap(query: Query, *, sensitivity: bool, fmt: str, out: str | os.PathLike[str] | None, data_dir: DataDir) -> None:
+    """`gapkit gap`: compute (or reuse a cached result of the same question) and render."""
+    from gapkit.render.tables import Rows, check_out_path, render
+
+    check_out_path(out, fmt)
+
+    def compute() -> dict[str, Any]:
+        from gapkit.analysis.results import published
+        from gapkit.workspace import Workspace
+
+        ws = Workspace(data_dir)
+        opts = query.params()
+        opts.pop("question")
+        sector = opts.pop("sector")
+        if sensitivity:
+            s = ws.sensitivity(sector, **opts)
+            return {"rows": Rows.from_frame(published(s.table)).to_json(), "method": s.method, "notes": s.notes, "title": s.title,
+                    "method_line": s.method_line(), "unallocated": {}}
+        res = ws.gap(sector, **opts)
+        return {"rows": Rows.from_frame(published(res.table)).to_json(), "method": res.method, "notes": res.notes,
+                "title": gap_title(res.method), "method_line": res.method_line(), "unallocated": res.unallocated}
+
+    hit = cached(data_dir, {"cmd": "gap", "query": query.params(), "sensitivity": sensitivity}, query.user_files(), compute)
     meta = {**hit["method"], "unallocated_completions": hit["unallocated"]}
-    render(Rows.from_json(hit["rows"]), fmt, method_line=hit["method_line"], metadata=meta, title=hit["title"], out=out, notes=hit["notes"])
+    render(Rows.from_json(hit["rows"]), fmt, method_line=hit["method_line"], metadata=meta, title=hit["title"], out=out,
+           notes=hit["notes"])
 
 
-def _sensitivity_view(opts: GapOptions, data: GapData) -> tuple[Any, dict[str, Any], list[str], str, str]:
-    opts = validate_options(opts)
-    if opts.sector == "all":
-        raise UsageError("--sensitivity works on one sector; pick --sector NAME.")
-    table = sensitivity(opts, data)
-    base = compute(replace(opts, by="sector"), data)
-    m = {**base.method, "view": "sensitivity"}
-    ratios = [r for r in table["ratio"].to_list() if r is not None]
-    spread = f"ratios range {min(ratios):.2f}–{max(ratios):.2f}" if ratios else "no supply under any choice"
-    title = f"{m['sector_title']} ({m['region']}): headline openings-to-supply ratio under each method choice; {spread}"
-    line = method_line({**m, "alloc": "each", "awards": "each"})
-    return table, m, base.notes, title, line
-
-
-def show_sector(name: str, data_dir: str | os.PathLike[str] | None) -> None:
-    import polars as pl
+def show_sector(name: str, data_dir: DataDir) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from gapkit.analysis.tables import Tables
     from gapkit.config.sectors import load_sector
+    from gapkit.errors import GapkitError
 
     s = load_sector(name)
     console = Console()
     console.print(f"[bold]{s.title}[/] ({s.name})", highlight=False)
     console.print(s.description, highlight=False, markup=False)
-    data = GapData(data_dir)
+    t = Tables(data_dir)
     cover: dict[str, tuple[float, float]] = {}
     total_emp = None
     try:
-        m_cycle = data.vintage("nem_matrix")
-        mat = data.store.scan("nem_matrix", m_cycle).filter(
-            (pl.col("industry_type") == "Line item") & (pl.col("occupation_code") == "00-0000")
-        ).select("industry_code", "emp_base_k").collect()
-        emp = dict(zip(mat["industry_code"].to_list(), mat["emp_base_k"].to_list(), strict=True))
+        m_cycle = t.vintage("nem_matrix")
+        emp = t.industry_employment(m_cycle)
         total_emp = sum(v for v in emp.values() if v)
         for sub in s.subsectors:
             cover[sub.key] = (sum(emp.get(c) or 0.0 for c in sub.nem_industries), float(len([c for c in sub.nem_industries if c in emp])))
         console.print(f"Employment coverage from the {m_cycle} National Employment Matrix (thousands, base year).", style="dim")
-    except Exception:  # no matrix ingested: show the definition alone
+    except GapkitError:  # no matrix ingested (or it is damaged): show the definition alone
         console.print("Ingest the matrix (`gapkit ingest bls-matrix --from ...`) to see employment coverage.", style="dim")
-    t = Table(title="Subsectors")
+    tab = Table(title="Subsectors")
     for c in ("key", "title", "NEM industries", "NAICS", "employment (k)"):
-        t.add_column(c)
+        tab.add_column(c)
     for sub in s.subsectors:
         e = cover.get(sub.key)
-        t.add_row(sub.key, sub.title, ", ".join(sub.nem_industries), ", ".join(sub.naics), f"{e[0]:,.1f}" if e else "")
+        tab.add_row(sub.key, sub.title, ", ".join(sub.nem_industries), ", ".join(sub.naics), f"{e[0]:,.1f}" if e else "")
     if s.subsectors:
-        console.print(t)
+        console.print(tab)
     if cover and total_emp:
         tot = sum(v[0] for v in cover.values())
-        console.print(f"Sector employment {tot:,.1f}k = {tot / total_emp:.1%} of all line-item industry employment ({total_emp:,.1f}k).", highlight=False)
+        console.print(f"Sector employment {tot:,.1f}k = {tot / total_emp:.1%} of all line-item industry employment ({total_emp:,.1f}k).",
+                      highlight=False)
     g = Table(title="Occupational groups (first match wins)")
     for c in ("key", "title", "SOC"):
         g.add_column(c)
@@ -147,10 +109,13 @@ def show_sector(name: str, data_dir: str | os.PathLike[str] | None) -> None:
     console.print(g)
 
 
-def run_occupation(soc: str, *, region: str, awards: str, alloc: str, completions_years: tuple[int, ...] | None,
-                   fmt: str, out: str | os.PathLike[str] | None, data_dir: str | os.PathLike[str] | None) -> dict[str, Any]:
-    from gapkit.analysis.occupation import occupation_profile, render_profile
+def run_occupation(query: Query, *, fmt: str, out: str | os.PathLike[str] | None, data_dir: DataDir) -> None:
+    from gapkit.render.profile import render_profile
+    from gapkit.workspace import Workspace
 
-    profile = occupation_profile(soc, region=region, awards=awards, alloc=alloc, completions_years=completions_years, data=GapData(data_dir))
+    opts = query.params()
+    for k in ("question", "sector", "soc"):
+        opts.pop(k)
+    assert query.soc is not None
+    profile = Workspace(data_dir).occupation(query.soc, **opts)
     render_profile(profile, fmt, Path(out) if out else None)
-    return profile

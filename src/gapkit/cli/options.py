@@ -6,14 +6,9 @@ Import-light like the rest of the CLI layer: typer and the standard library only
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-from gapkit.errors import UsageError
-
-if TYPE_CHECKING:
-    from gapkit.analysis.engine import GapOptions
 
 Region = Annotated[str, typer.Option(help="US or a state (OH or 39).")]
 Awards = Annotated[str, typer.Option(help="Award-level preset: all | subbacc | bachelor | graduate | entry")]
@@ -32,33 +27,6 @@ Rules = Annotated[Path | None, typer.Option(help="Your rules file (TOML): thresh
                                             show_default=False)]
 
 
-def parse_years(text: str | None, option: str = "--completions-years") -> tuple[int, ...] | None:
-    """``2024``, ``2021-2024`` or ``2022,2024`` -> the years in order; a clear error naming ``option`` otherwise."""
-    if not text:
-        return None
-    out: list[int] = []
-    try:
-        for part in text.split(","):
-            part = part.strip()
-            if "-" in part:
-                a, b = (int(x) for x in part.split("-", 1))
-                if b < a or b - a > 50:
-                    raise ValueError
-                out.extend(range(a, b + 1))
-            elif part:
-                out.append(int(part))
-    except ValueError:
-        raise UsageError(f"{option} {text!r}: give years like 2024, 2021-2024 or 2022,2024.") from None
-    if not out or any(y < 1990 or y > 2100 for y in out):
-        raise UsageError(f"{option} {text!r}: years must be four-digit years between 1990 and 2100.")
-    return tuple(out)
-
-
-def gap_options(*, sector: str, region: str = "US", completions_years: str | None = None, extra_supply: Path | None = None,
-                sector_file: Path | None = None, **options: object) -> GapOptions:
-    """GapOptions from command-line values (years parsed, paths as text)."""
-    from gapkit.analysis.engine import GapOptions
-
-    return GapOptions(sector=sector, region=region, completions_years=parse_years(completions_years),
-                      extra_supply=str(extra_supply) if extra_supply else None,
-                      sector_file=str(sector_file) if sector_file else None, **options)  # type: ignore[arg-type]
+def path_text(p: Path | None) -> str | None:
+    """A path option as the text a Query keeps (None when not given)."""
+    return str(p) if p else None

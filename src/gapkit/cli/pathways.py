@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from gapkit.cli import DataDir, TableFormat
-from gapkit.cli.options import Alloc, Awards, CompletionsYears, Out, Region, Rules, Top, Vintage, parse_years
+from gapkit.cli.options import Alloc, Awards, CompletionsYears, Out, Region, Rules, Top, Vintage, path_text
 from gapkit.errors import UsageError
 
 clusters_app = typer.Typer(help="Advance CTE Career Clusters: list the loaded clusters, or `gapkit clusters load PATH...`.",
@@ -22,10 +23,10 @@ def _published(df: Any) -> Any:
     """As printed: the gap engine's rounding for people and ratios, plus this view's own columns."""
     import polars as pl
 
-    from gapkit.analysis.engine import published
+    from gapkit.analysis.results import published, round_stable
 
     out = published(df)
-    cols = [pl.col(c).round(n) for c, n in ROUND.items() if c in out.columns and out.schema[c].is_float()]
+    cols = [round_stable(c, n) for c, n in ROUND.items() if c in out.columns and out.schema[c].is_float()]
     # one IPEDS year each: whole completers
     cols += [pl.col(c).round(0).cast(pl.Int64) for c in out.columns if c.startswith("completions_")]
     return out.with_columns(cols) if cols else out
@@ -36,6 +37,50 @@ def _render(hit: dict[str, Any], fmt: str, out: str | os.PathLike[str] | None) -
 
     render(Rows.from_json(hit["rows"]), fmt, method_line=hit["method_line"], metadata=hit["method"], title=hit["title"],
            out=out, notes=hit["notes"])
+
+
+def _run(question: str, options: dict[str, Any], fmt: str, out: Path | None, chart: Path | None, data_dir: Path | None) -> None:
+    """pathways/programs: the table (from the cache when the same question was answered) and, with --chart, its chart."""
+    from gapkit.cli.commands import cached
+    from gapkit.render.tables import Rows, check_out_path
+
+    check_out_path(out, fmt)
+    if chart is not None:
+        from gapkit.render.charts import check_chart_path
+
+        check_chart_path(chart)
+        if question == "programs" and options.get("by") == "cluster":
+            raise UsageError("--chart draws programs one by one; it cannot be combined with --by cluster.")
+
+    def compute() -> dict[str, Any]:
+        from gapkit.workspace import Workspace
+
+        ws = Workspace(data_dir)
+        if question == "pathways":
+            res = ws.pathways(**options)
+            table, title, drawn = res.table, res.title, res
+        else:
+            res = ws.programs(**options)
+            view = options.get("view") or "programs"
+            table = res.table(view)
+            if options.get("top"):  # checked by the query
+                table = table.head(int(options["top"]))
+            title = res.title if view == "programs" else res.title.replace("and alignment with the occupations they feed", f"({view})")
+            drawn = res
+        if chart is not None:
+            from gapkit.render.charts import draw_data
+            from gapkit.render.charts.pathways_charts import pathways_data, programs_data
+
+            cd = pathways_data(drawn) if question == "pathways" else programs_data(drawn)
+            c = draw_data(cd)
+            c.save(chart)
+            print(f"wrote {chart}: {c.title}", file=sys.stderr)
+        return {"rows": Rows.from_frame(_published(table)).to_json(), "method": res.method, "notes": res.notes,
+                "title": title, "method_line": res.method_line()}
+
+    files = [str(options["rules"])] if options.get("rules") else []
+    hit = cached(data_dir, {"cmd": question, "options": options}, files, compute, use=chart is None)
+    _render(hit, fmt, out)
 
 
 def pathways_cmd(
@@ -57,44 +102,9 @@ def pathways_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Occupations ranked for career pathways: openings, growth, wage vs the area median, entry education, supply, gap, tiers."""
-    from gapkit.cache import ResultCache
-    from gapkit.render.tables import Rows, check_out_path
-
-    check_out_path(out, format.value)
-    if chart is not None:
-        from gapkit.render.charts import check_chart_path
-
-        check_chart_path(chart)
-    params = {"cmd": "pathways", "sector": sector, "region": region, "cluster": cluster, "by": by, "awards": awards, "alloc": alloc,
-              "years": completions_years, "vintage": vintage, "sort": sort, "top": top, "rules": str(rules) if rules else None}
-    cache = ResultCache(data_dir, params, files=[str(rules)] if rules else [])
-    hit = None if chart is not None else cache.get()
-    if hit is None:
-        from gapkit.analysis.engine import GapData
-        from gapkit.analysis.pathways import PathwayOptions, load_rules, run
-
-        r = load_rules(rules)
-        opts = PathwayOptions(sector=sector, region=region, cluster=cluster, by=by, awards=awards, alloc=alloc,
-                              completions_years=parse_years(completions_years), vintage=vintage, rules=str(rules) if rules else None,
-                              sort=sort, top=top)
-        res = run(opts, GapData(data_dir), r)
-        hit = {"rows": Rows.from_frame(_published(res.table)).to_json(), "method": res.method, "notes": res.notes,
-               "title": res.title, "method_line": res.method_line()}
-        cache.put(hit)
-        if chart is not None:
-            from gapkit.render.charts import Chart
-            from gapkit.render.charts.pathways_charts import draw, pathways_data
-
-            cd = pathways_data(res)
-            _save_chart(Chart(draw(cd), cd), chart)
-    _render(hit, format.value, out)
-
-
-def _save_chart(c: Any, path: Path) -> None:
-    import sys
-
-    c.save(path)
-    print(f"wrote {path}: {c.title}", file=sys.stderr)
+    _run("pathways", {"sector": sector, "region": region, "cluster": cluster, "by": by, "rules": path_text(rules), "awards": awards,
+                      "alloc": alloc, "completions_years": completions_years, "vintage": vintage, "sort": sort, "top": top},
+         format.value, out, chart, data_dir)
 
 
 def programs_cmd(
@@ -117,47 +127,9 @@ def programs_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """CIP programs in a region: completions by award level and year, institutions, the occupations they feed, alignment."""
-    from gapkit.analysis.programs import VIEWS
-    from gapkit.cache import ResultCache
-    from gapkit.render.tables import Rows, check_out_path
-
-    if view not in VIEWS:
-        raise UsageError(f"--view {view!r}: choose one of {', '.join(VIEWS)}.")
-    if by == "cluster" and view != "programs":
-        raise UsageError("--by cluster groups the programs view; drop --view or use --view programs.")
-    if top is not None and top <= 0:
-        raise UsageError(f"--top {top}: give a positive number of rows.")
-    check_out_path(out, format.value)
-    if chart is not None:
-        from gapkit.render.charts import check_chart_path
-
-        check_chart_path(chart)
-        if by == "cluster":
-            raise UsageError("--chart draws programs one by one; it cannot be combined with --by cluster.")
-    params = {"cmd": "programs", "region": region, "cip": cip, "soc": soc, "cluster": cluster, "by": by, "view": view, "sector": sector,
-              "awards": awards, "alloc": alloc, "years": completions_years, "top": top, "rules": str(rules) if rules else None}
-    cache = ResultCache(data_dir, params, files=[str(rules)] if rules else [])
-    hit = None if chart is not None else cache.get()
-    if hit is None:
-        from gapkit.analysis.engine import GapData
-        from gapkit.analysis.programs import programs
-
-        res = programs(region, cip=cip, soc=soc, cluster=cluster, by=by, sector=sector, awards=awards, alloc=alloc,
-                       completions_years=parse_years(completions_years), rules=rules, data=GapData(data_dir))
-        table = res.table(view)
-        if top:
-            table = table.head(top)
-        title = res.title if view == "programs" else res.title.replace("and alignment with the occupations they feed", f"({view})")
-        hit = {"rows": Rows.from_frame(_published(table)).to_json(), "method": res.method, "notes": res.notes, "title": title,
-               "method_line": res.method_line()}
-        cache.put(hit)
-        if chart is not None:
-            from gapkit.render.charts import Chart
-            from gapkit.render.charts.pathways_charts import draw, programs_data
-
-            cd = programs_data(res)
-            _save_chart(Chart(draw(cd), cd), chart)
-    _render(hit, format.value, out)
+    _run("programs", {"sector": sector, "region": region, "cip": cip, "soc": soc, "cluster": cluster, "by": by, "view": view,
+                      "rules": path_text(rules), "awards": awards, "alloc": alloc, "completions_years": completions_years, "top": top},
+         format.value, out, chart, data_dir)
 
 
 @clusters_app.callback()

@@ -102,31 +102,13 @@ def load_config(path: str | os.PathLike[str]) -> RefreshConfig:
     return RefreshConfig(p, (base / out).resolve(), reports)
 
 
-def _gap_options(spec: ReportSpec) -> Any:
-    from gapkit.analysis.engine import GapOptions
-    from gapkit.cli.options import parse_years
-    from gapkit.errors import UsageError
-
-    o = dict(spec.options)
-    years = o.pop("completions_years", None)
-    if isinstance(years, int):
-        years = str(years)
-    if "retention" in o:
-        try:
-            o["retention"] = float(o["retention"])
-        except (TypeError, ValueError):
-            raise UsageError(f"report {spec.name}: retention must be a number.") from None
-    return GapOptions(**o, completions_years=parse_years(years))
-
-
 def regenerate(config: RefreshConfig, data_dir: str | os.PathLike[str] | None = None,
                generated_at: str | None = None) -> list[Path]:
     """Write every brief into a temporary folder, then swap them into ``config.out`` together.
 
     Nothing under ``config.out`` changes unless all briefs were written.
     """
-    from gapkit.analysis.engine import GapData
-    from gapkit.render.brief import build, write
+    from gapkit.workspace import Workspace
 
     try:
         config.out.mkdir(parents=True, exist_ok=True)
@@ -134,11 +116,11 @@ def regenerate(config: RefreshConfig, data_dir: str | os.PathLike[str] | None = 
     except OSError as exc:
         raise ConfigError(f"{config.path}: cannot write the reports folder {config.out} ({exc.strerror or exc}).") from None
     try:
-        data = GapData(data_dir)
+        ws = Workspace(data_dir)
         for spec in config.reports:
             try:
-                brief = build(_gap_options(spec), data, generated_at=generated_at)
-                write(brief, staging / spec.name)
+                brief = ws.brief(**spec.options, generated_at=generated_at)
+                brief.write(staging / spec.name)
             except GapkitError as exc:
                 raise GapkitError(f"report {spec.name}: {exc.message}") from None
             print(f"built {spec.name}: {brief.title}", file=sys.stderr)

@@ -23,10 +23,8 @@ from gapkit.cli.options import (
     Scope,
     SectorFile,
     Vintage,
-    gap_options,
-    parse_years,
+    path_text,
 )
-from gapkit.errors import UsageError
 from gapkit.render.charts import (  # import-light: matplotlib loads when drawing
     KINDS,
     PATHWAY_KINDS,
@@ -60,41 +58,22 @@ def chart_cmd(
     """Draw a chart for a brief: openings vs supply (bars), ratio by state (states), occupations (scatter),
     method sensitivity, the completions trend, career pathways (wage x growth bubbles) or program
     alignment (programs). The format follows the extension of --out."""
+    from gapkit.cli.render_cache import chart_bytes
+
     check_kind(kind)
-    check_chart_path(out)
+    path = check_chart_path(out)
     if kind in PATHWAY_KINDS:
-        _pathway_chart(kind, out, sector=sector or "all", region=region, cluster=cluster, rules=rules, cip=cip, soc=soc, limit=limit,
-                       awards=awards, alloc=alloc, completions_years=completions_years, vintage=vintage, data_dir=data_dir)
-        return
-    from gapkit.analysis.engine import GapData
-    from gapkit.render.charts import make_chart
-
-    opts = gap_options(sector=sector or "transportation", region=region, by=by, awards=awards, alloc=alloc, scope=scope,
-                       completions_years=completions_years, vintage=vintage, retention=retention,
-                       extra_supply=extra_supply, sector_file=sector_file)
-    c = make_chart(kind, opts, GapData(data_dir))
-    path = c.save(out)
-    typer.echo(f"wrote {path}: {c.title}", err=True)
-
-
-def _pathway_chart(kind: str, out: Path, *, sector: str, region: str, cluster: str | None, rules: Path | None, cip: str | None,
-                   soc: str | None, limit: int | None, awards: str, alloc: str, completions_years: str | None,
-                   vintage: str | None, data_dir: Path | None) -> None:
-    from gapkit.analysis.engine import GapData
-    from gapkit.render.charts.pathways_charts import pathway_chart, program_chart
-
-    if limit is not None and limit < 1:
-        raise UsageError(f"--limit {limit}: give a positive number of occupations or programs to draw.")
-    common = {"awards": awards, "alloc": alloc, "completions_years": parse_years(completions_years), "vintage": vintage,
-              "data": GapData(data_dir), "rules": str(rules) if rules else None}
-    if kind == "pathways":
-        if cip or soc:
-            raise UsageError("--cip and --soc choose programs; use them with `gapkit chart programs`.")
-        c = pathway_chart(sector, region, cluster, limit=limit or 40, **common)
+        options = {"region": region, "cluster": cluster, "rules": path_text(rules), "cip": cip, "soc": soc, "limit": limit,
+                   "awards": awards, "alloc": alloc, "completions_years": completions_years, "vintage": vintage}
     else:
-        c = program_chart(region, limit=limit or 20, cip=cip, soc=soc, cluster=cluster, sector=sector, **common)
-    path = c.save(out)
-    typer.echo(f"wrote {path}: {c.title}", err=True)
+        options = {"region": region, "by": by, "awards": awards, "alloc": alloc, "scope": scope, "completions_years": completions_years,
+                   "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply),
+                   "sector_file": path_text(sector_file)}
+    title, data = chart_bytes(kind, sector, options, path.suffix.lower()[1:], data_dir)
+    from gapkit.render.tables import write_output
+
+    write_output(path, data)
+    typer.echo(f"wrote {path}: {title}", err=True)
 
 
 def report_cmd(
@@ -113,14 +92,15 @@ def report_cmd(
 ) -> None:
     """Write a self-contained brief (Markdown + single-file HTML with its charts): headline numbers, tables by
     subsector, group, occupation and state, charts, method and provenance."""
-    from gapkit.render.brief import check_out_dir, report
+    from gapkit.cli.render_cache import brief
+    from gapkit.render.brief import check_out_dir
 
     check_out_dir(out)
-    opts = gap_options(sector=sector, region=region, awards=awards, alloc=alloc, scope=scope,
-                       completions_years=completions_years, vintage=vintage, retention=retention,
-                       extra_supply=extra_supply, sector_file=sector_file)
-    brief = report(opts, out, data_dir=data_dir)
-    typer.echo(f"wrote {out}/brief.md, {out}/brief.html and {len(brief.charts)} charts: {brief.title}", err=True)
+    b = brief(sector, {"region": region, "awards": awards, "alloc": alloc, "scope": scope, "completions_years": completions_years,
+                       "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply),
+                       "sector_file": path_text(sector_file)}, data_dir)
+    b.write(out)
+    typer.echo(f"wrote {out}/brief.md, {out}/brief.html and {len(b.charts)} charts: {b.title}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -35,6 +35,20 @@ class AwardConfig:
     entry_education: dict[str, list[int]]
     ipeds_coverage: IpedsCoverage
 
+    @property
+    def entry_levels(self) -> list[int]:
+        """Every award level some entry education accepts (the levels the ``entry`` preset can count)."""
+        return sorted({lvl for lvls in self.entry_education.values() for lvl in lvls})
+
+    @property
+    def no_ipeds_education(self) -> list[str]:
+        """Entry educations that no IPEDS award supplies (high school or less): "no IPEDS supply expected"."""
+        return [e for e, lv in self.entry_education.items() if not lv]
+
+    def levels_of(self, p: Preset) -> list[int]:
+        """The award levels a preset counts (for ``entry``: every level some occupation accepts)."""
+        return self.entry_levels if p.by_entry_education else list(p.levels)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AwardConfig:
         return cls(

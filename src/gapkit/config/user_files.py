@@ -10,6 +10,9 @@ from pathlib import Path
 from gapkit.codes import normalize_soc, normalize_state
 from gapkit.errors import UsageError
 
+# One row of an extra-supply file: (SOC code, region "US" or a state's postal code, annual completers, source).
+ExtraSupplyRow = tuple[str, str, float, str]
+
 
 def read_user_text(path: str | os.PathLike[str], label: str, fix: str, *, encoding: str = "utf-8") -> str:
     """The file's text; ``label`` names it in messages (``--rules x.toml``), ``fix`` says what to give instead."""
@@ -25,7 +28,7 @@ def read_user_text(path: str | os.PathLike[str], label: str, fix: str, *, encodi
         raise UsageError(f"{label}: cannot be read ({exc.strerror or exc}).") from None
 
 
-def read_extra_supply(path: str) -> list[tuple[str, str, float, str]]:
+def read_extra_supply(path: str) -> list[ExtraSupplyRow]:
     """User file of non-IPEDS supply: CSV with soc, region, annual_completers, source."""
     text = read_user_text(path, f"--extra-supply {path}", "Give a CSV with columns soc, region, annual_completers, source.",
                           encoding="utf-8-sig")

@@ -29,6 +29,7 @@ import pyarrow as pa
 from gapkit.codes import cip_expr, soc_expr
 from gapkit.errors import SourceFormatError, UsageError
 from gapkit.ingestion.readers import map_columns, read_xlsx_sheet, xlsx_sheets
+from gapkit.ingestion.sources import CLUSTER_DATASETS, CLUSTERS_LOAD_HINT
 from gapkit.store import Store, now_iso, sha256_file
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ COLUMNS = {
     "cip": r"^cip\s*code", "cip_title": r"^cip\s*title",
     "cluster": r"^career\s*cluster$", "sub_cluster": r"^sub-?\s*cluster$",
 }
-KIND_DATASET = {"soc": "cluster_soc", "cip": "cluster_cip"}
+KIND_DATASET = CLUSTER_DATASETS
 
 
 @dataclass
@@ -232,9 +233,7 @@ def overview(data_dir: str | os.PathLike[str] | None = None) -> pl.DataFrame:
             code = "soc_code" if kind == "soc" else "cipcode"
             frames.append(store.scan(dataset, v[-1]).group_by("cluster", "sub_cluster").agg(pl.col(code).n_unique().alias(f"{kind}_codes")).collect())
     if not frames:
-        from gapkit.analysis.pathways import LOAD_HINT
-
-        raise UsageError(f"No Career Clusters crosswalk is loaded. {LOAD_HINT}")
+        raise UsageError(f"No Career Clusters crosswalk is loaded. {CLUSTERS_LOAD_HINT}")
     out = frames[0]
     for f in frames[1:]:
         out = out.join(f, on=["cluster", "sub_cluster"], how="full", coalesce=True)

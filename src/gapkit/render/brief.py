@@ -2,7 +2,7 @@
 
 The brief holds the headline numbers, the tables by subsector, group, occupation and state, the
 charts, the method and the provenance (sources, vintages, sha256, retrieval dates). Everything is
-computed once with one :class:`~gapkit.analysis.engine.GapData` and rendered from rounded (published) numbers,
+computed once from one resolved question and one :class:`~gapkit.analysis.tables.Tables` and rendered from rounded (published) numbers,
 so re-running on the same data gives the same bytes except the one ``Generated at`` line.
 
 Files written to ``--out DIR``: ``brief.md``, ``brief.html`` (charts inlined as SVG) and
@@ -16,7 +16,7 @@ import html
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,8 @@ from gapkit.errors import UsageError
 if TYPE_CHECKING:
     import polars as pl
 
-    from gapkit.analysis.engine import GapData, GapOptions
+    from gapkit.analysis.query import Resolved
+    from gapkit.analysis.tables import Tables
     from gapkit.render.charts import Chart
 
 GENERATED_PREFIX = "Generated at "
@@ -212,19 +213,49 @@ class Brief:
     html: str
     charts: dict[str, bytes]
     title: str
+    generated: str = ""  # the "Generated at ..." line as written in both documents
     timings: dict[str, float] = field(default_factory=dict)
 
+    def write(self, out: str | os.PathLike[str]) -> list[Path]:
+        """Write brief.md, brief.html and charts/ into the folder ``out``."""
+        return write(self, out)
 
-def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -> Brief:
+    def restamped(self, generated_at: str | None = None) -> Brief:
+        """The same brief with a new ``Generated at`` line (a cached brief written again)."""
+        line = _generated_line(generated_at)
+        if not self.generated:
+            return self
+        return Brief(self.markdown.replace(self.generated, line), self.html.replace(html.escape(self.generated), html.escape(line)),
+                     self.charts, self.title, line, self.timings)
+
+    def to_json(self) -> dict[str, Any]:
+        import base64
+
+        return {"markdown": self.markdown, "html": self.html, "title": self.title, "generated": self.generated,
+                "charts": {k: base64.b64encode(v).decode() for k, v in self.charts.items()}}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Brief:
+        import base64
+
+        return cls(d["markdown"], d["html"], {k: base64.b64decode(v) for k, v in d["charts"].items()}, d["title"], d["generated"])
+
+
+def _generated_line(generated_at: str | None) -> str:
+    stamp = generated_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{GENERATED_PREFIX}{stamp} by gapkit {__version__}."
+
+
+def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
     """Compute everything the brief shows and render it (nothing is written)."""
     import polars as pl
 
-    from gapkit.analysis.engine import compute, method_line, published, sensitivity, validate_options
-    from gapkit.config.sectors import load_sector
+    from gapkit.analysis.method import compute
+    from gapkit.analysis.results import method_line, published
+    from gapkit.analysis.sweeps import completions_trend, sensitivity
     from gapkit.render.charts import draw_data
     from gapkit.render.charts.data import (
         bars_data,
-        completions_trend,
         region_name,
         scatter_data,
         sensitivity_data,
@@ -235,26 +266,22 @@ def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    opts = validate_options(replace(opts, by="group"))
-    if opts.sector == "all":
-        raise UsageError("A brief covers one sector; pick --sector NAME (see `gapkit sectors`).")
-    if opts.region == "all":
-        opts = replace(opts, region="US")
-    sector = load_sector(opts.sector_file or opts.sector)
-    national = opts.region == "US"
-    where = region_name(opts.region)
+    r = r.at(by="group")
+    sector = r.sector
+    national = r.region.national
+    where = region_name(r.region.code)
 
-    head = compute(replace(opts, by="sector"), data)  # validates the options and warms the shared caches
+    head = compute(r.at(by="sector"), t)  # warms the shared caches
     # The sensitivity grid and the trend are independent runs of the engine: overlap them with the
     # tables (polars releases the GIL while it works, so a second thread uses the second core).
     with ThreadPoolExecutor(max_workers=2) as pool:
-        f_sens = pool.submit(sensitivity, opts, data)
-        f_trend = pool.submit(completions_trend, opts, data)
-        by_group = compute(replace(opts, by="group"), data)
-        has_sub = bool(sector.subsectors) and not sector.whole_economy and opts.scope == "sector"
-        by_sub = compute(replace(opts, by="subsector"), data) if has_sub else None
-        by_occ = compute(replace(opts, by="occupation"), data)
-        by_state = compute(replace(opts, by="state", region="US"), data) if national else None
+        f_sens = pool.submit(sensitivity, r, t)
+        f_trend = pool.submit(completions_trend, r, t)
+        by_group = compute(r, t)
+        has_sub = bool(sector.subsectors) and not sector.whole_economy and r.scope == "sector"
+        by_sub = compute(r.at(by="subsector"), t) if has_sub else None
+        by_occ = compute(r.at(by="occupation"), t)
+        by_state = compute(r.at(by="state", region="US"), t) if national else None
         sens = f_sens.result()
         trend = f_trend.result()
     timings["compute"] = time.perf_counter() - t0
@@ -262,13 +289,13 @@ def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -
     t1 = time.perf_counter()
     charts: list[tuple[str, Chart]] = []
     if by_sub is not None:
-        charts.append(("bars-subsector.svg", draw_data(bars_data(replace(opts, by="subsector"), data, by_sub))))
-    charts.append(("bars-group.svg", draw_data(bars_data(opts, data, by_group))))
+        charts.append(("bars-subsector.svg", draw_data(bars_data(r.at(by="subsector"), t, by_sub))))
+    charts.append(("bars-group.svg", draw_data(bars_data(r, t, by_group))))
     if by_state is not None:
-        charts.append(("states.svg", draw_data(states_data(opts, data, by_state))))
-    charts.append(("scatter.svg", draw_data(scatter_data(opts, data, by_occ))))
-    charts.append(("sensitivity.svg", draw_data(sensitivity_data(opts, data, sens))))
-    charts.append(("trend.svg", draw_data(trend_data(opts, data, trend))))
+        charts.append(("states.svg", draw_data(states_data(r, t, by_state))))
+    charts.append(("scatter.svg", draw_data(scatter_data(r, t, by_occ))))
+    charts.append(("sensitivity.svg", draw_data(sensitivity_data(r, t, sens))))
+    charts.append(("trend.svg", draw_data(trend_data(r, t, trend))))
     svgs = {name: c.to_bytes("svg") for name, c in charts}
     timings["charts"] = time.perf_counter() - t1
 
@@ -277,8 +304,8 @@ def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -
     title = f"{sector.title} skills gap: {where}"
     doc = Doc()
     doc.h(1, title)
-    stamp = generated_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    doc.generated(f"{GENERATED_PREFIX}{stamp} by gapkit {__version__}.")
+    generated = _generated_line(generated_at)
+    doc.generated(generated)
     years = m["completions_years"]
     ep_v = m["vintages"]["ep_occupations"]["vintage"]
     pc = m["vintages"].get("state_projections", {}).get("vintage")
@@ -330,7 +357,7 @@ def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -
 
     # tables
     doc.h(2, "Tables")
-    from gapkit.analysis.engine import SMALL_OPENINGS, SMALL_SUPPLY
+    from gapkit.analysis.results import SMALL_OPENINGS, SMALL_SUPPLY
     from gapkit.render.charts.data import COVERAGE_MARK, SMALL_MARK
 
     legend = (f"Notes: {COVERAGE_MARK} IPEDS coverage caveat (training mostly outside Title IV institutions, or no "
@@ -353,14 +380,15 @@ def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -
     occ_rows = occ_rows.with_columns(pl.format("{} ({})", "title", "soc_code").alias("occupation"))
     doc.table(_gap_table(occ_rows, [("occupation", "Occupation (SOC)"), ("group_title", "Group"),
                                     ("education", "Typical entry education")]))
-    doc.p(f"The full list: `gapkit gap --sector {opts.sector} --region {opts.region} --by occupation --format csv`.")
+    doc.p(f"The full list: `gapkit gap --sector {r.sector_name if not r.query.sector_file else r.query.sector or 'transportation'} "
+          f"--region {r.region.code} --by occupation --format csv`.")
     if by_state is not None:
         doc.h(3, "By state")
         doc.table(_gap_table(published(by_state.table), [("region", "State")]))
     doc.h(3, "Method sensitivity: the headline under every allocation mode × award preset")
-    srows = [[r["alloc"], r["awards"], _people(r["openings"]), _people(r["supply"]), _ratio(r["ratio"]), _people(r["gap"]),
-              "chosen" if (r["alloc"] == opts.alloc and r["awards"] == opts.awards) else ""]
-             for r in published(sens).to_dicts()]
+    srows = [[x["alloc"], x["awards"], _people(x["openings"]), _people(x["supply"]), _ratio(x["ratio"]), _people(x["gap"]),
+              "chosen" if (x["alloc"] == r.alloc and x["awards"] == r.awards) else ""]
+             for x in published(sens).to_dicts()]
     doc.table(Table(["alloc", "awards", "Openings/yr", "Completers/yr", "Openings per completer", "Gap/yr", ""], srows,
                     [False, False, True, True, True, True, False]))
     doc.h(3, "Completions in the sector's programs, by IPEDS year")
@@ -374,7 +402,7 @@ def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -
 
     # method
     doc.h(2, "Method")
-    doc.ul(_method_items(m, head, opts))
+    doc.ul(_method_items(m, head))
     doc.p(method_line(m))
     notes = list(dict.fromkeys([*head.notes, *(by_state.notes if by_state is not None else [])]))
     if notes:
@@ -384,17 +412,18 @@ def build(opts: GapOptions, data: GapData, *, generated_at: str | None = None) -
     # provenance
     doc.h(2, "Provenance")
     doc.p("Every table gapkit read, as recorded in the data folder's manifest when it was ingested.")
-    doc.table(_provenance(data, m, by_state.method if by_state is not None else None, sorted(set(trend["year"].to_list()))))
-    doc.p(f"Sector definition: `{opts.sector_file or ('gapkit/config/shipped/sectors/' + sector.name + '.toml')}`. {sector.sources}")
+    doc.table(_provenance(t, m, by_state.method if by_state is not None else None, sorted(set(trend["year"].to_list()))))
+    doc.p(f"Sector definition: `{r.query.sector_file or ('gapkit/config/shipped/sectors/' + sector.name + '.toml')}`. {sector.sources}")
 
     md = to_markdown(doc)
     page = to_html(doc, title)
     timings["render"] = time.perf_counter() - t1 - timings["charts"]
-    return Brief(md, page, svgs, title, timings)
+    return Brief(md, page, svgs, title, generated, timings)
 
 
-def _method_items(m: dict[str, Any], head: Any, opts: GapOptions) -> list[str]:
-    from gapkit.render.charts.data import ALLOC_LABELS, PRESET_LABELS
+def _method_items(m: dict[str, Any], head: Any) -> list[str]:
+    from gapkit.analysis.sweeps import PRESET_LABELS
+    from gapkit.render.charts.data import ALLOC_LABELS
 
     v = m["vintages"]
     un = head.unallocated
@@ -424,7 +453,7 @@ def _method_items(m: dict[str, Any], head: Any, opts: GapOptions) -> list[str]:
     return items
 
 
-def _provenance(data: GapData, m: dict[str, Any], state_method: dict[str, Any] | None, trend_years: list[int]) -> Table:
+def _provenance(t: Tables, m: dict[str, Any], state_method: dict[str, Any] | None, trend_years: list[int]) -> Table:
     from gapkit.ingestion.sources import DATASET_SOURCE, get_source
 
     wanted: list[tuple[str, str]] = []
@@ -435,11 +464,11 @@ def _provenance(data: GapData, m: dict[str, Any], state_method: dict[str, Any] |
             wanted.append((ds, x["vintage"]))
     for y in trend_years:
         wanted.append(("ipeds_completions", str(y)))
-    hd = data.store.vintages("ipeds_institutions")
+    hd = t.vintages("ipeds_institutions")
     for y in sorted({int(v) for ds, v in wanted if ds == "ipeds_completions"}):
         if hd:
             wanted.append(("ipeds_institutions", min(hd, key=lambda v, y=y: (abs(int(v) - y), -int(v)))))
-    entries = {(e.dataset, e.vintage): e for e in data.store.entries()}
+    entries = {(e.dataset, e.vintage): e for e in t.store.entries()} if t.store is not None else {}
     titles: dict[str, str] = {}
     rows = []
     for ds, v in dict.fromkeys(wanted):
@@ -476,19 +505,10 @@ def check_out_dir(out: str | os.PathLike[str]) -> Path:
     return p
 
 
-def _write(path: Path, data: bytes) -> Path:
-    """Atomic write, then the usual permissions for a document (rw-r--r-- less the umask): a brief is meant to be shared."""
-    from gapkit.store import atomic_write_bytes
-
-    atomic_write_bytes(path, data)
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-    return path
-
-
 def write(brief: Brief, out: str | os.PathLike[str]) -> list[Path]:
     """Write brief.md, brief.html and charts/*.svg into ``out`` (created if needed)."""
+    from gapkit.render.tables import write_output
+
     root = check_out_dir(out)
     written = []
     try:
@@ -496,21 +516,10 @@ def write(brief: Brief, out: str | os.PathLike[str]) -> list[Path]:
         for name in CHART_FILES:  # charts of an earlier brief for another region
             if name not in brief.charts and (root / "charts" / name).exists():
                 (root / "charts" / name).unlink()
-        for name, data in brief.charts.items():
-            written.append(_write(root / "charts" / name, data))
-        for name, text in (("brief.md", brief.markdown), ("brief.html", brief.html)):
-            written.append(_write(root / name, text.encode("utf-8")))
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write the brief there ({exc.strerror or exc}); choose a writable folder.") from None
+    for name, data in brief.charts.items():
+        written.append(write_output(root / "charts" / name, data, label=f"--out {out}"))
+    for name, text in (("brief.md", brief.markdown), ("brief.html", brief.html)):
+        written.append(write_output(root / name, text.encode("utf-8"), label=f"--out {out}"))
     return written
-
-
-def report(opts: GapOptions, out: str | os.PathLike[str], *, data: GapData | None = None,
-           data_dir: str | os.PathLike[str] | None = None, generated_at: str | None = None) -> Brief:
-    """Library entry point of ``gapkit report``: build the brief and write it to ``out``."""
-    from gapkit.analysis.engine import GapData
-
-    check_out_dir(out)
-    brief = build(opts, data or GapData(data_dir), generated_at=generated_at)
-    write(brief, out)
-    return brief

@@ -107,7 +107,7 @@ def render(df: pl.DataFrame | Rows, fmt: str, *, method_line: str, metadata: dic
         buf2 = io.BytesIO()
         pq.write_table(table.replace_schema_metadata(meta), buf2)
         assert path is not None
-        atomic_write_bytes(path, buf2.getvalue())
+        write_output(path, buf2.getvalue())
         return
     rows = df if isinstance(df, Rows) else Rows.from_frame(df)
     if fmt == "table":
@@ -137,15 +137,25 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
+def write_output(path: Path, data: bytes, label: str | None = None) -> Path:
+    """Write a file the user asked for (``--out``): atomically, with a document's usual permissions
+    (rw-r--r-- less the umask), and a clear error naming ``label`` (default ``--out PATH``) when it cannot."""
+    try:
+        atomic_write_bytes(path, data)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(path, 0o666 & ~mask)
+    except OSError as exc:
+        raise UsageError(f"{label or f'--out {path}'}: cannot write there ({exc.strerror or exc}); choose a writable folder.") from None
+    return path
+
+
 def _emit(data: bytes, path: Path | None) -> None:
     if path is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        try:
-            atomic_write_bytes(path, data)
-        except OSError as exc:
-            raise UsageError(f"--out {path}: cannot write there ({exc.strerror or exc}); choose a writable folder.") from None
+        write_output(path, data)
         print(f"wrote {path}", file=sys.stderr)
 
 

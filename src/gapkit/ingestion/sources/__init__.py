@@ -31,6 +31,13 @@ DATASET_SOURCE: dict[str, str] = {
 }
 
 
+# Datasets `gapkit clusters load` writes (Advance CTE crosswalks, user-supplied) and how to get them.
+CLUSTER_DATASETS: dict[str, str] = {"soc": "cluster_soc", "cip": "cluster_cip"}
+CLUSTERS_LOAD_HINT = ("Load the Advance CTE National Career Clusters crosswalks first: `gapkit clusters load "
+                      "SOC_Career_Clusters_Crosswalk.xlsx CIP_Career_Clusters_Crosswalk.xlsx` (download them from "
+                      "https://careertech.org/resource/framework-crosswalk/; gapkit does not ship them).")
+
+
 def get_source(name: str) -> Source:
     module, cls = SOURCES[name]
     return getattr(importlib.import_module(module), cls)()

@@ -1,10 +1,12 @@
-"""Charts for briefs: ``gapkit chart KIND`` and the library calls behind it.
+"""Charts for briefs: what ``gapkit chart KIND`` draws.
 
-    from gapkit.render.charts import chart
-    c = chart("bars", "transportation", by="subsector", region="OH")   # a Chart (shows itself in Jupyter)
-    c.save("transportation-oh.png")                                     # PNG 300 dpi, SVG or PDF by extension
+    import gapkit
+    c = gapkit.chart("bars", "transportation", by="subsector", region="OH")   # a Chart (shows itself in Jupyter)
+    c.save("transportation-oh.png")                                            # PNG 300 dpi, SVG or PDF by extension
 
-Importing this package is cheap; matplotlib is imported when a chart is drawn (in ``style``/``kinds``).
+``data`` prepares what each kind shows (title, rows, footer) from analysis results, ``kinds`` and
+``pathways_charts`` draw it in the one ``style``. Importing this package is cheap; matplotlib is
+imported when a chart is drawn.
 """
 
 from __future__ import annotations
@@ -12,14 +14,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gapkit.errors import UsageError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from gapkit.analysis.engine import GapData, GapOptions
     from gapkit.render.charts.data import ChartData
 
 # Gap charts (drawn from gap options) and pathway charts (drawn from `gapkit pathways` / `gapkit programs`).
@@ -50,14 +51,10 @@ class Chart:
 
     def save(self, out: str | os.PathLike[str]) -> Path:
         """Write the chart; the format follows the extension (.png 300 dpi, .svg, .pdf)."""
-        from gapkit.render.brief import _write
+        from gapkit.render.tables import write_output
 
         path = check_chart_path(out)
-        data = self.to_bytes(path.suffix.lower()[1:])
-        try:
-            _write(path, data)
-        except OSError as exc:
-            raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc}); choose a writable folder.") from None
+        write_output(path, self.to_bytes(path.suffix.lower()[1:]))
         return path
 
     def _repr_png_(self) -> bytes:  # Jupyter shows the chart at screen resolution
@@ -84,48 +81,15 @@ def check_kind(kind: str) -> str:
     return kind
 
 
-def make_chart(kind: str, opts: GapOptions, data: GapData) -> Chart:
-    """Compute what ``kind`` shows for these gap options and draw it."""
-    from gapkit.analysis.engine import validate_options
-    from gapkit.render.charts.data import prepare
-    from gapkit.render.charts.kinds import draw
-
-    if check_kind(kind) in PATHWAY_KINDS:
-        raise UsageError(f"Chart kind {kind!r} is drawn from pathway results: use gapkit.render.charts.chart({kind!r}, ...) "
-                         f"or `gapkit chart {kind}`.")
-    cd = prepare(kind, validate_options(opts), data)
-    return Chart(draw(cd), cd)
-
-
 def draw_data(cd: ChartData) -> Chart:
-    """Draw already-prepared chart data (the report reuses one computation for its tables and charts)."""
+    """Draw prepared chart data (matplotlib is imported here, on the first chart drawn)."""
+    if cd.kind in PATHWAY_KINDS:
+        from gapkit.render.charts.pathways_charts import draw as draw_pathway_kind
+
+        return Chart(draw_pathway_kind(cd), cd)
     from gapkit.render.charts.kinds import draw
 
     return Chart(draw(cd), cd)
 
 
-def chart(kind: str, sector: str = "transportation", *, out: str | os.PathLike[str] | None = None,
-          data: GapData | None = None, data_dir: str | os.PathLike[str] | None = None, **options: Any) -> Chart:
-    """Library entry point: ``chart("scatter", "transportation", region="OH", alloc="employment")``.
-
-    ``options`` are those of :class:`gapkit.analysis.engine.GapOptions` (by, region, awards, alloc, scope, ...); for
-    the ``pathways`` kind those of :func:`gapkit.analysis.pathways.pathways` (region, cluster, rules, ...) and for
-    ``programs`` those of :func:`gapkit.analysis.programs.programs` (region, cip, soc, cluster, ...).
-    """
-    from gapkit.analysis.engine import GapData, GapOptions
-
-    if check_kind(kind) in PATHWAY_KINDS:
-        from gapkit.render.charts.pathways_charts import pathway_chart, program_chart
-
-        if kind == "pathways":
-            return pathway_chart(sector, out=out, data=data, data_dir=data_dir, **options)
-        return program_chart(sector=sector, out=out, data=data, data_dir=data_dir, **options)
-    if out is not None:
-        check_chart_path(out)
-    c = make_chart(kind, GapOptions(sector=sector, **options), data or GapData(data_dir))
-    if out is not None:
-        c.save(out)
-    return c
-
-
-__all__ = ["GAP_KINDS", "KINDS", "PATHWAY_KINDS", "Chart", "chart", "check_chart_path", "make_chart"]
+__all__ = ["GAP_KINDS", "KINDS", "PATHWAY_KINDS", "Chart", "check_chart_path", "check_kind", "draw_data"]

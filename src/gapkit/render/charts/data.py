@@ -8,21 +8,13 @@ occupations, by award level, next to the part of them the gap counts as the sect
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gapkit import __version__
-from gapkit.analysis.engine import (
-    SMALL_OPENINGS,
-    SMALL_SUPPLY,
-    GapData,
-    GapOptions,
-    GapResult,
-    compute,
-    published,
-    sensitivity,
-    validate_options,
-)
+from gapkit.analysis.method import compute
+from gapkit.analysis.results import SMALL_OPENINGS, SMALL_SUPPLY, GapResult, method_line, published
+from gapkit.analysis.sweeps import completions_trend, sensitivity
 from gapkit.codes import ABBR_TO_FIPS, STATES
 from gapkit.errors import UsageError
 from gapkit.render.charts import GAP_KINDS
@@ -30,14 +22,11 @@ from gapkit.render.charts import GAP_KINDS
 if TYPE_CHECKING:
     import polars as pl
 
+    from gapkit.analysis.query import Resolved
+    from gapkit.analysis.tables import Tables
+
 KINDS = GAP_KINDS
-BARS_BY = ("group", "subsector", "occupation")
 TOP_OCCUPATIONS = 12  # bars --by occupation: the occupations with the most openings
-# the award presets that partition "all" (so their supplies add up to the all-levels supply)
-AWARD_GROUPS = {"subbacc": "Certificates and associate's", "bachelor": "Bachelor's", "graduate": "Graduate"}
-LINKED_SERIES = "All completions in linked programs"
-PRESET_LABELS = {"all": "All award levels", "subbacc": "Sub-baccalaureate", "bachelor": "Bachelor's",
-                 "graduate": "Graduate", "entry": "Entry-level match"}
 ALLOC_LABELS = {"openings": "openings: shares by openings", "employment": "employment: shares by employment",
                 "equal": "equal: equal shares", "none": "none: full count to each (upper bound)"}
 COVERAGE_MARK = "†"
@@ -111,25 +100,9 @@ def subtitle(method: dict[str, Any], years: list[int] | None = None, region: str
             " · people per year")
 
 
-def footer(method: dict[str, Any], extra: list[str] | None = None, *, alloc: str | None = None, awards: str | None = None,
-           years: list[int] | None = None) -> str:
-    """Sources with vintages, the method options, the engine's assumption and chart-specific notes."""
-    v = method["vintages"]
-    parts = [f"BLS Employment Projections {v['ep_occupations']['vintage']}"]
-    if "nem_matrix" in v:
-        parts.append(f"BLS National Employment Matrix {v['nem_matrix']['vintage']} (sector shares)")
-    if "state_projections" in v:
-        parts.append(f"Projections Central {v['state_projections']['vintage']} (state openings)")
-    comp_years = years if years is not None else [int(x["vintage"]) for x in v["ipeds_completions"]]
-    parts.append(f"NCES IPEDS completions {years_text(comp_years, mean=years is None)}, first majors")
-    parts.append(f"NCES crosswalk {v['cip_soc']['vintage']}")
-    opts = (f"awards={awards or method['awards']}, alloc={alloc or method['alloc']}, scope={method['scope']}, "
-            f"retention={method['retention']:g}, extra supply={method['extra_supply'] or 'none'}")
-    text = "Sources: " + "; ".join(parts) + f". Method: {opts}."
-    if method.get("assumptions"):
-        text += " Sector openings assume each occupation separates at the same rate in every industry."
-    if (alloc or method["alloc"]) == "none":
-        text += " alloc=none gives every linked occupation a program's full count (an upper bound)."
+def footer(method: dict[str, Any], extra: list[str] | None = None, *, alloc: str | None = None, awards: str | None = None) -> str:
+    """The provenance sentence (sources, vintages, options, assumptions), then the chart's own notes."""
+    text = method_line(method, alloc=alloc, awards=awards)
     for e in extra or []:
         text += " " + e
     return text + f" Chart: gapkit {__version__}."
@@ -160,29 +133,21 @@ def _where(region: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # per kind
 # ---------------------------------------------------------------------------------------------
-def prepare(kind: str, opts: GapOptions, data: GapData) -> ChartData:
-    if kind not in KINDS:
-        raise UsageError(f"Unknown chart kind {kind!r}: choose one of {', '.join(KINDS)}.")
-    if opts.sector == "all":
-        raise UsageError("Charts show one sector; pick --sector NAME (see `gapkit sectors`).")
+def prepare(kind: str, r: Resolved, t: Tables) -> ChartData:
+    """What chart ``kind`` shows for a resolved gap question (its options were checked by ``Query.resolve``)."""
     fn = {"bars": bars_data, "states": states_data, "scatter": scatter_data, "sensitivity": sensitivity_data,
           "trend": trend_data}[kind]
-    return fn(opts, data)
+    return fn(r, t)
 
 
-def bars_data(opts: GapOptions, data: GapData, result: GapResult | None = None) -> ChartData:
+def bars_data(r: Resolved, tables: Tables, result: GapResult | None = None) -> ChartData:
     import polars as pl
 
-    by = "group" if opts.by == "sector" else opts.by
-    if by not in BARS_BY:
-        raise UsageError(f"The bars chart shows --by group, subsector or occupation (not {opts.by}); "
-                         "for states use `gapkit chart states`.")
-    if opts.region == "all":
-        raise UsageError("The bars chart shows one region; use --region US or a state (or `gapkit chart states`).")
-    res = result or compute(replace(opts, by=by), data)
+    by = "group" if r.by == "sector" else r.by
+    res = result or compute(r.at(by=by), tables)
     t = published(res.table)
     if t.height == 0:
-        raise UsageError(f"Sector {opts.sector}: no rows to chart for --by {by} in {opts.region}.")
+        raise UsageError(f"Sector {r.sector_name}: no rows to chart for --by {by} in {r.region.code}.")
     label_col = {"group": "group_title", "subsector": "subsector_title", "occupation": "title"}[by]
     total_open, total_sup = float(t["openings"].sum()), float(t["supply"].sum())
     n_all = t.height
@@ -202,9 +167,7 @@ def bars_data(opts: GapOptions, data: GapData, result: GapResult | None = None) 
         detail = f"the largest gap is for {lower_first(top['label'])} ({num(top['gap'])} a year)"
     elif len(short) == len(rows) and finite:
         # the headline names a real group: not a small-numbers row, not the sector's catch-all group
-        from gapkit.config.sectors import load_sector
-
-        catch_all = {g.title for g in load_sector(opts.sector_file or opts.sector).groups if "*" in g.soc}
+        catch_all = {g.title for g in r.sector.groups if "*" in g.soc}
         solid = ([r for r in finite if "small numbers" not in r["flags"] and r["label"] not in catch_all]
                  or [r for r in finite if "small numbers" not in r["flags"]] or finite)
         tight = max(solid, key=lambda r: r["ratio"])
@@ -230,20 +193,18 @@ def bars_data(opts: GapOptions, data: GapData, result: GapResult | None = None) 
                      {"by": by, "noun": noun, "total_openings": total_open, "total_supply": total_sup})
 
 
-def states_data(opts: GapOptions, data: GapData, result: GapResult | None = None) -> ChartData:
+def states_data(r: Resolved, tables: Tables, result: GapResult | None = None) -> ChartData:
     import polars as pl
 
     from gapkit.codes import STATE_FIPS_51
 
-    if opts.region not in {"US", "us", "all", "USA", "national"}:
-        raise UsageError(f"The states chart compares every state; drop --region {opts.region} (or use --region US).")
-    res = result or compute(replace(opts, by="state", region="US"), data)
+    res = result or compute(r.at(by="state", region="US"), tables)
     t = published(res.table).select("region", "openings", "supply", "ratio", "gap", "flags")
     every = pl.DataFrame({"region": [STATES[f][0] for f in STATE_FIPS_51]})
     frame = every.join(t, on="region", how="left")
     have = frame.filter(pl.col("openings").is_not_null())
     if have.height == 0:
-        raise UsageError(f"Sector {opts.sector}: no state projections ingested; run `gapkit ingest projections`.")
+        raise UsageError(f"Sector {r.sector_name}: no state projections ingested; run `gapkit ingest projections`.")
     fin = have.filter(pl.col("ratio").is_not_null()).sort("ratio")
     n = have.height
     short = have.filter(pl.col("ratio").is_null() | (pl.col("ratio") > 1)).height
@@ -289,18 +250,16 @@ def _ratio_short(r: float) -> str:
     return f"{r:,.0f}" if r >= 10 else f"{r:.1f}"
 
 
-def scatter_data(opts: GapOptions, data: GapData, result: GapResult | None = None) -> ChartData:
+def scatter_data(r: Resolved, tables: Tables, result: GapResult | None = None) -> ChartData:
     import polars as pl
 
-    if opts.region == "all":
-        raise UsageError("The scatter chart shows one region; use --region US or a state.")
-    res = result or compute(replace(opts, by="occupation"), data)
+    res = result or compute(r.at(by="occupation"), tables)
     t = published(res.table)
     floor = 1.0
     shown = t.filter(pl.col("openings") >= floor)
     hidden = t.height - shown.height
     if shown.height == 0:
-        raise UsageError(f"Sector {opts.sector}: no occupation has at least one opening a year in {opts.region}.")
+        raise UsageError(f"Sector {r.sector_name}: no occupation has at least one opening a year in {r.region.code}.")
     frame = shown.select("soc_code", "title", "group", "openings", "supply", "ratio", "gap", "flags")
     top = frame.sort("gap", descending=True).row(0, named=True)
     m = res.method
@@ -317,24 +276,19 @@ def scatter_data(opts: GapOptions, data: GapData, result: GapResult | None = Non
         extra.append(f"{below} with under 1 completer a year are drawn on the bottom edge.")
     if hidden:
         extra.append(f"{hidden} occupations with under 1 opening a year are not shown.")
-    from gapkit.config.sectors import load_sector
-
-    sector = load_sector(opts.sector_file or opts.sector)
+    sector = r.sector
     return ChartData("scatter", frame, title, subtitle(m), footer(m, extra), m, res.notes,
                      {"floor": floor, "groups": [(g.key, g.title) for g in sector.groups]})
 
 
-def sensitivity_data(opts: GapOptions, data: GapData, table: pl.DataFrame | None = None) -> ChartData:
+def sensitivity_data(r: Resolved, tables: Tables, table: pl.DataFrame | None = None) -> ChartData:
     import polars as pl
 
-    opts = validate_options(opts)
-    if opts.region == "all":
-        raise UsageError("The sensitivity chart shows one region; use --region US or a state.")
-    sens = table if table is not None else sensitivity(opts, data)
-    base = compute(replace(opts, by="sector"), data)
+    sens = table if table is not None else sensitivity(r, tables)
+    base = compute(r.at(by="sector"), tables)
     m = base.method
     frame = published(sens).with_columns(
-        ((pl.col("alloc") == opts.alloc) & (pl.col("awards") == opts.awards)).alias("chosen"))
+        ((pl.col("alloc") == r.alloc) & (pl.col("awards") == r.awards)).alias("chosen"))
     ratios = [r for r in frame["ratio"].to_list() if r is not None]
     chosen = frame.filter(pl.col("chosen"))
     cr = chosen["ratio"][0] if chosen.height else None
@@ -345,73 +299,19 @@ def sensitivity_data(opts: GapOptions, data: GapData, table: pl.DataFrame | None
     else:
         title = f"No method choice finds {m['sector_title'].lower()} completers{_where(m['region'])}"
     extra = [f"Each row is an award-level preset, each marker an allocation mode; the ringed marker is the chosen "
-             f"method (alloc={opts.alloc}, awards={opts.awards}). Openings are the same in every cell: "
+             f"method (alloc={r.alloc}, awards={r.awards}). Openings are the same in every cell: "
              f"{num(float(frame['openings'][0]))} a year."]
     return ChartData("sensitivity", frame, title, subtitle(m), footer(m, extra, alloc="each", awards="each"), m,
-                     base.notes, {"alloc": opts.alloc, "awards": opts.awards})
+                     base.notes, {"alloc": r.alloc, "awards": r.awards})
 
 
-def completions_trend(opts: GapOptions, data: GapData) -> pl.DataFrame:
-    """Completions per ingested IPEDS year for the sector's programs.
-
-    The sector's programs are the 6-digit CIPs that the NCES crosswalk links to an occupation with
-    sector openings in the region, at an award level the ``--awards`` preset accepts for it. Rows:
-    ``year``, ``series``, ``kind``, ``completions`` where
-
-    * ``kind == "counted"``: the part of those programs' first-major completions the gap counts as the
-      sector's supply (allocation and scope applied), one row per award group (sub-baccalaureate,
-      bachelor's, graduate; or the single preset chosen) — the gap's own supply for that single year;
-    * ``kind == "linked"``: all first-major completions in those programs (``series`` "All completions in
-      linked programs"), which also serve other sectors' occupations.
-    """
+def trend_data(r: Resolved, tables: Tables, frame: pl.DataFrame | None = None) -> ChartData:
     import polars as pl
 
-    from gapkit.config.presets import award_config, preset
-
-    opts = validate_options(opts)
-    region = "US" if opts.region in {"US", "all"} else opts.region
-    years = sorted(int(v) for v in data.store.vintages("ipeds_completions"))
-    if not years:
-        from gapkit.errors import MissingDataError
-
-        raise MissingDataError("ipeds_completions", "gapkit ingest ipeds")
-    occ = compute(replace(opts, by="occupation", region=region, completions_years=None), data).table
-    socs = occ.filter(pl.col("openings") > 0).select("soc_code")
-    ep = data.ep(data.vintage("ep_occupations", opts.vintage))
-    p = preset(opts.awards)
-    if p.by_entry_education:
-        cfg = award_config()
-        rows = [(edu, lvl) for edu, lvls in cfg.entry_education.items() for lvl in lvls]
-        edu = pl.DataFrame(rows, schema={"education": pl.String, "awlevel": pl.Int8}, orient="row")
-        eligible = ep.select("soc_code", "education").join(edu, on="education").select("soc_code", "awlevel")
-    else:
-        eligible = ep.select("soc_code").join(pl.DataFrame({"awlevel": p.levels}, schema={"awlevel": pl.Int8}), how="cross")
-    programs = (data.crosswalk().join(socs, on="soc_code", how="semi").join(eligible, on="soc_code")
-                .select("cipcode", "awlevel").unique())
-    groups = list(AWARD_GROUPS) if opts.awards == "all" else [opts.awards]
-    out = []
-    for y in years:
-        for g in groups:
-            counted = compute(replace(opts, awards=g, by="sector", region=region, completions_years=(y,)), data).table
-            out.append((y, AWARD_GROUPS.get(g, PRESET_LABELS.get(g, g)), "counted", float(counted["supply"].sum())))
-        comp = data.completions((y,))
-        if region != "US":
-            comp = comp.filter(pl.col("state") == region)
-        linked = float(comp.join(programs, on=["cipcode", "awlevel"], how="semi")["completions"].sum())
-        out.append((y, LINKED_SERIES, "linked", linked))
-    df = pl.DataFrame(out, schema={"year": pl.Int32, "series": pl.String, "kind": pl.String, "completions": pl.Float64},
-                      orient="row")
-    return df.with_columns(pl.col("completions").round(2))
-
-
-def trend_data(opts: GapOptions, data: GapData, frame: pl.DataFrame | None = None) -> ChartData:
-    import polars as pl
-
-    opts = validate_options(opts)
-    region = "US" if opts.region in {"US", "all"} else opts.region
-    trend = frame if frame is not None else completions_trend(opts, data)
+    region = "US" if r.region.kind in {"nation", "states"} else r.region.code
+    trend = frame if frame is not None else completions_trend(r, tables)
     years = sorted(set(trend["year"].to_list()))
-    base = compute(replace(opts, by="sector", region=region, completions_years=(years[-1],)), data)
+    base = compute(r.at(by="sector", region=region, completions_years=(years[-1],)), tables)
     m = base.method
     counted = trend.filter(pl.col("kind") == "counted").group_by("year").agg(pl.col("completions").sum()).sort("year")
     linked = trend.filter(pl.col("kind") == "linked").sort("year")
@@ -433,5 +333,6 @@ def trend_data(opts: GapOptions, data: GapData, frame: pl.DataFrame | None = Non
              f"counted as the gap counts them (allocated to occupations, then the sector's share), for each single year. "
              f"All completions in those programs, which also serve other sectors: {num(l0)} in {years[0]}"
              + (f", {num(l1)} in {years[-1]}." if len(years) > 1 else ".")]
-    return ChartData("trend", trend, title, subtitle(m, years=years, region=region), footer(m, extra, years=years), m,
+    extra.append(f"Completions: IPEDS {years_text(years, mean=False)}.")
+    return ChartData("trend", trend, title, subtitle(m, years=years, region=region), footer(m, extra), m,
                      base.notes, {"years": years})

@@ -22,8 +22,9 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.patheffects import withStroke
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
+from gapkit.analysis.sweeps import PRESET_LABELS
 from gapkit.render.charts import style as st
-from gapkit.render.charts.data import ALLOC_LABELS, PRESET_LABELS, ChartData
+from gapkit.render.charts.data import ALLOC_LABELS, ChartData
 
 OPENINGS_LABEL = "Annual openings (BLS)"
 STATE_OPENINGS_LABEL = "Annual openings (state)"
@@ -306,12 +307,12 @@ def draw_scatter(cd: ChartData) -> Figure:
     d = 10 ** (math.log10(floor) + 0.86 * (math.log10(hi) - math.log10(floor)))
     t = ax.text(d, d, "completers = openings", rotation=45, rotation_mode="anchor", ha="center", va="bottom",
                 fontsize=st.ANNOT_PT, color=st.MUTED, transform_rotates_text=True)
-    fixed_boxes.append(_text_box(p.fig, t))
+    fixed_boxes.append(text_box(p.fig, t))
     t1 = ax.text(0.98, 0.03, "more openings than completers", transform=ax.transAxes, ha="right", va="bottom",
                  fontsize=st.ANNOT_PT, color=st.MUTED, style="italic")
     t2 = ax.text(0.02, 0.97, "more completers than openings", transform=ax.transAxes, ha="left", va="top",
                  fontsize=st.ANNOT_PT, color=st.MUTED, style="italic")
-    fixed_boxes += [_text_box(p.fig, t1), _text_box(p.fig, t2)]
+    fixed_boxes += [text_box(p.fig, t1), text_box(p.fig, t2)]
     # label the largest gaps without overlaps
     top = sorted(recs, key=lambda r: -r["gap"])[:8]
     bounds = ax.get_window_extent()  # labels stay in the main panel (the strip is too low to hold one)
@@ -323,7 +324,7 @@ def draw_scatter(cd: ChartData) -> Figure:
     return p.fig
 
 
-def _text_box(fig: Figure, t: Any) -> tuple[float, float, float, float]:
+def text_box(fig: Figure, t: Any) -> tuple[float, float, float, float]:
     bb = t.get_window_extent(renderer=fig.canvas.get_renderer())
     return (bb.x0, bb.y0, bb.x1, bb.y1)
 

@@ -7,9 +7,8 @@ programs  the largest programs (CIP) of a region: completions as bars coloured b
           openings-per-completer ratio of the occupations each feeds on a log scale with the
           balanced band of the rules shaded.
 
-    from gapkit.render.charts.pathways_charts import pathway_chart, program_chart
-    pathway_chart(region="OH").save("oh-pathways.png")
-    program_chart(region="OH").save("oh-programs.png")
+    gapkit.chart("pathways", region="OH").save("oh-pathways.png")
+    gapkit.chart("programs", region="OH").save("oh-programs.png")
 
 Like the other kinds they take a prepared :class:`~gapkit.render.charts.data.ChartData` (``pathways_data`` /
 ``programs_data``) so a report can reuse one computation, and return a :class:`~gapkit.render.charts.Chart`.
@@ -18,8 +17,7 @@ Like the other kinds they take a prepared :class:`~gapkit.render.charts.data.Cha
 from __future__ import annotations
 
 import math
-import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.colorbar import ColorbarBase
@@ -29,14 +27,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
-from gapkit.render.charts import PATHWAY_KINDS, Chart, check_chart_path
+from gapkit.render.charts import PATHWAY_KINDS
 from gapkit.render.charts import style as st
 from gapkit.render.charts.data import ChartData, footer, region_name, subtitle
-from gapkit.render.charts.kinds import _text_box, place_labels
+from gapkit.render.charts.kinds import place_labels, text_box
 
 if TYPE_CHECKING:
-    from gapkit.analysis.engine import GapData
-    from gapkit.analysis.pathways import PathwayResult, Rules
+    from gapkit.analysis.pathways import PathwayResult
     from gapkit.analysis.programs import ProgramResult
 
 KINDS = PATHWAY_KINDS
@@ -197,7 +194,7 @@ def draw_pathways(cd: ChartData) -> Figure:
                  color=st.MUTED, style="italic")
     t2 = ax.text(0.01, 0.02, "lower wage, slower growth", transform=ax.transAxes, ha="left", va="bottom", fontsize=st.ANNOT_PT,
                  color=st.MUTED, style="italic")
-    fixed += [_text_box(p.fig, t1), _text_box(p.fig, t2)]
+    fixed += [text_box(p.fig, t1), text_box(p.fig, t2)]
     pts = np.array([tuple(ax.transData.transform((r["wage_value"], r["growth_pct"]))) for r in recs]) if recs else np.zeros((0, 2))
     labelled = sorted(recs, key=lambda r: (r["tier"] != m["top_tier"], -r["openings"]))[:8]
     place_labels(p.fig, [((ax, r["wage_value"], r["growth_pct"]), st.shorten(r["title"], 1.6, st.ANNOT_PT, 2)) for r in labelled],
@@ -308,34 +305,4 @@ def draw_programs(cd: ChartData) -> Figure:
 # ---------------------------------------------------------------------------------------------
 # library entry points
 # ---------------------------------------------------------------------------------------------
-def pathway_chart(sector: str = "all", region: str = "US", cluster: str | None = None, *, limit: int = 40,
-                  rules: str | os.PathLike[str] | Rules | None = None, out: str | os.PathLike[str] | None = None,
-                  data: GapData | None = None, data_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> Chart:
-    from gapkit.analysis.pathways import pathways
-
-    if out is not None:
-        check_chart_path(out)
-    res = pathways(sector, region, cluster, rules=rules, data=data, data_dir=data_dir, **kwargs)
-    cd = pathways_data(res, limit)
-    c = Chart(draw(cd), cd)
-    if out is not None:
-        c.save(out)
-    return c
-
-
-def program_chart(region: str = "US", *, limit: int = 20, out: str | os.PathLike[str] | None = None,
-                  data: GapData | None = None, data_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> Chart:
-    """``kwargs``: those of :func:`gapkit.analysis.programs.programs` (cip, soc, cluster, sector, awards, rules, ...)."""
-    from gapkit.analysis.programs import programs
-
-    if out is not None:
-        check_chart_path(out)
-    res = programs(region, data=data, data_dir=data_dir, **kwargs)
-    cd = programs_data(res, limit)
-    c = Chart(draw(cd), cd)
-    if out is not None:
-        c.save(out)
-    return c
-
-
-__all__ = ["KINDS", "draw", "pathway_chart", "pathways_data", "program_chart", "programs_data"]
+__all__ = ["KINDS", "draw", "pathways_data", "programs_data"]

@@ -1,0 +1,122 @@
+"""One question under many method choices or many years, without recomputing what does not change.
+
+``sensitivity`` is the headline under every allocation mode × award preset: the sector's openings are
+computed once and the completions allocated once per mode (presets that count the same levels for
+every occupation share that allocation). ``completions_trend`` is the supply side over the ingested
+IPEDS years.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gapkit.analysis.method import compute, eligible_levels, national_rows, sector_occupations, state_rows
+from gapkit.analysis.query import ALLOC_MODES
+from gapkit.analysis.results import method_line
+from gapkit.config.presets import award_config
+from gapkit.errors import MissingDataError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from gapkit.analysis.query import Resolved
+    from gapkit.analysis.tables import Tables
+
+# the award presets that partition "all" (so their supplies add up to the all-levels supply)
+AWARD_GROUPS = {"subbacc": "Certificates and associate's", "bachelor": "Bachelor's", "graduate": "Graduate"}
+PRESET_LABELS = {"all": "All award levels", "subbacc": "Sub-baccalaureate", "bachelor": "Bachelor's",
+                 "graduate": "Graduate", "entry": "Entry-level match"}
+LINKED_SERIES = "All completions in linked programs"
+
+
+@dataclass
+class SweepResult:
+    """One question's headline under many method choices: the table, the base method record, notes, a title."""
+
+    table: pl.DataFrame
+    method: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    title: str = ""
+
+    def method_line(self) -> str:
+        return method_line(self.method, alloc="each", awards="each")
+
+
+def sensitivity_result(r: Resolved, t: Tables) -> SweepResult:
+    """``gapkit gap --sensitivity``: the grid with the question's method record and a title stating the spread."""
+    table = sensitivity(r, t)
+    base = compute(r.at(by="sector"), t)
+    m = {**base.method, "view": "sensitivity"}
+    ratios = [x for x in table["ratio"].to_list() if x is not None]
+    spread = f"ratios range {min(ratios):.2f}–{max(ratios):.2f}" if ratios else "no supply under any choice"
+    title = f"{m['sector_title']} ({m['region']}): headline openings-to-supply ratio under each method choice; {spread}"
+    return SweepResult(table, m, base.notes, title)
+
+
+def _totals(r: Resolved, t: Tables, occ: pl.DataFrame) -> tuple[float, float]:
+    """(openings, supply) of a question summed over its rows (its headline), from sector occupations already computed."""
+    import polars as pl
+
+    ep = t.ep(r.ep_cycle)
+    rows = state_rows(r, t, ep, occ)[0] if r.needs_states else national_rows(r, t, ep, occ)[0]
+    tot = rows.lazy().select(pl.col("openings").sum(), pl.col("supply").sum()).collect().row(0)
+    return float(tot[0] or 0.0), float(tot[1] or 0.0)
+
+
+def sensitivity(r: Resolved, t: Tables) -> pl.DataFrame:
+    """The headline (whole-row) ratio under every allocation mode × award preset: alloc, awards, openings,
+    supply, ratio, gap."""
+    import polars as pl
+
+    base = r.at(by="sector" if r.by != "state" else "state")
+    occ = sector_occupations(base, t, t.ep(base.ep_cycle))[0]
+    rows = []
+    for alloc in ALLOC_MODES:
+        for awards in award_config().presets:
+            openings, supply = _totals(base.at(alloc=alloc, awards=awards), t, occ)
+            rows.append((alloc, awards, openings, supply, openings / supply if supply > 0 else None, openings - supply))
+    return pl.DataFrame(rows, schema={"alloc": pl.String, "awards": pl.String, "openings": pl.Float64, "supply": pl.Float64,
+                                      "ratio": pl.Float64, "gap": pl.Float64}, orient="row")
+
+
+def completions_trend(r: Resolved, t: Tables) -> pl.DataFrame:
+    """Completions per ingested IPEDS year for the sector's programs.
+
+    The sector's programs are the 6-digit CIPs that the NCES crosswalk links to an occupation with
+    sector openings in the region, at an award level the ``--awards`` preset accepts for it. Rows:
+    ``year``, ``series``, ``kind``, ``completions`` where
+
+    * ``kind == "counted"``: the part of those programs' first-major completions the gap counts as the
+      sector's supply (allocation and scope applied), one row per award group (sub-baccalaureate,
+      bachelor's, graduate; or the single preset chosen) — the gap's own supply for that single year;
+    * ``kind == "linked"``: all first-major completions in those programs (``series`` "All completions in
+      linked programs"), which also serve other sectors' occupations.
+    """
+    import polars as pl
+
+    region = "US" if r.region.kind in {"nation", "states"} else r.region.code
+    years = sorted(int(v) for v in t.vintages("ipeds_completions"))
+    if not years:
+        raise MissingDataError("ipeds_completions", "gapkit ingest ipeds")
+    base = r.at(region=region, by="sector", completions_years=None)
+    occ_table = compute(base.at(by="occupation"), t).table
+    socs = occ_table.filter(pl.col("openings") > 0).select("soc_code")
+    ep = t.ep(base.ep_cycle)
+    programs = (t.crosswalk().join(socs, on="soc_code", how="semi").join(eligible_levels(ep, base.preset), on="soc_code")
+                .select("cipcode", "awlevel").unique())
+    occ = sector_occupations(base, t, ep)[0]
+    groups = list(AWARD_GROUPS) if r.awards == "all" else [r.awards]
+    out = []
+    for y in years:
+        at_y = base.at(completions_years=(y,))
+        for g in groups:
+            out.append((y, AWARD_GROUPS.get(g, PRESET_LABELS.get(g, g)), "counted", _totals(at_y.at(awards=g), t, occ)[1]))
+        comp = t.completions((y,))
+        if region != "US":
+            comp = comp.filter(pl.col("state") == region)
+        linked = float(comp.join(programs, on=["cipcode", "awlevel"], how="semi")["completions"].sum())
+        out.append((y, LINKED_SERIES, "linked", linked))
+    df = pl.DataFrame(out, schema={"year": pl.Int32, "series": pl.String, "kind": pl.String, "completions": pl.Float64},
+                      orient="row")
+    return df.with_columns(pl.col("completions").round(2))

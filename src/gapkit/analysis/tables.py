@@ -1,0 +1,273 @@
+"""The ingested tables the method reads, each derived once per :class:`Tables` (a notebook can keep one).
+
+``Tables`` reads a gapkit data folder (``Tables(data_dir)``) or, for tests and experiments, a set of
+in-memory frames (``Tables.from_frames({"ep_occupations": {"2024-34": df}, ...})``) laid out like the
+stored Parquet tables. Everything here is data access: no option is validated and no method choice is
+made (that is :mod:`gapkit.analysis.query` and :mod:`gapkit.analysis.method`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from gapkit.errors import MissingDataError, UsageError
+from gapkit.store import Store, vintage_sort_key
+
+if TYPE_CHECKING:
+    import polars as pl
+
+T = TypeVar("T")
+
+
+def cycle_years(cycle: str) -> int:
+    """Years in a projection cycle: ``2024-34`` -> 10."""
+    m = re.match(r"^(\d{4})-(\d{2,4})$", cycle)
+    if not m:
+        return 10
+    start, end = int(m.group(1)), int(m.group(2))
+    if end < 100:
+        end += (start // 100) * 100
+    return max(1, end - start)
+
+
+class Tables:
+    """The data a question is answered from: stored tables plus the derived tables the method uses."""
+
+    def __init__(self, data_dir: str | os.PathLike[str] | Store | None = None) -> None:
+        self.store: Store | None = data_dir if isinstance(data_dir, Store) else Store(data_dir)
+        self._frames: dict[str, dict[str, pl.DataFrame]] | None = None
+        self._memo: dict[Any, Any] = {}
+
+    @classmethod
+    def from_frames(cls, frames: dict[str, dict[str, pl.DataFrame]]) -> Tables:
+        """Tables from in-memory frames: ``{dataset: {vintage: frame}}`` with the stored columns."""
+        t = cls.__new__(cls)
+        t.store, t._frames, t._memo = None, frames, {}
+        return t
+
+    # -- raw access -----------------------------------------------------------------------------
+    def cached(self, key: Any, fn: Callable[[], T]) -> T:
+        """``fn()`` computed once per key for the life of these tables."""
+        if key not in self._memo:
+            self._memo[key] = fn()
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def vintages(self, dataset: str) -> list[str]:
+        if self._frames is not None:
+            return sorted(self._frames.get(dataset, {}), key=vintage_sort_key)
+        assert self.store is not None
+        return self.store.vintages(dataset)
+
+    def scan(self, dataset: str, vintage: str | None = None) -> pl.LazyFrame:
+        if self._frames is not None:
+            have = self._frames.get(dataset, {})
+            if not have or (vintage is not None and vintage not in have):
+                raise MissingDataError(dataset, f"gapkit ingest {_source_of(dataset)}", vintage)
+            return have[vintage or self.vintages(dataset)[-1]].lazy()
+        assert self.store is not None
+        return self.store.scan(dataset, vintage)
+
+    def has(self, dataset: str) -> bool:
+        return bool(self.vintages(dataset))
+
+    def vintage(self, dataset: str, wanted: str | None = None, option: str = "--vintage") -> str:
+        """The newest vintage of ``dataset``, or ``wanted`` after checking it is ingested."""
+        available = self.vintages(dataset)
+        if not available:
+            raise MissingDataError(dataset, f"gapkit ingest {_source_of(dataset)}")
+        if wanted is None:
+            return available[-1]
+        if wanted not in available:
+            raise UsageError(f"{option} {wanted}: {dataset} has vintages {', '.join(available)} ingested.")
+        return wanted
+
+    def nearest(self, dataset: str, year: int) -> str:
+        """The vintage of a yearly dataset closest to ``year`` (the later one on a tie)."""
+        available = self.vintages(dataset)
+        if not available:
+            raise MissingDataError(dataset, f"gapkit ingest {_source_of(dataset)}")
+        return min(available, key=lambda v: (abs(int(v) - year), -int(v)))
+
+    def provenance(self, dataset: str, vintage: str) -> dict[str, Any]:
+        e = self.store.entry(dataset, vintage) if self.store is not None else None
+        return {"dataset": dataset, "vintage": vintage, "sha256": e.sha256[:12] if e else "", "retrieved": e.retrieved if e else ""}
+
+    # -- derived tables -------------------------------------------------------------------------
+    def ep(self, cycle: str) -> pl.DataFrame:
+        """Detailed occupations of one EP cycle, persons per year, with the separation rate."""
+        import polars as pl
+
+        def load() -> pl.DataFrame:
+            return (
+                self.scan("ep_occupations", cycle)
+                .filter(pl.col("occ_type") == "Line item")
+                .select(
+                    "soc_code", "title", "education", "training", "work_experience", "median_wage",
+                    (pl.col("openings_k") * 1000).alias("openings_nat"),
+                    (pl.col("emp_base_k") * 1000).alias("emp_base"),
+                    (pl.col("emp_proj_k") * 1000).alias("emp_proj"),
+                    (pl.col("separations_k") / ((pl.col("emp_base_k") + pl.col("emp_proj_k")) / 2)).fill_nan(0.0).alias("sep_rate"),
+                    pl.col("base_year"), pl.col("proj_year"),
+                )
+                .collect()
+            )
+
+        return self.cached(("ep", cycle), load)
+
+    def ep_total(self, cycle: str) -> dict[str, float | None]:
+        """The all-occupations (00-0000) row of an EP cycle: employment base/projected, openings (persons)."""
+        import polars as pl
+
+        def load() -> dict[str, float | None]:
+            tot = self.scan("ep_occupations", cycle).filter(pl.col("soc_code") == "00-0000").select(
+                "emp_base_k", "emp_proj_k", "openings_k").collect()
+            if tot.height == 0:
+                return {"emp_base": None, "emp_proj": None, "openings": None}
+            row = tot.row(0, named=True)
+            return {k.removesuffix("_k"): (None if v is None else v * 1000) for k, v in row.items()}
+
+        return self.cached(("ep-total", cycle), load)
+
+    def ep_row(self, cycle: str, soc_code: str) -> dict[str, Any] | None:
+        """One occupation's published row (any type) of an EP cycle, or None."""
+        import polars as pl
+
+        rows = self.scan("ep_occupations", cycle).filter(pl.col("soc_code") == soc_code).collect()
+        return rows.row(0, named=True) if rows.height else None
+
+    def matrix_demand(self, matrix_cycle: str, sep_cycle: str, industries: tuple[str, ...] | None = None) -> pl.DataFrame:
+        """Annual openings by (line-item industry, line-item occupation) from the matrix, persons.
+
+        ``industries`` limits the query to those industry codes (pushed into the Parquet scan); None
+        reads every line-item industry.
+        """
+        import polars as pl
+
+        def load() -> pl.DataFrame:
+            ep = self.ep(sep_cycle).select("soc_code", "sep_rate")
+            m = self.scan("nem_matrix", matrix_cycle)
+            if industries is not None:
+                m = m.filter(pl.col("industry_code").is_in(list(industries)))
+            years = cycle_years(matrix_cycle)
+            return (
+                m.filter((pl.col("industry_type") == "Line item") & (pl.col("occupation_type") == "Line item"))
+                .unique(subset=["industry_code", "occupation_code"], keep="first")
+                .join(ep.lazy(), left_on="occupation_code", right_on="soc_code", how="left")
+                .select(
+                    "industry_code",
+                    pl.col("occupation_code").alias("soc_code"),
+                    (
+                        ((pl.col("emp_proj_k") - pl.col("emp_base_k")) / years
+                         + pl.col("sep_rate").fill_null(0.0) * (pl.col("emp_base_k") + pl.col("emp_proj_k")) / 2)
+                        .clip(lower_bound=0.0) * 1000
+                    ).alias("openings_m"),
+                    (pl.col("emp_base_k") * 1000).alias("emp_base_m"),
+                )
+                .collect()
+            )
+
+        return self.cached(("matrix", matrix_cycle, sep_cycle, industries), load)
+
+    def industry_employment(self, matrix_cycle: str) -> dict[str, float]:
+        """Base-year employment (thousands) of every line-item industry of the matrix (its 00-0000 row)."""
+        import polars as pl
+
+        def load() -> dict[str, float]:
+            mat = self.scan("nem_matrix", matrix_cycle).filter(
+                (pl.col("industry_type") == "Line item") & (pl.col("occupation_code") == "00-0000")
+            ).select("industry_code", "emp_base_k").collect()
+            return {k: float(v or 0.0) for k, v in zip(mat["industry_code"].to_list(), mat["emp_base_k"].to_list(), strict=True)}
+
+        return self.cached(("industry-emp", matrix_cycle), load)
+
+    def completions(self, years: tuple[int, ...], by_unit: bool = False) -> pl.DataFrame:
+        """Mean annual first-major completions at 6-digit CIP by (state, cipcode, awlevel); ``by_unit`` keeps unitid.
+
+        Runs as a streaming query, so a very large completions table aggregates in bounded memory.
+        """
+        import polars as pl
+
+        def load() -> pl.DataFrame:
+            frames = []
+            for y in years:
+                inst = self.scan("ipeds_institutions", self.nearest("ipeds_institutions", y)).select("unitid", "state")
+                frames.append(
+                    self.scan("ipeds_completions", str(y))
+                    .filter(pl.col("cip_level") == 6)
+                    .select("unitid", "cipcode", "awlevel", pl.col("completions").cast(pl.Float64))
+                    .join(inst, on="unitid", how="left")
+                )
+            keys = ["unitid", "state", "cipcode", "awlevel"] if by_unit else ["state", "cipcode", "awlevel"]
+            df = pl.concat(frames).group_by(keys).agg((pl.col("completions").sum() / len(years)).alias("completions"))
+            return df.collect(engine="streaming")
+
+        return self.cached(("completions", years, by_unit), load)
+
+    def completions_national(self, years: tuple[int, ...]) -> pl.DataFrame:
+        """Mean annual first-major completions at 6-digit CIP by (cipcode, awlevel), the whole country (no directory join)."""
+        import polars as pl
+
+        def load() -> pl.DataFrame:
+            frames = [
+                self.scan("ipeds_completions", str(y)).filter(pl.col("cip_level") == 6)
+                .select("cipcode", "awlevel", pl.col("completions").cast(pl.Float64))
+                for y in years
+            ]
+            return (pl.concat(frames).group_by("cipcode", "awlevel")
+                    .agg((pl.col("completions").sum() / len(years)).alias("completions")).collect())
+
+        return self.cached(("completions-national", years), load)
+
+    def institutions(self, year: int) -> pl.DataFrame:
+        """The institution directory nearest to ``year``: unitid, name, city, state."""
+        return self.cached(("institutions", year), lambda: self.scan(
+            "ipeds_institutions", self.nearest("ipeds_institutions", year)).select("unitid", "name", "city", "state").collect())
+
+    def crosswalk(self) -> pl.DataFrame:
+        """NCES CIP-SOC links (cipcode, soc_code), sentinels removed."""
+        return self.cached("xw", lambda: self.scan("cip_soc", self.vintage("cip_soc")).select("cipcode", "soc_code").unique().collect())
+
+    def cip_titles(self) -> pl.DataFrame:
+        """(cipcode, cip_title) from the crosswalk, its unmatched codes and the Career Clusters crosswalk."""
+        import polars as pl
+
+        def load() -> pl.DataFrame:
+            frames = [self.scan("cip_soc", self.vintage("cip_soc")).select("cipcode", "cip_title")]
+            if self.has("cip_soc_unmatched"):
+                frames.append(self.scan("cip_soc_unmatched", self.vintage("cip_soc_unmatched"))
+                              .filter(pl.col("kind") == "cip").select(pl.col("code").alias("cipcode"), pl.col("title").alias("cip_title")))
+            if self.has("cluster_cip"):
+                frames.append(self.scan("cluster_cip").select("cipcode", "cip_title"))
+            return pl.concat([f.collect() for f in frames]).unique("cipcode", keep="first", maintain_order=True)
+
+        return self.cached("cip-titles", load)
+
+    def state_projections(self, cycle: str) -> pl.DataFrame:
+        """Projections Central rows of every state (not the national 00 file)."""
+        import polars as pl
+
+        return self.cached(("proj", cycle), lambda: (
+            self.scan("state_projections", cycle).filter(pl.col("stfips") != "00")
+            .select("stfips", "state", "soc_code", "soc_level", "openings", "title").collect()))
+
+    def state_total_notes(self, cycle: str, fips: str | None = None) -> list[str]:
+        """The parser's per-state checks (detail vs published total, openings rate) for every state or one."""
+        import polars as pl
+
+        def load() -> list[str]:
+            from gapkit.ingestion.sources.projection_checks import state_total_notes
+
+            lf = self.scan("state_projections", cycle)
+            lf = lf.filter(pl.col("stfips") == fips) if fips is not None else lf.filter(pl.col("stfips") != "00")
+            return state_total_notes(lf.collect())
+
+        return self.cached(("state-totals", cycle, fips), load)
+
+
+def _source_of(dataset: str) -> str:
+    from gapkit.ingestion.sources import DATASET_SOURCE
+
+    return DATASET_SOURCE.get(dataset, "")

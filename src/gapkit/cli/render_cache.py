@@ -1,0 +1,51 @@
+"""Charts and briefs through the result cache: a re-run on unchanged data writes the stored bytes
+without importing polars or matplotlib and without drawing anything again.
+
+The key is the same as for tables (the question, the data manifest, the shipped definitions, the
+user's files and gapkit's code), plus the chart kind and format; a brief is stored with its
+``Generated at`` line and written with a new one.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from gapkit.cli.commands import DataDir, cached
+
+if TYPE_CHECKING:
+    from gapkit.render.brief import Brief
+
+
+def _files(options: dict[str, Any]) -> list[str]:
+    return [str(options[k]) for k in ("sector_file", "extra_supply", "rules") if options.get(k)]
+
+
+def chart_bytes(kind: str, sector: str | None, options: dict[str, Any], fmt: str, data_dir: DataDir) -> tuple[str, bytes]:
+    """(title, file bytes) of chart ``kind`` drawn as ``fmt`` (png, svg, pdf)."""
+
+    def draw() -> dict[str, Any]:
+        from gapkit.workspace import Workspace
+
+        c = Workspace(data_dir).chart(kind, sector, **options)
+        return {"title": c.title, "bytes": base64.b64encode(c.to_bytes(fmt)).decode()}
+
+    hit = cached(data_dir, {"cmd": "chart", "kind": kind, "sector": sector, "options": options, "format": fmt}, _files(options), draw)
+    return hit["title"], base64.b64decode(hit["bytes"])
+
+
+def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, generated_at: str | None = None) -> Brief:
+    """The brief for these options: built, or the cached one with a new ``Generated at`` line."""
+    from gapkit.render.brief import Brief
+
+    made: list[Brief] = []
+
+    def build() -> dict[str, Any]:
+        from gapkit.workspace import Workspace
+
+        b = Workspace(data_dir).brief(sector, generated_at=generated_at, **options)
+        made.append(b)
+        return b.to_json()
+
+    hit = cached(data_dir, {"cmd": "report", "sector": sector, "options": options}, _files(options), build)
+    return made[0] if made else Brief.from_json(hit).restamped(generated_at)

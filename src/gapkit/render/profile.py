@@ -1,0 +1,77 @@
+"""`gapkit occupation SOC` as a terminal page, Markdown or JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gapkit.errors import UsageError
+from gapkit.render.tables import write_output
+
+
+def render_profile(p: dict[str, Any], fmt: str, out: Path | None) -> None:
+    if fmt == "json":
+        text = json.dumps(p, indent=1, default=str) + "\n"
+    elif fmt in {"table", "markdown"}:
+        text = _markdown(p)
+    else:
+        raise UsageError(f"--format {fmt}: gapkit occupation prints table, markdown or json.")
+    if out:
+        if out.is_dir():
+            raise UsageError(f"--out {out} is a folder; give a file name.")
+        write_output(out, text.encode())
+        return
+    if fmt == "table":
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(text))
+    else:
+        print(text, end="")
+
+
+def _n(v: Any, money: bool = False) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float | int):
+        return f"${v:,.0f}" if money else f"{v:,.0f}"
+    return str(v)
+
+
+def _markdown(p: dict[str, Any]) -> str:
+    n = p["national"]
+    g = p["gap"]
+    where = "United States" if p["region"] == "US" else p["region"]
+    ratio = "no supply" if g["ratio"] is None else f"{g['ratio']:.2f}"
+    out = [
+        f"# {n['title']} ({p['soc_code']})",
+        "",
+        f"**{where}: {_n(g['openings'])} openings a year vs {_n(g['supply'])} completers allocated (ratio {ratio}, gap {_n(g['gap'])}).** {g['flags'] or ''}",
+        "",
+        f"## National projections {p['cycle']}",
+        "",
+        "| employment base | projected | change | labor-force exits/yr | transfers/yr | separations/yr | openings/yr | median wage |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {_n(n['emp_base'])} | {_n(n['emp_proj'])} | {_n(n['emp_change'])} | {_n(n['exits'])} | {_n(n['transfers'])} | {_n(n['separations'])} | {_n(n['openings'])} | {_n(n['median_wage'], True)} |",
+        "",
+        f"Typical entry education: {n['education'] or '—'}; work experience: {n['work_experience'] or '—'}; on-the-job training: {n['training'] or '—'}.",
+        "",
+    ]
+    if p["states"]:
+        out += ["## State openings (Projections Central)", "", "| state | openings/yr |", "|---|---:|"]
+        out += [f"| {s['state']} | {_n(s['openings'])} |" for s in p["states"][:15]]
+        out.append("")
+    if p["sector_shares"]:
+        out += ["## Sector shares of national openings", "", "| sector | openings/yr | share |", "|---|---:|---:|"]
+        out += [f"| {s['sector']} | {_n(s['openings'])} | {s['share']:.1%} |" for s in p["sector_shares"]]
+        out.append("")
+    out += ["## Linked programs (CIP) and completions", "", "| CIP | program | award | completions |", "|---|---|---|---:|"]
+    out += [f"| {r['cipcode']} | {r['cip_title']} | {r['award']} | {_n(r['completions'])} |" for r in p["programs"][:40]]
+    if not p["programs"]:
+        out.append("| — | no linked programs with completions in this region | | |")
+    out += ["", "## Top institutions in the region", "", "| institution | city | state | completions |", "|---|---|---|---:|"]
+    out += [f"| {r['name']} | {r['city']} | {r['state']} | {_n(r['completions'])} |" for r in p["top_institutions"]]
+    out += ["", f"*{p['method_line']}*", ""]
+    out += [f"*Note: {x}*" for x in p["notes"]]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,174 @@
+"""The method on a tiny hand-made table set (in memory, no ../shared): every number checked by hand.
+
+Three occupations, one projection cycle (2030-40, so the matrix and the projections agree), two
+sector industries plus one outside the sector, two states, four programs (one linked to nothing).
+Separation rate r = separations / mean employment = 0.1 for every occupation.
+
+Sector openings (persons/yr), O = ΔE/10 + r·mean E, from the matrix:
+  trucking 484000: truck drivers (6→7.5k) 825, diesel mechanics (1→1k) 100, managers (2→2.2k) 230
+  transit 485000:  truck drivers (1→1k) 100
+National openings: truck drivers 1,300, mechanics 500, managers 2,300, so the sector shares are
+925/1300, 100/500 = 0.2 and 230/2300 = 0.1.
+Completions: truck driving (49.0205, cert <12 weeks) OH 300 + TX 500 -> truck drivers; diesel (47.0605,
+associate's) OH 40 -> mechanics; business administration (52.0201, bachelor's) OH 1,000 -> managers
+(its other link, 13-1111, is not a projections occupation); 24.0101 OH 50 links to nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from gapkit.analysis.method import compute
+from gapkit.analysis.query import Query
+from gapkit.analysis.sweeps import sensitivity
+from gapkit.analysis.tables import Tables
+from gapkit.config.sectors import load_sector
+from gapkit.errors import UsageError
+
+CYCLE = "2030-40"
+SHARE_TRUCK = 925 / 1300
+SECTOR = '''name = "mini"
+title = "Mini transportation"
+[[subsectors]]
+key = "trucking"
+title = "Trucking"
+nem_industries = ["484000"]
+[[subsectors]]
+key = "transit"
+title = "Transit"
+nem_industries = ["485000"]
+[[groups]]
+key = "operations"
+title = "Operations"
+soc = ["53-3"]
+[[groups]]
+key = "maintenance"
+title = "Maintenance"
+soc = ["49-"]
+[[groups]]
+key = "other"
+title = "Other"
+soc = ["*"]
+'''
+
+
+def _frames() -> dict[str, dict[str, pl.DataFrame]]:
+    ep = pl.DataFrame({
+        "soc_code": ["00-0000", "53-3032", "49-3031", "11-1021"],
+        "title": ["Total", "Truck drivers", "Diesel mechanics", "Managers"],
+        "occ_type": ["Summary", "Line item", "Line item", "Line item"],
+        "emp_base_k": [35.0, 10.0, 5.0, 20.0], "emp_proj_k": [39.0, 12.0, 5.0, 22.0],
+        "separations_k": [3.7, 1.1, 0.5, 2.1], "openings_k": [4.1, 1.3, 0.5, 2.3],
+        "education": [None, "Postsecondary nondegree award", "High school diploma or equivalent", "Bachelor's degree"],
+        "training": [None, "Short-term on-the-job training", "Long-term on-the-job training", "None"],
+        "work_experience": [None, "None", "None", "5 years or more"],
+        "median_wage": [50_000.0, 55_000.0, 60_000.0, 100_000.0],
+        "base_year": [2030] * 4, "proj_year": [2040] * 4,
+    })
+    m = [("484000", "53-3032", 6.0, 7.5), ("484000", "49-3031", 1.0, 1.0), ("484000", "11-1021", 2.0, 2.2),
+         ("485000", "53-3032", 1.0, 1.0), ("999999", "11-1021", 10.0, 11.0)]
+    matrix = pl.DataFrame([("Line item", i, "Line item", o, b, p) for i, o, b, p in m],
+                          schema=["industry_type", "industry_code", "occupation_type", "occupation_code", "emp_base_k", "emp_proj_k"],
+                          orient="row")
+    comp = pl.DataFrame([(1, "49.0205", 20, 300), (2, "49.0205", 20, 500), (1, "47.0605", 3, 40), (1, "52.0201", 5, 1000),
+                         (1, "24.0101", 3, 50)], schema=["unitid", "cipcode", "awlevel", "completions"], orient="row",
+                        ).with_columns(pl.col("awlevel").cast(pl.Int8), pl.lit(6).alias("cip_level"))
+    inst = pl.DataFrame({"unitid": [1, 2], "state": ["OH", "TX"], "name": ["Ohio College", "Texas College"], "city": ["A", "B"]})
+    xw = pl.DataFrame({"cipcode": ["49.0205", "47.0605", "52.0201", "52.0201"], "soc_code": ["53-3032", "49-3031", "11-1021", "13-1111"],
+                       "cip_title": ["Truck driving", "Diesel", "Business", "Business"]})
+    proj = pl.DataFrame([("39", "OH", s, "detailed", o, "x") for s, o in (("53-3032", 60.0), ("49-3031", 20.0), ("11-1021", 100.0))]
+                        + [("48", "TX", s, "detailed", o, "x") for s, o in (("53-3032", 90.0), ("49-3031", 30.0), ("11-1021", 150.0))],
+                        schema=["stfips", "state", "soc_code", "soc_level", "openings", "title"], orient="row",
+                        ).with_columns(pl.lit(CYCLE).alias("cycle"), pl.lit(0.0).alias("emp_base"), pl.lit(0.0).alias("emp_proj"))
+    return {"ep_occupations": {CYCLE: ep}, "nem_matrix": {CYCLE: matrix}, "ipeds_completions": {"2030": comp},
+            "ipeds_institutions": {"2030": inst}, "cip_soc": {"CIP2020-SOC2018": xw}, "state_projections": {CYCLE: proj}}
+
+
+@pytest.fixture()
+def tables() -> Tables:
+    return Tables.from_frames(_frames())
+
+
+@pytest.fixture()
+def sector_file(tmp_path: Path) -> str:
+    p = tmp_path / "mini.toml"
+    p.write_text(SECTOR)
+    return str(p)
+
+
+def _ask(tables: Tables, sector_file: str, **options: object) -> pl.DataFrame:
+    return compute(Query(sector_file=sector_file, **options).resolve(tables), tables).table  # type: ignore[arg-type]
+
+
+def test_national_by_subsector_group_occupation(tables: Tables, sector_file: str) -> None:
+    sub = {r["subsector"]: r for r in _ask(tables, sector_file, by="subsector").to_dicts()}
+    assert sub["trucking"]["openings"] == pytest.approx(825 + 100 + 230)
+    assert sub["transit"]["openings"] == pytest.approx(100)
+    # truck-driving completers x the sector's share, split across subsectors by their openings
+    assert sub["transit"]["supply"] == pytest.approx(800 * SHARE_TRUCK * 100 / 925)
+    assert sub["trucking"]["supply"] == pytest.approx(800 * SHARE_TRUCK * 825 / 925 + 40 * 0.2 + 1000 * 0.1)
+    occ = {r["soc_code"]: r for r in _ask(tables, sector_file, by="occupation").to_dicts()}
+    assert occ["53-3032"]["openings"] == pytest.approx(925) and occ["53-3032"]["supply"] == pytest.approx(800 * SHARE_TRUCK)
+    assert occ["49-3031"]["supply"] == pytest.approx(8) and occ["11-1021"]["supply"] == pytest.approx(100)
+    assert occ["53-3032"]["group"] == "operations" and occ["49-3031"]["group"] == "maintenance" and occ["11-1021"]["group"] == "other"
+    assert occ["53-3032"]["ratio"] == pytest.approx(925 / (800 * SHARE_TRUCK))
+    grp = _ask(tables, sector_file, by="group")
+    assert grp["group"].to_list() == ["operations", "other", "maintenance"]  # by openings, descending
+    assert grp["openings"].sum() == pytest.approx(1255) and grp["supply"].sum() == pytest.approx(800 * SHARE_TRUCK + 108)
+
+
+def test_allocation_is_conserved_and_reports_unlinked_completions(tables: Tables, sector_file: str) -> None:
+    r = Query(sector_file=sector_file, by="sector").resolve(tables)
+    res = compute(r, tables)
+    assert res.unallocated == pytest.approx({"input": 1890.0, "allocated": 1840.0, "unallocated": 50.0})
+    # award presets: only the associate's degree counts as sub-baccalaureate ... and certificates
+    sub = compute(r.at(awards="subbacc"), tables)
+    assert sub.unallocated["input"] == pytest.approx(890.0) and sub.unallocated["unallocated"] == pytest.approx(50.0)
+    # entry preset: the truck drivers' entry education (postsecondary nondegree award) accepts certificates only
+    entry = {x["soc_code"]: x for x in compute(r.at(awards="entry", by="occupation"), tables).table.to_dicts()}
+    assert entry["53-3032"]["supply"] == pytest.approx(800 * SHARE_TRUCK)
+    assert entry["49-3031"]["flags"].startswith("no IPEDS supply expected")  # high school: no IPEDS route
+
+
+def test_states_use_published_openings_times_the_national_share(tables: Tables, sector_file: str) -> None:
+    st = {x["region"]: x for x in _ask(tables, sector_file, by="state").to_dicts()}
+    assert set(st) == {"OH", "TX"}
+    assert st["OH"]["openings"] == pytest.approx(60 * SHARE_TRUCK + 20 * 0.2 + 100 * 0.1)
+    assert st["OH"]["supply"] == pytest.approx(300 * SHARE_TRUCK + 40 * 0.2 + 1000 * 0.1)
+    assert st["TX"]["supply"] == pytest.approx(500 * SHARE_TRUCK)
+    oh = _ask(tables, sector_file, region="OH", by="subsector")
+    assert oh["openings"].sum() == pytest.approx(st["OH"]["openings"]) and oh["supply"].sum() == pytest.approx(st["OH"]["supply"])
+    assert set(oh["region"]) == {"OH"} and all("estimated state share" in f for f in oh["flags"])
+
+
+def test_several_sectors_in_one_pass_match_one_at_a_time(tables: Tables, sector_file: str) -> None:
+    one = Query(sector_file=sector_file, by="state").resolve(tables)
+    other = replace(load_sector(sector_file), name="mini-trucking", subsectors=load_sector(sector_file).subsectors[:1])
+    both = replace(one, sectors=(one.sector, other), all_sectors=True)
+    together = compute(both, tables).table
+    assert together.filter(pl.col("sector") == "mini").drop("sector").equals(compute(one, tables).table.drop("sector"))
+    alone = compute(replace(one, sectors=(other,)), tables).table
+    assert together.filter(pl.col("sector") == "mini-trucking").drop("sector").equals(alone.drop("sector"))
+
+
+def test_sensitivity_grid_and_variants(tables: Tables, sector_file: str) -> None:
+    r = Query(sector_file=sector_file).resolve(tables)
+    grid = sensitivity(r, tables)
+    assert grid.height == 20 and set(grid["openings"].round(6)) == {1255.0}
+    cell = grid.filter((pl.col("alloc") == "openings") & (pl.col("awards") == "all")).row(0, named=True)
+    assert cell["supply"] == pytest.approx(compute(r.at(by="sector"), tables).table["supply"].sum())
+    none = grid.filter((pl.col("alloc") == "none") & (pl.col("awards") == "all"))["supply"].item()
+    assert none >= cell["supply"]
+    assert r.at(alloc="equal").extra_supply is None and r.at(region="OH").region.name == "Ohio"
+
+
+def test_bad_questions_are_refused_before_any_computation(tables: Tables, sector_file: str) -> None:
+    for options, needle in [({"by": "county"}, "--by"), ({"alloc": "magic"}, "--alloc"), ({"region": "ZZ"}, "--region"),
+                            ({"retention": "2"}, "--retention"), ({"completions_years": "2029"}, "not ingested"),
+                            ({"region": "OH", "by": "state"}, "--by state"), ({"scope": "occupation", "by": "subsector"}, "--scope")]:
+        with pytest.raises(UsageError, match=needle):
+            Query(sector_file=sector_file, **options).resolve(tables)  # type: ignore[arg-type]
