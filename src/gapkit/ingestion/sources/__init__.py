@@ -21,6 +21,7 @@ SOURCES: dict[str, tuple[str, str]] = {
 # Which source writes which dataset (used for "run `gapkit ingest X`" hints).
 DATASET_SOURCE: dict[str, str] = {
     "ep_occupations": "bls-ep",
+    "ep_attainment": "bls-ep",
     "nem_matrix": "bls-matrix",
     "state_projections": "projections",
     "ipeds_completions": "ipeds",
