@@ -15,6 +15,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "projections": ("gapkit.ingestion.sources.projections", "Projections"),
     "ipeds": ("gapkit.ingestion.sources.ipeds", "Ipeds"),
     "crosswalk": ("gapkit.ingestion.sources.crosswalk", "Crosswalk"),
+    "bls-codes": ("gapkit.ingestion.sources.bls_codes", "BlsCodes"),
     "oews": ("gapkit.ingestion.sources.oews", "Oews"),
 }
 
@@ -28,6 +29,7 @@ DATASET_SOURCE: dict[str, str] = {
     "ipeds_institutions": "ipeds",
     "cip_soc": "crosswalk",
     "cip_soc_unmatched": "crosswalk",
+    "soc_nem": "bls-codes",
     "oews_wages": "oews",
 }
 
