@@ -110,14 +110,21 @@ def workbook_one_row(tmp_path: Path, name: str, y0: int, style: str, *, with_53:
     return write_xlsx(tmp_path / name, sheets)  # type: ignore[arg-type]
 
 
-def workbook_grouped(tmp_path: Path, name: str, y0: int, *, table: str = "Table 1.10") -> Path:
-    """A 2018-28 style workbook: "title and code" over two columns (code header blank) and a second header row."""
+def workbook_grouped(tmp_path: Path, name: str, y0: int, *, table: str = "Table 1.10", groups_above: bool = False) -> Path:
+    """A 2018-28 style workbook: "title and code" over two columns (code header blank) and a second header row.
+
+    ``groups_above``: the grouping row sits above a header row that names title, code and the ungrouped
+    columns itself (the other way two-row headers are laid out)."""
     y1, rng = y0 + 10, f"{y0}-{(y0 + 10) % 100:02d}"
     group = [f"{y0} National Employment Matrix title and code", None, "Occupation type", "Employment", None,
              f"Employment change, {rng}", None, f"Occupational separations rate, {rng} annual average", None, None,
              f"Occupational separations, {rng} annual average", None, None, f"Occupational openings, {rng} annual average"]
     sub = [None, None, None, y0, y1, "Number", "Percent", "Labor force exits", "Occupational transfers", "Total",
            "Labor force exits", "Occupational transfers", "Total", None]
+    if groups_above:
+        group, sub = ([None, None, None, *group[3:13], None],
+                      [f"{y0} National Employment Matrix title", f"{y0} National Employment Matrix code", "Occupation type",
+                       *sub[3:13], group[13]])
     keys = ["title", "code", "type", "e0", "e1", "chg", "pct", "exr", "trr", "sepr", "ex", "tr", "sep", "open"]
     rows = [[r[k] for k in keys] for r in matrix_rows(y0)]
     both = [f"{y0} National Employment Matrix title and code", None]
@@ -221,6 +228,13 @@ def test_2018_28_grouped_header_and_combined_title_code(tmp_path: Path) -> None:
     tables = parse(workbook_grouped(tmp_path, "occupation_2018-28.xlsx", 2018))
     _check_cycle(tables, 2018)
     _check_attainment(tables, 2018)
+
+
+def test_grouping_row_above_the_header_row(tmp_path: Path) -> None:
+    """Groups ("Employment", "Occupational separations, ... annual average") in the row above "2019", "Number",
+    "Labor force exits": merged the same way; a column headed in full ("Occupational openings, ...") keeps its own name."""
+    tables = parse(workbook_grouped(tmp_path, "occupation_2019-29.xlsx", 2019, groups_above=True))
+    _check_cycle(tables, 2019)
 
 
 def test_separations_table_found_by_its_title(tmp_path: Path) -> None:

@@ -276,9 +276,12 @@ def _table(reader: Any, path: Path, sheet: str, *, require_title: bool = False) 
         raise SchemaDriftError(path, ["National Employment Matrix code (header row)"], [c for c in first if c != "None"], sheet)
     soc = re.compile(SOC_RE)
     start = next((r for r in range(i + 1, min(raw.height, i + 5)) if any(soc.match(_cell(v)) for v in raw.row(r))), i + 1)
-    header = _merge_header(raw.row(i), [raw.row(r) for r in range(i + 1, start)])
-    title = " ".join(str(v) for r in range(i) for v in raw.row(r) if v is not None)
-    header = _unique(header)
+    # grouping rows above it (cells beyond the first column: the table title sits in column A alone), the header
+    # row, and the sub-heading rows down to the first coded row
+    above = [r for r in range(1, i) if any(v is not None for v in raw.row(r)[1:])]
+    rows = [raw.row(r) for r in [*above, i, *range(i + 1, start)]]
+    header = _unique(_merge_header(rows[0], rows[1:]))
+    title = " ".join(str(v) for r in range(i) if r not in above for v in raw.row(r) if v is not None)
     body = raw.slice(start).rename(dict(zip(raw.columns, header, strict=True)))
     norm = {c: normalize_header(c) for c in header}
     label = next((c for c in header if re.search(TITLE, norm[c])), None)
@@ -305,10 +308,11 @@ def _merge_header(top: tuple[Any, ...], subs: list[tuple[Any, ...]]) -> list[str
         group = ""
         merged = []
         for j, v in enumerate(sub):
-            own = names[j]
-            group = own or (group if v is not None else "")
-            part = str(v).strip() if v is not None else ""
-            part = re.sub(r"^(\d{4})\.0$", r"\1", part)
+            part = re.sub(r"^(\d{4})\.0$", r"\1", str(v).strip()) if v is not None else ""
+            # a blank grouping cell continues the group to its left over sub-headings ("2028", "Percent"), but not
+            # over a cell that is a whole header by itself ("Occupational openings, 2018-28 annual average")
+            whole = bool(RANGE.search(normalize_header(part)) or re.search(f"{CODE}|{TITLE}", normalize_header(part)))
+            group = names[j] or (group if part and not whole else "")
             merged.append(", ".join(x for x in (group, part) if x))
         names = merged
     return names
