@@ -160,7 +160,7 @@ class _Sheet:
 
 class BlsEp(Source):
     name = "bls-ep"
-    title = "BLS Employment Projections, occupation.xlsx (Table 1.10 + education/training; Table 5.3 attainment)"
+    title = "BLS Employment Projections, occupation.xlsx (Table 1.10 + education/training)"
     datasets = ("ep_occupations", "ep_attainment")
     homepage = "https://www.bls.gov/emp/data/occupational-data.htm"
 
