@@ -235,9 +235,9 @@ def _open(path: Path) -> Any:
         raise SourceFormatError(path, f"the workbook cannot be opened ({_short(exc)}); it may be truncated or corrupt.") from None
 
 
-def _load(reader: Any, path: Path, sheet: str, n_rows: int | None = None) -> pl.DataFrame:
+def _load(reader: Any, path: Path, sheet: str) -> pl.DataFrame:
     try:
-        return reader.load_sheet(sheet, header_row=None, dtypes="string", n_rows=n_rows).to_polars()
+        return reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
     except Exception as exc:  # calamine raises its own error types
         raise SourceFormatError(path, f"sheet {sheet!r} cannot be read ({_short(exc)}); the workbook may be truncated or corrupt.") from None
 
