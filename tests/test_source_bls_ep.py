@@ -23,8 +23,10 @@ TRUCK_WAGE = {"2022-32": 49920.0, "2024-34": 57440.0}
 
 
 def parse(path: Path) -> tuple[pl.DataFrame, str, list[str]]:
-    [t] = BlsEp().parse(path, str(path))
-    assert t.dataset == "ep_occupations" and t.unit == "occupation"
+    """The ep_occupations table of a workbook (its Table 5.3, where present, is tested in test_source_bls_ep_cycles.py)."""
+    tables = BlsEp().parse(path, str(path))
+    [t] = [t for t in tables if t.dataset == "ep_occupations"]
+    assert t.unit == "occupation" and {u.dataset for u in tables} <= {"ep_occupations", "ep_attainment"}
     return t.frame, t.vintage, t.notes
 
 

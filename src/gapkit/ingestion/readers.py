@@ -68,6 +68,24 @@ def xlsx_sheets(path: Path) -> list[str]:
         raise SourceFormatError(path, f"the workbook cannot be opened ({_short(exc)}); it may be truncated or corrupt.") from None
 
 
+def lists_sheet(path: Path, sheet: str) -> bool:
+    """Cheap content check for recognizing a workbook: does its sheet list (xl/workbook.xml) name ``sheet``?
+
+    Never raises: a file that is not a readable workbook simply does not list the sheet.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("xl/workbook.xml")
+            if info.file_size > 2_000_000:
+                return False
+            text = zf.read(info).decode("utf-8", errors="replace")
+    except (KeyError, OSError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError, zlib.error):
+        return False
+    from xml.sax.saxutils import escape
+
+    return re.search(r'<(?:\w+:)?sheet\b[^>]*\bname="' + re.escape(escape(sheet, {'"': "&quot;"})) + '"', text) is not None
+
+
 def read_xlsx_sheet(path: Path, sheet: str | int, header_row: int | None = 0) -> pl.DataFrame:
     """One sheet as strings. ``header_row`` is 0-based; None reads with no header (column_0...)."""
     import fastexcel

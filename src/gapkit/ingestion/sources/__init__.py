@@ -15,18 +15,21 @@ SOURCES: dict[str, tuple[str, str]] = {
     "projections": ("gapkit.ingestion.sources.projections", "Projections"),
     "ipeds": ("gapkit.ingestion.sources.ipeds", "Ipeds"),
     "crosswalk": ("gapkit.ingestion.sources.crosswalk", "Crosswalk"),
+    "bls-codes": ("gapkit.ingestion.sources.bls_codes", "BlsCodes"),
     "oews": ("gapkit.ingestion.sources.oews", "Oews"),
 }
 
 # Which source writes which dataset (used for "run `gapkit ingest X`" hints).
 DATASET_SOURCE: dict[str, str] = {
     "ep_occupations": "bls-ep",
+    "ep_attainment": "bls-ep",
     "nem_matrix": "bls-matrix",
     "state_projections": "projections",
     "ipeds_completions": "ipeds",
     "ipeds_institutions": "ipeds",
     "cip_soc": "crosswalk",
     "cip_soc_unmatched": "crosswalk",
+    "soc_nem": "bls-codes",
     "oews_wages": "oews",
 }
 
