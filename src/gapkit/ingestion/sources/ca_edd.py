@@ -57,6 +57,10 @@ COLS = {
     "h_median": r"^median hourly wage$", "a_median": r"^median annual wage$", "education": r"^entry level education$",
     "experience": r"^work experience$", "training": r"^job training$",
 }
+LABELS = {"area_type": "Area Type", "area_name": "Area Name (County Names)", "period": "Period", "soc_level": "SOC Level",
+          "soc": "Standard Occupational Classification (SOC)", "title": "Occupational Title",
+          "base": "Base Year Employment Estimate", "proj": "Projected Year Employment Estimate", "change": "Numeric Change",
+          "exits": "Exits", "transfers": "Transfers", "openings": "Total Job Openings"}
 REQUIRED = ["area_type", "area_name", "period", "soc_level", "soc", "title", "base", "proj", "change", "exits", "transfers",
             "openings"]
 NUMBERS = {"base": "emp_base", "proj": "emp_proj", "change": "emp_change", "pct": "pct_change", "exits": "exits_period",
@@ -98,7 +102,7 @@ class CaEdd(Source):
         c = map_columns(df.columns, COLS, path=path, required=[])
         missing = [k for k in REQUIRED if k not in c]
         if missing:
-            raise SchemaDriftError(path, [_label(k) for k in missing], df.columns)
+            raise SchemaDriftError(path, [LABELS[k] for k in missing], df.columns)
 
         def txt(k: str) -> pl.Expr:
             return pl.col(c[k]).str.strip_chars() if k in c else pl.lit(None, pl.String)
@@ -149,12 +153,6 @@ class CaEdd(Source):
         notes = dup_notes + notes + _area_sum_notes(out, path)
         return [ParsedTable("substate_projections", str(cycle), state, part, notes if i == 0 else [])
                 for i, ((cycle,), part) in enumerate(out.group_by(["cycle"], maintain_order=True))]
-
-
-def _label(k: str) -> str:
-    return {"openings": "Total Job Openings", "soc": "Standard Occupational Classification (SOC)",
-            "area_name": "Area Name (County Names)", "base": "Base Year Employment Estimate",
-            "proj": "Projected Year Employment Estimate"}.get(k, k.replace("_", " ").title())
 
 
 def _counties_expr(area_name: pl.Expr) -> pl.Expr:

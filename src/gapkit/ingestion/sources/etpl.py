@@ -83,6 +83,13 @@ COLS = {
     "apprentices": r"^number of apprentices$", "etpl_start": r"^program etpl start date$",
     "etpl_last_update": r"^program etpl last update$",
 }
+LABELS = {"provider_id": "Provider ID", "campus_id": "Campus ID", "program_id": "Program ID", "program_status": "Program Status",
+          "provider_name": "ProviderName", "institution_type": "Institution Type", "campus_name": "Campus Name",
+          "campus_city": "Campus City", "campus_state": "Campus State", "campus_zip": "Campus Zip Code",
+          "campus_county": "Campus County", "program_name": "Program Name", "cip": "Instructional Program (CIP) Code",
+          "onet_1": "Occupation Code (ONET 1)", "onet_2": "Occupation Code (ONET 2)", "onet_3": "Occupation Code (ONET 3)",
+          "contact_hours": "Length: Contact Hours", "weeks": "Length: Weeks", "tuition_fees": "Required Cost: Tuition & Fees",
+          "books_supplies": "Required Cost: Books & Supplies", "apprentices": "Number Of Apprentices"}
 REQUIRED = ["provider_id", "campus_id", "program_id", "program_status", "provider_name", "institution_type", "campus_name",
             "campus_city", "campus_state", "campus_zip", "campus_county", "program_name", "cip", "onet_1", "onet_2", "onet_3",
             "contact_hours", "weeks", "tuition_fees", "books_supplies", "apprentices"]
@@ -135,7 +142,7 @@ class Etpl(Source):
         c = map_columns(df.columns, COLS, path=path, required=[], sheet=sheet)
         missing = [k for k in REQUIRED if k not in c]
         if missing:
-            raise SchemaDriftError(path, missing, df.columns, sheet)
+            raise SchemaDriftError(path, [LABELS[k] for k in missing], df.columns, sheet)
 
         def txt(k: str) -> pl.Expr:
             return pl.col(c[k]).cast(pl.String).str.strip_chars() if k in c else pl.lit(None, pl.String)

@@ -79,6 +79,11 @@ CBSA_COLS = {
     "county_name": r"^county/county equivalent$", "state_name": r"^state name$", "state_fips": r"^fips state code$",
     "county_code": r"^fips county code$", "central": r"^central/outlying county$",
 }
+CBSA_LABELS = {"cbsa_code": "CBSA Code", "div_code": "Metropolitan Division Code", "csa_code": "CSA Code",
+               "cbsa_title": "CBSA Title", "cbsa_type": "Metropolitan/Micropolitan Statistical Area",
+               "div_title": "Metropolitan Division Title", "csa_title": "CSA Title", "county_name": "County/County Equivalent",
+               "state_name": "State Name", "state_fips": "FIPS State Code", "county_code": "FIPS County Code",
+               "central": "Central/Outlying County"}
 CBSA_TYPES = {"metropolitan statistical area": "metro", "micropolitan statistical area": "micro"}
 
 OEWS_NAME = re.compile(r"^area_definitions_m(\d{4}).*\.xlsx$", re.I)
@@ -88,6 +93,9 @@ OEWS_COLS = {
     "township_code": r"^township code$", "name": r"^county name",
 }
 
+OEWS_LABELS = {"state_fips": "FIPS code", "state_name": "State", "state": "State abbreviation", "area_code": "May <year> MSA code",
+               "area_name": "May <year> MSA name", "county_code": "County code", "township_code": "Township code",
+               "name": "County name (or Township name for the New England states)"}
 WDA_NAME = re.compile(r"county.*(wda|workforce).*\.csv$|(wda|workforce).*county.*\.csv$", re.I)
 WDA_COLS = {
     "area_name": r"^(l?wda|workforce( development)? area|wda_?name|board( name)?)$",
@@ -203,6 +211,16 @@ def _with_header(raw: pl.DataFrame, idx: int) -> pl.DataFrame:
     return body
 
 
+def _columns(columns: list[str], patterns: dict[str, str], labels: dict[str, str], path: Path, sheet: str | None,
+             required: list[str] | None = None) -> dict[str, str]:
+    """map_columns, with the published names of missing columns in the schema-drift message."""
+    c = map_columns(columns, patterns, path=path, required=[], sheet=sheet)
+    missing = [k for k in (required if required is not None else list(patterns)) if k not in c]
+    if missing:
+        raise SchemaDriftError(path, [labels[k] for k in missing], columns, sheet)
+    return c
+
+
 def _code(col: str, width: int) -> pl.Expr:
     """A code cell as text with its leading zeros (a spreadsheet may have stored 13 for 013 or 13.0)."""
     import polars as pl
@@ -247,7 +265,7 @@ def _cbsa(path: Path) -> ParsedTable:
         raise SourceFormatError(path, "neither the title rows nor the file name say the delineation date (e.g. 'JULY 2023', list1_2023.xlsx).")
     vintage = m.group(1)
     body = _with_header(raw, idx)
-    c = map_columns(body.columns, CBSA_COLS, path=path, sheet=sheet)
+    c = _columns(body.columns, CBSA_COLS, CBSA_LABELS, path, sheet)
     # The county rows end at the first blank row; a Note and a Source follow it.
     blank = body.select(pl.all_horizontal(pl.all().is_null()).arg_true().first()).item()
     rows, tail = (body, body.clear()) if blank is None else (body.slice(0, blank), body.slice(blank + 1))
@@ -301,7 +319,7 @@ def _oews_definitions(path: Path) -> ParsedTable:
     raw = read_xlsx_sheet(path, sheet, header_row=None)
     idx = _header_row(raw, r"msa code$", path, sheet, "an 'MSA code' column")
     body = _with_header(raw, idx)
-    c = map_columns(body.columns, OEWS_COLS, path=path, sheet=sheet)
+    c = _columns(body.columns, OEWS_COLS, OEWS_LABELS, path, sheet)
     m = re.search(r"\b((?:19|20)\d\d)\b", c["area_code"]) or OEWS_NAME.match(path.name)
     if not m:
         raise SourceFormatError(path, f"neither the header ({c['area_code']!r}) nor the file name says the OEWS year "
@@ -356,10 +374,8 @@ def _workforce_areas(path: Path) -> list[ParsedTable]:
     df = read_csv_text(path, origin=path)
     if df.height == 0:
         raise SourceFormatError(path, "the workforce-area file has a header but no rows.")
-    c = map_columns(df.columns, WDA_COLS, path=path, required=[])
-    missing = [k for k in ("area_name", "county_fips") if k not in c]
-    if missing:
-        raise SchemaDriftError(path, [{"area_name": "wda (area name)", "county_fips": "fips_county"}[k] for k in missing], df.columns)
+    c = _columns(df.columns, WDA_COLS, {"area_name": "wda (the area's name)", "county_fips": "fips_county"}, path, None,
+                 required=["area_name", "county_fips"])
 
     def txt(k: str) -> pl.Expr:
         return pl.col(c[k]).str.strip_chars() if k in c else pl.lit(None, pl.String)

@@ -55,6 +55,8 @@ COLS = {
     "oty_disclosure_code": r"^oty_disclosure_code$", "oty_employment_chg": r"^oty_annual_avg_emplvl_chg$",
     "oty_employment_pct_chg": r"^oty_annual_avg_emplvl_pct_chg$",
 }
+# The published column name of each field (what a schema-drift message names).
+LABELS = {k: rx.strip("^$").split("(")[0] for k, rx in COLS.items()}
 REQUIRED = ["area_fips", "own_code", "industry_code", "agglvl_code", "size_code", "year", "qtr", "disclosure_code",
             "establishments", "employment", "total_wages", "avg_weekly_wage", "avg_annual_pay"]
 # Figures BLS prints as 0 when the cell is suppressed, by the disclosure code that governs them.
@@ -115,7 +117,7 @@ class Qcew(Source):
                                               "annual-average area slices (…/api/<year>/a/area/<FIPS>.csv).")
         missing = [k for k in REQUIRED if k not in c]
         if missing:
-            raise SchemaDriftError(path, missing, df.columns)
+            raise SchemaDriftError(path, [LABELS[k] for k in missing], df.columns)
 
         def text(k: str) -> pl.Expr:
             return pl.col(c[k]).str.strip_chars() if k in c else pl.lit(None, pl.String)
