@@ -25,7 +25,9 @@ def test_everything_in_shared_is_ingested(ingested: Path) -> None:
     for year in IPEDS_FIRST_MAJOR_TOTALS:
         assert ("ipeds_completions", str(year)) in have and ("ipeds_institutions", str(year)) in have
     for key in [("nem_matrix", "2022-32"), ("nem_matrix", "2021-31"), ("nem_matrix", "2014-24"), ("state_projections", "2022-32"),
-                ("state_projections", "2020-30"), ("cip_soc", "CIP2020-SOC2018"), ("oews_wages", "2024"), ("oews_wages", "2023")]:
+                ("state_projections", "2020-30"), ("cip_soc", "CIP2020-SOC2018"), ("oews_wages", "2024"), ("oews_wages", "2023"),
+                ("qcew_area", "2022"), ("qcew_area", "2023"), ("cbsa_delineation", "2023"), ("oews_area_definitions", "2021"),
+                ("workforce_areas", "current"), ("substate_projections", "2020-30"), ("etpl_programs", "2024-03-20")]:
         assert key in have
     m = json.loads((ingested / "manifest.json").read_text())
     e = m["datasets"]["ep_occupations/2024-34"]
@@ -99,7 +101,8 @@ def test_sources_json(ingested: Path) -> None:
     proc = run_cli("sources", "--format", "json", data_dir=ingested)
     rows = json.loads(proc.stdout)
     assert {"source", "vintage", "rows", "sha256", "retrieved"} <= set(rows[0])
-    assert {r["source"] for r in rows} == {"bls-ep", "bls-matrix", "projections", "ipeds", "crosswalk", "oews"}
+    assert {r["source"] for r in rows} == {"bls-ep", "bls-matrix", "projections", "ipeds", "crosswalk", "oews", "qcew", "geo",
+                                           "ca-edd", "etpl"}
 
 
 def test_ingest_over_loopback_http(tmp_path: Path, mirror_dir: Path) -> None:
