@@ -53,6 +53,11 @@ def test_rows_areas_and_levels(edd: ParsedTable, published: dict[str, int]) -> N
     assert areas == {"state": 1, "metro": published["metros"], "consortium": 3}
     assert f.filter(pl.col("soc_level") == "detailed").height == published["detailed"]
     assert dict(f.group_by("soc_level").len().iter_rows())["total"] == 33
+    # level 4 holds a few broad codes (29-2010...) in place of their detailed codes, never beside them: no double count
+    det = f.filter(pl.col("soc_level") == "detailed").with_columns(pl.col("soc_code").str.slice(0, 6).alias("broad"))
+    stand_ins = det.filter(pl.col("soc_code").str.ends_with("0"))
+    assert stand_ins.height > 0
+    assert stand_ins.join(det.filter(~pl.col("soc_code").str.ends_with("0")), on=["area_name", "broad"]).height == 0
     assert (f["state"] == "CA").all() and (f["stfips"] == "06").all() and (f["years"] == 10).all()
     assert f.filter(pl.col("area_type") == "state")["area_code"].unique().to_list() == ["06"]
     assert f.filter(pl.col("area_type") != "state")["area_code"].null_count() == f.filter(pl.col("area_type") != "state").height

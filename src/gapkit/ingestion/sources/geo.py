@@ -229,15 +229,15 @@ def _code(col: str, width: int) -> pl.Expr:
     return pl.when(s.str.contains(r"^\d+$")).then(s.str.zfill(width)).otherwise(s)
 
 
-def _bad_codes(df: pl.DataFrame, checks: dict[str, tuple[str, bool]], path: Path, where: str) -> None:
-    """Each code column must match its pattern (nullable ones may be empty)."""
+def _bad_codes(df: pl.DataFrame, checks: dict[str, tuple[str, bool, str]], path: Path, where: str) -> None:
+    """Each column must match its pattern (nullable ones may be empty): {column: (regex, nullable, what it should be)}."""
     import polars as pl
 
-    for col, (rx, nullable) in checks.items():
+    for col, (rx, nullable, what) in checks.items():
         bad = df.filter(~pl.col(col).str.contains(rx).fill_null(nullable))
         if bad.height:
-            raise SourceFormatError(path, f"{bad.height} row(s) {where} have a {col.replace('_', ' ')} that is not a code of "
-                                          f"that kind, e.g. {bad[col][0]!r}.")
+            raise SourceFormatError(path, f"{bad.height} row(s){where} have a {col.strip('_').replace('_', ' ')} that is not "
+                                          f"{what}, e.g. {bad[col][0]!r}.")
 
 
 def _state_exprs(fips_col: str) -> tuple[pl.Expr, pl.Expr]:
@@ -286,8 +286,9 @@ def _cbsa(path: Path) -> ParsedTable:
         txt("cbsa_type").alias("_type"), txt("div_title").alias("metro_division_title"), txt("csa_title").alias("csa_title"),
         txt("county_name").alias("county_name"), txt("state_name").alias("state_name"), txt("central").alias("central_outlying"),
     )
-    _bad_codes(df, {"cbsa_code": (r"^\d{5}$", False), "metro_division_code": (r"^\d{5}$", True), "csa_code": (r"^\d{3}$", True),
-                    "state_fips": (r"^\d{2}$", False), "county_code": (r"^\d{3}$", False)}, path, f"of sheet {sheet!r}")
+    _bad_codes(df, {"cbsa_code": (r"^\d{5}$", False, "a 5-digit code"), "metro_division_code": (r"^\d{5}$", True, "a 5-digit code"),
+                    "csa_code": (r"^\d{3}$", True, "a 3-digit code"), "state_fips": (r"^\d{2}$", False, "a 2-digit code"),
+                    "county_code": (r"^\d{3}$", False, "a 3-digit code")}, path, f" of sheet {sheet!r}")
     types = df.filter(~pl.col("_type").str.to_lowercase().is_in(list(CBSA_TYPES)) | pl.col("_type").is_null())
     if types.height:
         raise SourceFormatError(path, f"{types.height} row(s) of sheet {sheet!r} are neither a Metropolitan nor a Micropolitan "
@@ -340,8 +341,10 @@ def _oews_definitions(path: Path) -> ParsedTable:
         pl.when(area.str.contains(r"^00\d{5}$")).then(area.str.slice(2)).otherwise(area).alias("area_code"),
         txt("area_name").alias("area_name"), txt("name").alias("name"), txt("state").alias("_abbr"),
     )
-    _bad_codes(df, {"state_fips": (r"^\d{2}$", False), "county_code": (r"^\d{3}$", False), "_township": (r"^\d{3}$", True),
-                    "area_code": (r"^(\d{5}|\d{7})$", False)}, path, f"of sheet {sheet!r}")
+    _bad_codes(df, {"state_fips": (r"^\d{2}$", False, "a 2-digit code"), "county_code": (r"^\d{3}$", False, "a 3-digit code"),
+                    "_township": (r"^\d{3}$", True, "a 3-digit code"),
+                    "area_code": (r"^(\d{5}|\d{7})$", False, "an OEWS metro (5-digit) or nonmetro (7-digit) area code")},
+               path, f" of sheet {sheet!r}")
     abbr, sname = _state_exprs("state_fips")
     township = pl.when(pl.col("_township").is_null() | (pl.col("_township") == "000")).then(None).otherwise(pl.col("_township"))
     out = df.with_columns(
@@ -386,7 +389,7 @@ def _workforce_areas(path: Path) -> list[ParsedTable]:
         _code(c["county_fips"], 5).alias("county_fips"),
         txt("county").alias("county_name"),
     )
-    _bad_codes(out, {"county_fips": (r"^\d{5}$", False), "area_name": (r".", False)}, path, "")
+    _bad_codes(out, {"county_fips": (r"^\d{5}$", False, "a 5-digit county FIPS code"), "area_name": (r".", False, "a name")}, path, "")
     abbr, _ = _state_exprs("state_fips")
     out = out.with_columns(pl.col("county_fips").str.slice(0, 2).alias("state_fips")).with_columns(
         abbr.alias("state"), county_key_expr("county_name").alias("county_key"), pl.lit(path.name).alias("source_file"))
