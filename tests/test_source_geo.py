@@ -303,3 +303,23 @@ def test_bad_files_through_the_cli_leave_the_store_intact(ingested: Path, tmp_pa
                                 "area_definitions_m2021.xlsx: the file is an HTML page",
                                 "tx_county_wda_crosswalk.csv: 1 county code(s) are assigned to more than one workforce area")
     assert err.count("error:") == 3
+
+
+def test_ohio_oews_areas_cover_ohio_within_the_cross_state_metros(ingested: Path) -> None:
+    """Issue 12's check: Ohio's 19 OEWS areas (May 2025, MANIFEST-substate entry 2) cover Ohio's employment
+    within the cross-state metros' share. Areas wholly in Ohio (by the CBSA file's county states, and the
+    nonmetro areas) sum to no more than the state; adding whole cross-state metros (Cincinnati OH-KY-IN,
+    Huntington, Weirton, Wheeling) sums to more. The state total is OEWS May 2024 (no May 2025 state file
+    in ../shared), so the bounds are loose by a year's growth."""
+    store = Store(ingested)
+    areas = (store.scan("oews_wages", "2025").filter((pl.col("soc_code") == "00-0000") & pl.col("area_type").is_in(["metro", "nonmetro"]))
+             .select("area_code", "area_type", "tot_emp").collect())
+    states = store.scan("cbsa_delineation", "2023").group_by("cbsa_code").agg(pl.col("state").n_unique().alias("n_states")).collect()
+    j = areas.join(states, left_on="area_code", right_on="cbsa_code", how="left")
+    assert areas.height == 19 and j.filter(pl.col("area_type") == "metro")["n_states"].null_count() == 0
+    inside = j.filter((pl.col("area_type") == "nonmetro") | (pl.col("n_states") == 1))["tot_emp"].sum()
+    cross = j.filter(pl.col("n_states") > 1)
+    assert cross.height == 4
+    ohio = store.scan("oews_wages", "2024").filter((pl.col("area_type") == "state") & (pl.col("state") == "OH")
+                                                   & (pl.col("soc_code") == "00-0000")).select("tot_emp").collect().item()
+    assert inside < ohio < inside + cross["tot_emp"].sum()

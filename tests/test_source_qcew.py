@@ -229,6 +229,10 @@ def test_file_named_for_another_county_or_year_is_refused(tmp_path: Path) -> Non
         p = _edit(tmp_path, name, lambda s: s)
         with pytest.raises(SourceFormatError, match=needle):
             SRC.parse(p, str(p))
+    (tmp_path / "2098/a/area").mkdir(parents=True)  # the API's own path (and data/raw/qcew/): <year>/a/area/<area>.csv
+    p = _edit(tmp_path / "2098/a/area", "39049.csv", lambda s: s)
+    with pytest.raises(SourceFormatError, match="says 2098 but the file holds 2099"):
+        SRC.parse(p, str(p))
 
 
 def test_recognized_by_name_and_content(shared_data: Path, mirror_dir: Path, tmp_path: Path) -> None:

@@ -77,6 +77,7 @@ KEY = ["own_code", "industry_code", "agglvl_code", "size_code"]
 NAME = re.compile(r"(?:(?<!\d)(\d{4})-a-)?(\d{5}|C\d{4}|CS\d{3}|US000)\.csv$", re.I)
 CLAIM = re.compile(r"qcew.*\d{4}.*\.csv$", re.I)
 MIRROR = re.compile(r"/cew/data/api/(\d{4})/a/area/[^/]+\.csv$", re.I)
+YEAR_DIR = re.compile(r"/(\d{4})/a/area/[^/]+\.csv$", re.I)  # the API path, also kept under data/raw/qcew/
 # Aggregation levels whose parts sum to a published total: (total level, parts level, ownership of the parts).
 TOTAL_CHECKS = (("70", "71", None), ("71", "73", "5"))
 
@@ -168,8 +169,8 @@ def _one_value(df: pl.DataFrame, col: str, label: str, path: Path) -> str:
 def _check_name(path: Path, area: str, year: str) -> None:
     """A file named after an area (and year) must hold that area (and year): a misfiled download is refused."""
     m = NAME.search(path.name)
-    mirror = MIRROR.search(path.as_posix())
-    named_year = (m.group(1) if m else None) or (mirror.group(1) if mirror else None)
+    in_dir = YEAR_DIR.search(path.as_posix())
+    named_year = (m.group(1) if m else None) or (in_dir.group(1) if in_dir else None)
     if m and m.group(2).upper() != area.upper():
         raise SourceFormatError(path, f"the file name says area {m.group(2)} but the file holds area {area}.")
     if named_year and named_year != year:
