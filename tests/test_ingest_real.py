@@ -26,7 +26,9 @@ def test_everything_in_shared_is_ingested(ingested: Path) -> None:
         assert ("ipeds_completions", str(year)) in have and ("ipeds_institutions", str(year)) in have
     for key in [("nem_matrix", "2022-32"), ("nem_matrix", "2021-31"), ("nem_matrix", "2014-24"), ("state_projections", "2022-32"),
                 ("state_projections", "2020-30"), ("cip_soc", "CIP2020-SOC2018"), ("oews_wages", "2024"), ("oews_wages", "2023"),
-                ("ep_attainment", "2022-32"), ("soc_nem", "2023-09-06")]:
+                ("ep_attainment", "2022-32"), ("soc_nem", "2023-09-06"),
+                ("qcew_area", "2022"), ("qcew_area", "2023"), ("cbsa_delineation", "2023"), ("oews_area_definitions", "2021"),
+                ("workforce_areas", "current"), ("substate_projections", "2020-30"), ("etpl_programs", "2024-03-20")]:
         assert key in have
     m = json.loads((ingested / "manifest.json").read_text())
     e = m["datasets"]["ep_occupations/2024-34"]
@@ -100,7 +102,8 @@ def test_sources_json(ingested: Path) -> None:
     proc = run_cli("sources", "--format", "json", data_dir=ingested)
     rows = json.loads(proc.stdout)
     assert {"source", "vintage", "rows", "sha256", "retrieved"} <= set(rows[0])
-    assert {r["source"] for r in rows} == {"bls-ep", "bls-matrix", "projections", "ipeds", "crosswalk", "bls-codes", "oews"}
+    assert {r["source"] for r in rows} == {"bls-ep", "bls-matrix", "projections", "ipeds", "crosswalk", "bls-codes", "oews", "qcew", "geo",
+                                           "ca-edd", "etpl"}
 
 
 def test_ingest_over_loopback_http(tmp_path: Path, mirror_dir: Path) -> None:

@@ -159,3 +159,18 @@ def cip_expr(col: str) -> pl.Expr:
         .otherwise(None)
         .alias(col)
     )
+
+
+def normalize_county_fips(value: object) -> str:
+    """A county FIPS code: exactly 5 digits, the state's 2 and the county's 3 (``39049`` = Franklin County, OH).
+
+    A state code alone (``39000``) or an unknown state part is refused.
+    """
+    text = _unwrap(value)
+    if not (text.isdigit() and len(text) == 5):
+        raise ValueError(f"{value!r} is not a county FIPS code (5 digits: the state's 2 and the county's 3, e.g. 39049)")
+    if text[:2] not in STATES or text[:2] == "00":
+        raise ValueError(f"{value!r} is not a county FIPS code: {text[:2]!r} is not a state FIPS code")
+    if text[2:] == "000":
+        raise ValueError(f"{value!r} is a whole state, not a county (a county FIPS code is the state's 2 digits and the county's 3)")
+    return text

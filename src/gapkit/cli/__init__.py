@@ -42,13 +42,17 @@ class TableFormat(str, Enum):
 
 @app.command()
 def ingest(
-    sources: Annotated[list[str] | None, typer.Argument(help="bls-ep, bls-matrix, projections, ipeds, crosswalk, oews (none = all).", show_default=False)] = None,
+    sources: Annotated[list[str] | None, typer.Argument(help="bls-ep, bls-matrix, projections, ipeds, crosswalk, oews, qcew (county "
+                                                             "employment and wages; needs --counties), geo (county -> metro, OEWS area, "
+                                                             "workforce area), ca-edd (California sub-state projections; --from only), "
+                                                             "etpl (Texas training-provider list) (none = all).", show_default=False)] = None,
     from_: Annotated[list[Path] | None, typer.Option("--from", help="Local file or folder of downloaded files (repeatable; folders are scanned recursively).", show_default=False)] = None,
     mirror: Annotated[str | None, typer.Option(help="A base URL or folder holding upstream files under <host>/<path> (e.g. ../shared/mirror).", show_default=False)] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Never touch the network (use --from or a --mirror folder).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Re-download and re-parse even when nothing changed.")] = False,
-    years: Annotated[str | None, typer.Option(help="IPEDS/OEWS years, e.g. 2024 or 2021-2024 or 2022,2024.", show_default=False)] = None,
+    years: Annotated[str | None, typer.Option(help="IPEDS/OEWS/QCEW years, e.g. 2024 or 2021-2024 or 2022,2024.", show_default=False)] = None,
     states: Annotated[str | None, typer.Option(help="Projections Central states (postal codes or FIPS, comma-separated; default all).", show_default=False)] = None,
+    counties: Annotated[str | None, typer.Option(help="QCEW counties: 5-digit county FIPS codes, comma-separated (e.g. 39049,39041).", show_default=False)] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another running ingest to finish before giving up.")] = 0.0,
     data_dir: DataDir = None,
 ) -> None:
@@ -59,7 +63,7 @@ def ingest(
     from gapkit.render.ingest_report import print_ingest_report
 
     picked = parse_years(years, "--years")
-    opts = IngestOptions(years=list(picked) if picked else None, states=_parse_states(states))
+    opts = IngestOptions(years=list(picked) if picked else None, states=_parse_states(states), counties=_parse_counties(counties))
     report = run_ingest(
         sources or None,
         from_paths=[str(p) for p in from_] if from_ else None,
@@ -104,6 +108,21 @@ def _parse_states(text: str | None) -> list[str] | None:
         except ValueError as exc:
             raise GapkitError(f"--states: {exc}.") from None
     return out
+
+
+def _parse_counties(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    from gapkit.codes import normalize_county_fips
+    from gapkit.errors import UsageError
+
+    out = []
+    for part in text.split(","):
+        try:
+            out.append(normalize_county_fips(part.strip()))
+        except ValueError as exc:
+            raise UsageError(f"--counties {text!r}: {exc}.") from None
+    return list(dict.fromkeys(out))
 
 
 def _register_optional_commands() -> None:

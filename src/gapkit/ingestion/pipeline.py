@@ -115,6 +115,10 @@ def ingest(
             if not (path.is_file() or path.is_dir()):
                 raise UsageError(f"--from {p}: not a regular file or a folder (a pipe or device cannot be ingested).")
 
+    # What to download is settled before anything is fetched: a source that cannot name its files for
+    # these options (QCEW without --counties, a source without a fixed URL) stops a run that asked
+    # for it by name, and is left out of a run over all sources.
+    plans = [] if from_paths else _plan_remotes(selected, options, explicit=bool(sources))
     with store.lock(wait), _Progress(progress) as bar:
         store.sweep_temporary()
         if from_paths:
@@ -123,7 +127,7 @@ def ingest(
             own_fetcher = fetcher is None and not offline and mirror_dir is None
             f = fetcher or (Fetcher() if own_fetcher else None)
             try:
-                items = _collect_remotes(selected, options, store, report, f, mirror, mirror_dir, offline, force, bar)
+                items = _collect_remotes(plans, store, report, f, mirror, mirror_dir, offline, force, bar)
             finally:
                 if own_fetcher and f is not None:
                     f.close()
@@ -171,9 +175,19 @@ def _recognizes(source: Source, path: Path, head: bytes) -> bool:
         return False
 
 
+def _plan_remotes(selected: list[Source], options: IngestOptions, explicit: bool) -> list[tuple[Source, list[Remote]]]:
+    plans = []
+    for source in selected:
+        try:
+            plans.append((source, source.remotes(options)))
+        except UsageError:
+            if explicit:
+                raise
+    return plans
+
+
 def _collect_remotes(
-    selected: list[Source],
-    options: IngestOptions,
+    plans: list[tuple[Source, list[Remote]]],
     store: Store,
     report: IngestReport,
     fetcher: Fetcher | None,
@@ -184,8 +198,8 @@ def _collect_remotes(
     bar: _Progress,
 ) -> list[_Item]:
     items: list[_Item] = []
-    for source in selected:
-        for remote in source.remotes(options):
+    for source, remotes in plans:
+        for remote in remotes:
             raw_rel = f"{source.name}/{remote.raw_name}"
             final = store.raw_dir / raw_rel
             partial = store.raw_dir / source.name / ".partial" / remote.raw_name

@@ -17,6 +17,10 @@ SOURCES: dict[str, tuple[str, str]] = {
     "crosswalk": ("gapkit.ingestion.sources.crosswalk", "Crosswalk"),
     "bls-codes": ("gapkit.ingestion.sources.bls_codes", "BlsCodes"),
     "oews": ("gapkit.ingestion.sources.oews", "Oews"),
+    "qcew": ("gapkit.ingestion.sources.qcew", "Qcew"),
+    "geo": ("gapkit.ingestion.sources.geo", "Geo"),
+    "ca-edd": ("gapkit.ingestion.sources.ca_edd", "CaEdd"),
+    "etpl": ("gapkit.ingestion.sources.etpl", "Etpl"),
 }
 
 # Which source writes which dataset (used for "run `gapkit ingest X`" hints).
@@ -31,6 +35,12 @@ DATASET_SOURCE: dict[str, str] = {
     "cip_soc_unmatched": "crosswalk",
     "soc_nem": "bls-codes",
     "oews_wages": "oews",
+    "qcew_area": "qcew",
+    "cbsa_delineation": "geo",
+    "oews_area_definitions": "geo",
+    "workforce_areas": "geo",
+    "substate_projections": "ca-edd",
+    "etpl_programs": "etpl",
 }
 
 

@@ -50,6 +50,7 @@ class IngestOptions:
     cycles: list[str] | None = None  # projection cycles, e.g. ["2024-34"]
     states: list[str] | None = None  # 2-digit FIPS codes
     industries: list[str] | None = None  # NEM industry codes (per-industry matrix downloads)
+    counties: list[str] | None = None  # 5-digit county FIPS codes (QCEW area slices)
 
 
 class Source(ABC):
@@ -62,7 +63,12 @@ class Source(ABC):
 
     @abstractmethod
     def remotes(self, opts: IngestOptions) -> list[Remote]:
-        """The upstream files to download for these options."""
+        """The upstream files to download for these options.
+
+        Raise gapkit.errors.UsageError when the options cannot name any file (e.g. QCEW without
+        counties, a source with no fixed URL): the message reaches the user when the source was
+        asked for by name; a run over all sources skips it.
+        """
 
     @abstractmethod
     def recognize(self, path: Path, head: bytes) -> bool:
