@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GAPKIT_SHARED", REPO.parent / "shared"))
@@ -21,26 +21,37 @@ IMPORT_POLARS = [sys.executable, "-c", "import polars"]
 COLD = {"GAPKIT_NO_CACHE": "1"}
 
 
+class Run(NamedTuple):
+    secs: float  # wall time
+    peak_mib: float  # the child's max RSS
+    cpu: float  # the child's user + system CPU seconds (steadier than wall time on a busy machine)
+
+
 def best_of(cmd: list[str], n: int = 5, env: dict[str, str] | None = None) -> float:
-    return min(measure(cmd, env)[0] for _ in range(n))
+    return min(measure(cmd, env).secs for _ in range(n))
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None, stdout: Any = subprocess.DEVNULL) -> tuple[float, float]:
-    """(wall seconds, peak MiB) of one whole command: the child's own max RSS, from wait4."""
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
+    """Wall time, peak memory and CPU time of one whole command (its own rusage, from wait4)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
     _, status, usage = os.wait4(proc.pid, 0)
     secs = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise subprocess.CalledProcessError(proc.returncode, cmd)
-    return secs, usage.ru_maxrss / 1024  # KiB on Linux
+    return Run(secs, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)  # ru_maxrss in KiB on Linux
 
 
-def best_measure(cmd: list[str], n: int = 3, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Best wall time of n runs and the largest peak memory seen."""
-    runs = [measure(cmd, env) for _ in range(n)]
-    return min(t for t, _ in runs), max(m for _, m in runs)
+def interleaved(cmds: dict[str, tuple[list[str], dict[str, str] | None]], n: int = 5) -> dict[str, Run]:
+    """Best wall time, largest peak memory and least CPU time of each named command over n rounds, the
+    commands taking turns within each round, so that a shared machine's load changes hit every side of a
+    ratio alike."""
+    runs: dict[str, list[Run]] = {name: [] for name in cmds}
+    for _ in range(n):
+        for name, (cmd, env) in cmds.items():
+            runs[name].append(measure(cmd, env))
+    return {name: Run(min(x.secs for x in r), max(x.peak_mib for x in r), min(x.cpu for x in r)) for name, r in runs.items()}
 
 
 def output_of(cmd: list[str], env: dict[str, str] | None = None) -> str:

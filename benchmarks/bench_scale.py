@@ -48,7 +48,7 @@ from pathlib import Path
 
 import polars as pl
 
-from _common import COLD, DUCKDB_GAP, GAPKIT, SHARED, best_measure, disagreements, measure, output_of
+from _common import COLD, DUCKDB_GAP, GAPKIT, SHARED, Run, disagreements, interleaved, measure, output_of
 from duckdb_gap import answer
 
 MIRROR = SHARED / "mirror/nces.ed.gov/ipeds/datacenter/data"
@@ -154,15 +154,15 @@ def _rewrite(data: Path, dataset: str, vintage: str, table: pl.DataFrame) -> Non
     (data / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
-def gap_vs_duckdb(data: Path, runs: int) -> tuple[float, float, float, float, str]:
+def gap_vs_duckdb(data: Path, runs: int) -> tuple[Run, Run, str]:
     """`gapkit gap --sector all --by state` and the DuckDB reference on the same folder: best time and peak
-    MiB of each, and whether their answers agree to 0.01 person per row."""
+    MiB and CPU time of each (taking turns), and whether their answers agree to 0.01 person per row."""
     dd = ["--data-dir", str(data)]
     gap_cmd = [*GAPKIT, "gap", "--sector", "all", "--by", "state", "--format", "csv", *dd]
-    tg, mg = best_measure(gap_cmd, runs, env=COLD)
-    td, md = best_measure([*DUCKDB_GAP, "--sector", "all", "--by", "state", "--format", "csv", *dd], runs)
+    r = interleaved({"gap": (gap_cmd, COLD), "duckdb": ([*DUCKDB_GAP, "--sector", "all", "--by", "state", "--format", "csv", *dd], None)},
+                    runs)
     bad = disagreements(answer(data, "all", "state"), output_of(gap_cmd, env=COLD), ("sector", "region"))
-    return tg, mg, td, md, "yes" if not bad else f"NO ({len(bad)}: {bad[0]})"
+    return r["gap"], r["duckdb"], "yes" if not bad else f"NO ({len(bad)}: {bad[0]})"
 
 
 def main(factors: list[int], regions: int, regions_factor: int, runs: int, base_dir: Path | None) -> None:
@@ -174,9 +174,10 @@ def main(factors: list[int], regions: int, regions_factor: int, runs: int, base_
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print("ipeds: completions rows (C2024_A copies as new institutions); proj: stored state_projections rows of the "
               "newest cycle (real + synthetic detailed occupations per state); times in s (gap and DuckDB: best of "
-              f"{runs}), peak RSS in MiB; ratio = gap time / DuckDB time (target <= 1.0); agree: both answers to 0.01")
+              f"{runs}, taking turns), peak RSS in MiB; ratio = gap time / DuckDB time (target <= 1.0), cpu r = the same for "
+              "CPU time; agree: both answers to 0.01")
         print(f"{'factor':>6} {'ipeds rows':>11} {'ingest s':>9} {'ingest MiB':>11} {'proj rows':>10} {'proj s':>7} "
-              f"{'proj MiB':>9} {'gap s':>7} {'gap MiB':>8} {'duckdb s':>9} {'duck MiB':>9} {'ratio':>6}  agree")
+              f"{'proj MiB':>9} {'gap s':>7} {'gap MiB':>8} {'duckdb s':>9} {'duck MiB':>9} {'ratio':>6} {'cpu r':>6}  agree")
         region_data = None
         for k in sorted(set(factors) | ({regions_factor} if regions else set())):
             src, psrc = root / f"src{k}", root / f"proj{k}"
@@ -185,28 +186,29 @@ def main(factors: list[int], regions: int, regions_factor: int, runs: int, base_
             rows = synthetic_ipeds(src, k)
             data = root / f"data{k}"
             shutil.copytree(base, data)
-            ti, mi = measure([*GAPKIT, "ingest", "ipeds", "--offline", "--from", str(src), "--data-dir", str(data)], env=COLD)
+            ti, mi, _ = measure([*GAPKIT, "ingest", "ipeds", "--offline", "--from", str(src), "--data-dir", str(data)], env=COLD)
             if regions and k == regions_factor:
                 region_data = root / f"regions{k}"
                 shutil.copytree(data, region_data)
             if k in factors:
                 cycle, _ = synthetic_projections(base, psrc, k)
-                tp, mp = measure([*GAPKIT, "ingest", "projections", "--offline", "--from", str(psrc), "--data-dir", str(data)], env=COLD)
+                tp, mp, _ = measure([*GAPKIT, "ingest", "projections", "--offline", "--from", str(psrc), "--data-dir", str(data)], env=COLD)
                 prows = stored_rows(data, "state_projections", cycle)
-                tg, mg, td, md, agree = gap_vs_duckdb(data, runs)
-                print(f"{k:>6} {rows:>11,} {ti:>9.1f} {mi:>11.0f} {prows:>10,} {tp:>7.1f} {mp:>9.0f} {tg:>7.2f} {mg:>8.0f} "
-                      f"{td:>9.2f} {md:>9.0f} {tg / td:>6.2f}  {agree}", flush=True)
+                g, d, agree = gap_vs_duckdb(data, runs)
+                print(f"{k:>6} {rows:>11,} {ti:>9.1f} {mi:>11.0f} {prows:>10,} {tp:>7.1f} {mp:>9.0f} {g.secs:>7.2f} {g.peak_mib:>8.0f} "
+                      f"{d.secs:>9.2f} {d.peak_mib:>9.0f} {g.secs / d.secs:>6.2f} {g.cpu / d.cpu:>6.2f}  {agree}", flush=True)
             for d in (src, psrc, data):
                 shutil.rmtree(d)
         if region_data is not None:
             _, prows, made = split_into_regions(region_data, regions)
-            tg, mg, td, md, agree = gap_vs_duckdb(region_data, runs)
+            g, d, agree = gap_vs_duckdb(region_data, runs)
             print(f"\n{regions_factor}x completions, {made:,} regions ({prows:,} stored projection rows: the 50 states and DC "
                   "split into regions, institutions spread over their state's regions), every shipped sector x region:")
-            print(f"  gapkit gap --sector all --by state  {tg:6.2f} s  peak {mg:5.0f} MiB (target <= 600: {'ok' if mg <= 600 else 'OVER'})")
-            print(f"  DuckDB reference, same files        {td:6.2f} s  peak {md:5.0f} MiB")
-            print(f"  ratio gapkit / DuckDB               {tg / td:6.2f}   (target <= 1.0: {'ok' if tg <= td else 'OVER'}); "
-                  f"answers agree: {agree}", flush=True)
+            print(f"  gapkit gap --sector all --by state  {g.secs:6.2f} s  CPU {g.cpu:6.2f} s  peak {g.peak_mib:5.0f} MiB "
+                  f"(target <= 600: {'ok' if g.peak_mib <= 600 else 'OVER'})")
+            print(f"  DuckDB reference, same files        {d.secs:6.2f} s  CPU {d.cpu:6.2f} s  peak {d.peak_mib:5.0f} MiB")
+            print(f"  ratio gapkit / DuckDB               {g.secs / d.secs:6.2f}       {g.cpu / d.cpu:6.2f}   "
+                  f"(target <= 1.0: {'ok' if g.secs <= d.secs else 'OVER'}); answers agree: {agree}", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

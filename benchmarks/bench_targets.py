@@ -6,6 +6,9 @@ processes, best of N, same ingested data; the machines are shared and noisy, so 
   answering the same question from the same Parquet files (ratio <= 1.0);
 - `gapkit report` re-run on unchanged data vs `import polars` (<= 2x), and cold (<= 8x).
 
+The commands of each ratio take turns within every round (best of N each), so a shared machine's load
+changes hit both sides alike.
+
 Before timing, both questions are answered by gapkit and by the DuckDB reference and compared to
 0.01 person per row; a disagreement is printed (the timings are still shown).
 
@@ -23,10 +26,11 @@ from _common import (
     DUCKDB_GAP,
     GAPKIT,
     IMPORT_POLARS,
-    best_measure,
-    best_of,
+    Run,
     default_data_dir,
     disagreements,
+    interleaved,
+    measure,
     output_of,
 )
 from duckdb_gap import answer
@@ -44,14 +48,14 @@ def check(data: Path) -> None:
         print(f"check: gapkit and the DuckDB reference, {label}: {verdict}")
 
 
-def line(name: str, secs: float, base: float | None = None, target: float | None = None, note: str = "") -> None:
-    text = f"{name:<52} {secs:6.3f} s"
+def line(name: str, run: Run, base: Run | None = None, target: float | None = None, yardstick: str = "") -> None:
+    text = f"{name:<46} {run.secs:7.3f} {run.cpu:7.3f} {run.peak_mib:8.0f}"
     if base is not None:
-        ratio = secs / base
-        text += f"  ratio {ratio:5.2f}"
+        ratio = run.secs / base.secs
+        text += f"  {ratio:5.2f} / {run.cpu / base.cpu:5.2f} to {yardstick}"
         if target is not None:
-            text += f" (target <= {target:g}: {'ok' if ratio <= target else 'OVER'})"
-    print(text + (f"  {note}" if note else ""))
+            text += f"  (target <= {target:g}: {'ok' if ratio <= target else 'OVER'})"
+    print(text)
 
 
 def main() -> None:
@@ -64,25 +68,30 @@ def main() -> None:
     dd = ["--data-dir", str(data)]
     check(data)
 
-    t_polars = best_of(IMPORT_POLARS, n)
-    t_trans, m_trans = best_measure([*GAPKIT, "gap", "--sector", "transportation", *dd], n, env=COLD)
-    t_duck_trans, _ = best_measure([*DUCKDB_GAP, "--sector", "transportation", *dd], n)
-    t_all, m_all = best_measure([*GAPKIT, "gap", "--sector", "all", "--by", "state", *dd], n, env=COLD)
-    t_duck_all, m_duck_all = best_measure([*DUCKDB_GAP, "--sector", "all", "--by", "state", *dd], n)
+    dd_all = ["--sector", "all", "--by", "state", *dd]
+    r = interleaved({
+        "polars": (IMPORT_POLARS, None),
+        "trans": ([*GAPKIT, "gap", "--sector", "transportation", *dd], COLD),
+        "duck_trans": ([*DUCKDB_GAP, "--sector", "transportation", *dd], None),
+        "all": ([*GAPKIT, "gap", *dd_all], COLD),
+        "duck_all": ([*DUCKDB_GAP, *dd_all], None),
+    }, n)
     with tempfile.TemporaryDirectory() as tmp:
         report = [*GAPKIT, "report", "--sector", "transportation", "--out", str(Path(tmp) / "brief"), *dd]
-        t_report_cold, _ = best_measure(report, max(2, n // 2), env=COLD)
-        best_measure(report, 1)  # the first run with the cache on fills it
-        t_report, _ = best_measure(report, max(2, n // 2))
+        measure(report)  # the first run with the cache on fills it
+        rr = interleaved({"polars": (IMPORT_POLARS, None), "cold": (report, COLD), "rerun": (report, None)}, max(2, n // 2))
 
-    print(f"{'(best of ' + str(n) + ', whole processes)':<52} {'':>8}  ratios to the line's yardstick")
-    line('python -c "import polars"', t_polars)
-    line("gapkit gap --sector transportation, cold", t_trans, t_polars, 1.5, f"(to import polars; peak {m_trans:.0f} MiB)")
-    line("  DuckDB reference, same question", t_duck_trans, t_polars, None, "(to import polars)")
-    line("gapkit gap --sector all --by state, cold", t_all, t_duck_all, 1.0, f"(to DuckDB; peak {m_all:.0f} MiB)")
-    line("  DuckDB reference, same question", t_duck_all, t_polars, None, f"(to import polars; peak {m_duck_all:.0f} MiB)")
-    line("gapkit report --sector transportation, re-run", t_report, t_polars, 2.0, "(to import polars; unchanged data)")
-    line("gapkit report --sector transportation, cold", t_report_cold, t_polars, 8.0, "(to import polars; GAPKIT_NO_CACHE=1)")
+    print(f"whole processes, best of {n} (reports: {max(2, n // 2)}), the commands of a ratio taking turns; "
+          "ratio = wall / CPU time ratio")
+    print(f"{'':<46} {'wall s':>7} {'cpu s':>7} {'peak MiB':>8}  ratio")
+    line('python -c "import polars"', r["polars"])
+    line("gapkit gap --sector transportation, cold", r["trans"], r["polars"], 1.5, "import polars")
+    line("  DuckDB reference, same question", r["duck_trans"], r["polars"], None, "import polars")
+    line("gapkit gap --sector all --by state, cold", r["all"], r["duck_all"], 1.0, "DuckDB")
+    line("  DuckDB reference, same question", r["duck_all"], r["polars"], None, "import polars")
+    line('python -c "import polars" (with the reports)', rr["polars"])
+    line("gapkit report, re-run on unchanged data", rr["rerun"], rr["polars"], 2.0, "import polars")
+    line("gapkit report, cold (GAPKIT_NO_CACHE=1)", rr["cold"], rr["polars"], 8.0, "import polars")
 
 
 if __name__ == "__main__":
