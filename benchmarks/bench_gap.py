@@ -8,18 +8,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-from _common import GAPKIT, REPO, best_of, ensure_ingested
+from _common import GAPKIT, REPO, best_of, data_dir_arg
 
 
 def main() -> None:
-    data = Path(os.environ.get("GAPKIT_BENCH_DATA", Path(tempfile.gettempdir()) / "gapkit-bench-data"))
-    ensure_ingested(data)
+    data = data_dir_arg()
     dd = ["--data-dir", str(data)]
     t_polars = best_of([sys.executable, "-c", "import polars"])
     t_gap = best_of([*GAPKIT, "gap", "--sector", "transportation", *dd])

@@ -7,19 +7,15 @@ command) and from scratch (GAPKIT_NO_CACHE=1), next to `import polars` and to th
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 
-from _common import GAPKIT, best_of, ensure_ingested
+from _common import GAPKIT, best_of, data_dir_arg
 
 TARGET_S = 1.0
 
 
 def main() -> None:
-    data = Path(os.environ.get("GAPKIT_BENCH_DATA", Path(tempfile.gettempdir()) / "gapkit-bench-data"))
-    ensure_ingested(data)
+    data = data_dir_arg()
     dd = ["--data-dir", str(data)]
     cold = {"GAPKIT_NO_CACHE": "1"}
     cmd = [*GAPKIT, "pathways", "--sector", "all", "--region", "OH", *dd]

@@ -7,13 +7,12 @@ commands on a 2-core machine; best of 3, so a busy shared machine shows its quie
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from _common import GAPKIT, ensure_ingested
+from _common import GAPKIT, data_dir_arg
 
 TARGET = 5.0
 CHARTS = [("bars", ["--by", "subsector"]), ("states", []), ("scatter", []), ("sensitivity", []), ("trend", [])]
@@ -30,8 +29,7 @@ def best_of(cmd: list[str], n: int = 3) -> float:
 
 
 def main() -> None:
-    data = Path(os.environ.get("GAPKIT_BENCH_DATA", Path(tempfile.gettempdir()) / "gapkit-bench-data"))
-    ensure_ingested(data)
+    data = data_dir_arg()
     dd = ["--data-dir", str(data)]
     with tempfile.TemporaryDirectory() as tmp:
         rows: list[tuple[str, float]] = []

@@ -1,6 +1,9 @@
 """Scale: multiply the two big inputs of the state gap, ingest them, and run
-`gapkit gap --sector all --by state` on the result. Reports wall time and peak memory (max RSS) of each
-command; the targets are time growing no faster than linearly and peak memory under 2 GiB.
+`gapkit gap --sector all --by state` on the result, side by side with the DuckDB SQL reference
+(benchmarks/duckdb_gap.py) on the same files. Reports wall time and peak memory (max RSS of the child)
+of each command, the gap / DuckDB time ratio (target <= 1.0) and whether both answers agree to 0.01
+person per row. Targets: time growing no faster than linearly; at 50x completions and 3,000 regions,
+gapkit no slower than DuckDB and its peak under 600 MiB.
 
 What is multiplied (factor k = 1, 10, 50 by default):
 
@@ -22,35 +25,33 @@ What is multiplied (factor k = 1, 10, 50 by default):
   check then notes that each state's detailed openings exceed its published total (reported, as
   designed, never adjusted).
 
-Usage: python benchmarks/bench_scale.py [FACTOR ...]     (default 1 10 50)
+The region variant (``--regions N``, default 3,000, at ``--regions-factor`` completions, default 50):
+the factor's ingested completions, with the stored newest state projections and the IPEDS directories
+rewritten so that the 50 states and DC become N regions (see split_into_regions): the question's
+output grows to every shipped sector x N regions, and every region's supply and openings are its own.
+(The row variant above grows the stored tables only; its gap output stays 8 sectors x 51 states.)
+
+Usage: python benchmarks/bench_scale.py [FACTOR ...] [--regions N] [--regions-factor K] [--runs N]
+                                        [--data-dir BASE]     (default 1 10 50, 3,000 regions at 50x)
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 import polars as pl
 
-from _common import GAPKIT, SHARED
+from _common import COLD, DUCKDB_GAP, GAPKIT, SHARED, Run, disagreements, interleaved, measure, output_of
+from duckdb_gap import answer
 
 MIRROR = SHARED / "mirror/nces.ed.gov/ipeds/datacenter/data"
-
-
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """(seconds, peak MiB) of one command, via GNU time."""
-    with tempfile.NamedTemporaryFile(suffix=".txt") as out:
-        subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", out.name, *cmd], check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, env={**os.environ, "GAPKIT_NO_CACHE": "1"})
-        secs, kib = Path(out.name).read_text().split()[-2:]
-    return float(secs), int(kib) / 1024
 
 
 def synthetic_ipeds(folder: Path, factor: int) -> int:
@@ -103,34 +104,121 @@ def stored_rows(data: Path, dataset: str, vintage: str) -> int:
     return json.loads((data / "manifest.json").read_text())["datasets"][f"{dataset}/{vintage}"]["rows"]
 
 
-def main(factors: list[int]) -> None:
+def split_into_regions(data: Path, regions: int) -> tuple[str, int, int]:
+    """Rewrite two stored tables of ``data`` so that the 50 states and DC become ``regions`` regions:
+    region r belongs to state r mod 51 and is coded ``<state>-<nn>``; each state's stored projections
+    (every row, its totals included) are repeated once per region with employment and openings divided
+    by the state's number of regions (the regions add up to the state), and each institution of the
+    IPEDS directories moves to region ``unitid mod n`` of its state. Returns (cycle, projection rows,
+    regions made). Territories and the United States rows are left as they are.
+
+    gapkit (and Projections Central) have no sub-state regions yet, so the tables are written in the
+    store's layout directly, as ingest would write them; the gap treats a region code like a state's."""
+    cycle = sorted((p.stem for p in (data / "processed/state_projections").glob("*.parquet")), key=_vintage_order)[-1]
+    path = data / f"processed/state_projections/{cycle}.parquet"
+    real = pl.read_parquet(path)
+    states = real.filter(pl.col("stfips").is_between(pl.lit("01"), pl.lit("56"))).select("stfips", "state").unique().sort("stfips")
+    per_state = [regions // states.height + (1 if i < regions % states.height else 0) for i in range(states.height)]
+    parts = pl.DataFrame({"stfips": states["stfips"], "n": per_state}).with_columns(
+        pl.int_ranges(0, pl.col("n")).alias("q")).explode("q")
+    numbers = ["emp_base", "emp_proj", "emp_change", "openings"]
+    split = real.join(parts, on="stfips", how="inner").with_columns(
+        (pl.col("state") + "-" + (pl.col("q") + 1).cast(pl.String).str.zfill(2)).alias("state"),
+        (pl.col("area_name") + " part " + (pl.col("q") + 1).cast(pl.String) + " of " + pl.col("n").cast(pl.String)).alias("area_name"),
+        *[(pl.col(c) / pl.col("n")) for c in numbers],
+    ).select(real.columns)
+    table = pl.concat([real.filter(~pl.col("stfips").is_between(pl.lit("01"), pl.lit("56"))), split])
+    _rewrite(data, "state_projections", cycle, table)
+    n_of = dict(zip(states["state"].to_list(), per_state, strict=True))
+    n_expr = pl.col("state").replace_strict(n_of, default=None, return_dtype=pl.Int64)
+    for f in sorted((data / "processed/ipeds_institutions").glob("*.parquet")):
+        hd = pl.read_parquet(f)
+        hd = hd.with_columns(pl.when(n_expr.is_not_null())
+                             .then(pl.col("state") + "-" + (pl.col("unitid") % n_expr + 1).cast(pl.String).str.zfill(2))
+                             .otherwise(pl.col("state")).alias("state"))
+        _rewrite(data, "ipeds_institutions", f.stem, hd)
+    return cycle, table.height, sum(per_state)
+
+
+def _vintage_order(v: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in v[:4] if ch.isdigit())
+    return (int(digits) if digits else -1, v)
+
+
+def _rewrite(data: Path, dataset: str, vintage: str, table: pl.DataFrame) -> None:
+    """Replace one stored table (same columns and types) and its row count in the manifest."""
+    path = data / f"processed/{dataset}/{vintage}.parquet"
+    table.write_parquet(path)
+    manifest = json.loads((data / "manifest.json").read_text())
+    manifest["datasets"][f"{dataset}/{vintage}"]["rows"] = table.height
+    (data / "manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+def gap_vs_duckdb(data: Path, runs: int) -> tuple[Run, Run, str]:
+    """`gapkit gap --sector all --by state` and the DuckDB reference on the same folder: best time and peak
+    MiB and CPU time of each (taking turns), and whether their answers agree to 0.01 person per row."""
+    dd = ["--data-dir", str(data)]
+    gap_cmd = [*GAPKIT, "gap", "--sector", "all", "--by", "state", "--format", "csv", *dd]
+    r = interleaved({"gap": (gap_cmd, COLD), "duckdb": ([*DUCKDB_GAP, "--sector", "all", "--by", "state", "--format", "csv", *dd], None)},
+                    runs)
+    bad = disagreements(answer(data, "all", "state"), output_of(gap_cmd, env=COLD), ("sector", "region"))
+    return r["gap"], r["duckdb"], "yes" if not bad else f"NO ({len(bad)}: {bad[0]})"
+
+
+def main(factors: list[int], regions: int, regions_factor: int, runs: int, base_dir: Path | None) -> None:
     root = Path(tempfile.mkdtemp(prefix="gapkit-scale-"))
     try:
-        base = root / "base"
-        subprocess.run([*GAPKIT, "ingest", "--offline", "--from", str(SHARED), "--data-dir", str(base)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = base_dir or root / "base"
+        if base_dir is None:
+            subprocess.run([*GAPKIT, "ingest", "--offline", "--from", str(SHARED), "--data-dir", str(base)], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print("ipeds: completions rows (C2024_A copies as new institutions); proj: stored state_projections rows of the "
-              "newest cycle (real + synthetic detailed occupations per state); times in s, peak RSS in MiB")
+              "newest cycle (real + synthetic detailed occupations per state); times in s (gap and DuckDB: best of "
+              f"{runs}, taking turns), peak RSS in MiB; ratio = gap time / DuckDB time (target <= 1.0), cpu r = the same for "
+              "CPU time; agree: both answers to 0.01")
         print(f"{'factor':>6} {'ipeds rows':>11} {'ingest s':>9} {'ingest MiB':>11} {'proj rows':>10} {'proj s':>7} "
-              f"{'proj MiB':>9} {'gap s':>7} {'gap MiB':>8}")
-        for k in factors:
+              f"{'proj MiB':>9} {'gap s':>7} {'gap MiB':>8} {'duckdb s':>9} {'duck MiB':>9} {'ratio':>6} {'cpu r':>6}  agree")
+        region_data = None
+        for k in sorted(set(factors) | ({regions_factor} if regions else set())):
             src, psrc = root / f"src{k}", root / f"proj{k}"
             src.mkdir()
             psrc.mkdir()
             rows = synthetic_ipeds(src, k)
-            cycle, _ = synthetic_projections(base, psrc, k)
             data = root / f"data{k}"
             shutil.copytree(base, data)
-            ti, mi = measure([*GAPKIT, "ingest", "ipeds", "--offline", "--from", str(src), "--data-dir", str(data)])
-            tp, mp = measure([*GAPKIT, "ingest", "projections", "--offline", "--from", str(psrc), "--data-dir", str(data)])
-            prows = stored_rows(data, "state_projections", cycle)
-            tg, mg = measure([*GAPKIT, "gap", "--sector", "all", "--by", "state", "--data-dir", str(data)])
-            print(f"{k:>6} {rows:>11,} {ti:>9.1f} {mi:>11.0f} {prows:>10,} {tp:>7.1f} {mp:>9.0f} {tg:>7.2f} {mg:>8.0f}", flush=True)
+            ti, mi, _ = measure([*GAPKIT, "ingest", "ipeds", "--offline", "--from", str(src), "--data-dir", str(data)], env=COLD)
+            if regions and k == regions_factor:
+                region_data = root / f"regions{k}"
+                shutil.copytree(data, region_data)
+            if k in factors:
+                cycle, _ = synthetic_projections(base, psrc, k)
+                tp, mp, _ = measure([*GAPKIT, "ingest", "projections", "--offline", "--from", str(psrc), "--data-dir", str(data)], env=COLD)
+                prows = stored_rows(data, "state_projections", cycle)
+                g, d, agree = gap_vs_duckdb(data, runs)
+                print(f"{k:>6} {rows:>11,} {ti:>9.1f} {mi:>11.0f} {prows:>10,} {tp:>7.1f} {mp:>9.0f} {g.secs:>7.2f} {g.peak_mib:>8.0f} "
+                      f"{d.secs:>9.2f} {d.peak_mib:>9.0f} {g.secs / d.secs:>6.2f} {g.cpu / d.cpu:>6.2f}  {agree}", flush=True)
             for d in (src, psrc, data):
                 shutil.rmtree(d)
+        if region_data is not None:
+            _, prows, made = split_into_regions(region_data, regions)
+            g, d, agree = gap_vs_duckdb(region_data, runs)
+            print(f"\n{regions_factor}x completions, {made:,} regions ({prows:,} stored projection rows: the 50 states and DC "
+                  "split into regions, institutions spread over their state's regions), every shipped sector x region:")
+            print(f"  gapkit gap --sector all --by state  {g.secs:6.2f} s  CPU {g.cpu:6.2f} s  peak {g.peak_mib:5.0f} MiB "
+                  f"(target <= 600: {'ok' if g.peak_mib <= 600 else 'OVER'})")
+            print(f"  DuckDB reference, same files        {d.secs:6.2f} s  CPU {d.cpu:6.2f} s  peak {d.peak_mib:5.0f} MiB")
+            print(f"  ratio gapkit / DuckDB               {g.secs / d.secs:6.2f}       {g.cpu / d.cpu:6.2f}   "
+                  f"(target <= 1.0: {'ok' if g.secs <= d.secs else 'OVER'}); answers agree: {agree}", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1, 10, 50])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("factors", nargs="*", type=int, help="completions / projections multipliers (default 1 10 50)")
+    ap.add_argument("--regions", type=int, default=3000, help="regions of the region variant (0: skip it; default 3000)")
+    ap.add_argument("--regions-factor", type=int, default=50, help="completions multiplier of the region variant (default 50)")
+    ap.add_argument("--runs", type=int, default=3, help="best of N for the gap and the DuckDB reference (default 3)")
+    ap.add_argument("--data-dir", type=Path, help="a data folder with ../shared ingested, used as the base (default: ingest one)")
+    a = ap.parse_args()
+    main(a.factors or [1, 10, 50], a.regions, a.regions_factor, a.runs, a.data_dir)
