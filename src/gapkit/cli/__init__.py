@@ -42,7 +42,8 @@ class TableFormat(str, Enum):
 
 @app.command()
 def ingest(
-    sources: Annotated[list[str] | None, typer.Argument(help="bls-ep, bls-matrix, projections, ipeds, crosswalk, oews, qcew (county "
+    sources: Annotated[list[str] | None, typer.Argument(help="bls-ep, bls-matrix, projections, ipeds, crosswalk, bls-codes (SOC -> projections "
+                                                             "codes), oews, qcew (county "
                                                              "employment and wages; needs --counties), geo (county -> metro, OEWS area, "
                                                              "workforce area), ca-edd (California sub-state projections; --from only), "
                                                              "etpl (Texas training-provider list) (none = all).", show_default=False)] = None,
