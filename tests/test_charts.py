@@ -90,9 +90,11 @@ def test_type_is_at_least_9_points(drawn: dict[str, Any]) -> None:
 
 def test_titles_state_the_finding(drawn: dict[str, Any], ws: Any) -> None:
     head = ws.gap(by="sector").table.row(0, named=True)
-    ratio = head["openings"] / head["supply"]
-    assert drawn["bars"].title.startswith(f"Transportation has {ratio:.0f} openings for every completer")
-    assert "states have more transportation openings than completers" in drawn["states"].title
+    ratio = head["entrants"] / head["supply"]  # the default demand measure: entrant openings
+    h = ws.headline("transportation")
+    assert drawn["bars"].title.startswith(f"Transportation has {ratio:.1f} entrant openings for every completer "
+                                          f"(range {h.low:.1f}–{h.high:,.0f})")
+    assert "more transportation entrant openings than completers" in drawn["states"].title
     assert drawn["scatter"].title.startswith("Heavy and tractor-trailer truck drivers have the largest gap")
     assert drawn["sensitivity"].title.startswith("Method choices move the transportation ratio from")
     assert drawn["trend"].title.startswith("Completers counted as transportation supply")

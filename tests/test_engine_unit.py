@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from gapkit.analysis.method import compute
 from gapkit.analysis.query import Query
@@ -63,9 +64,11 @@ def _frames() -> dict[str, dict[str, pl.DataFrame]]:
         "occ_type": ["Summary", "Line item", "Line item", "Line item"],
         "emp_base_k": [35.0, 10.0, 5.0, 20.0], "emp_proj_k": [39.0, 12.0, 5.0, 22.0],
         "separations_k": [3.7, 1.1, 0.5, 2.1], "openings_k": [4.1, 1.3, 0.5, 2.3],
+        "exits_k": [1.7, 0.5, 0.2, 1.0], "transfers_k": [2.0, 0.6, 0.3, 1.1],
         "education": [None, "Postsecondary nondegree award", "High school diploma or equivalent", "Bachelor's degree"],
         "training": [None, "Short-term on-the-job training", "Long-term on-the-job training", "None"],
         "work_experience": [None, "None", "None", "5 years or more"],
+        "emp_change_k": [4.0, 2.0, 0.0, 2.0],
         "median_wage": [50_000.0, 55_000.0, 60_000.0, 100_000.0],
         "base_year": [2030] * 4, "proj_year": [2040] * 4,
     })
@@ -84,8 +87,14 @@ def _frames() -> dict[str, dict[str, pl.DataFrame]]:
                         + [("48", "TX", s, "detailed", o, "x") for s, o in (("53-3032", 90.0), ("49-3031", 30.0), ("11-1021", 150.0))],
                         schema=["stfips", "state", "soc_code", "soc_level", "openings", "title"], orient="row",
                         ).with_columns(pl.lit(CYCLE).alias("cycle"), pl.lit(0.0).alias("emp_base"), pl.lit(0.0).alias("emp_proj"))
+    levels = ["less_than_hs", "high_school", "some_college", "associate", "bachelor", "master", "doctoral_professional"]
+    shares = {"53-3032": [0.15, 0.47, 0.23, 0.07, 0.06, 0.01, 0.01], "49-3031": [0.10, 0.40, 0.30, 0.15, 0.04, 0.01, 0.0],
+              "11-1021": [0.03, 0.17, 0.24, 0.10, 0.33, 0.11, 0.02]}
+    att = pl.DataFrame([(soc, lv, sh) for soc, vals in shares.items() for lv, sh in zip(levels, vals, strict=True)],
+                       schema=["soc_code", "level", "share"], orient="row")
     return {"ep_occupations": {CYCLE: ep}, "nem_matrix": {CYCLE: matrix}, "ipeds_completions": {"2030": comp},
-            "ipeds_institutions": {"2030": inst}, "cip_soc": {"CIP2020-SOC2018": xw}, "state_projections": {CYCLE: proj}}
+            "ipeds_institutions": {"2030": inst}, "cip_soc": {"CIP2020-SOC2018": xw}, "state_projections": {CYCLE: proj},
+            "ep_attainment": {CYCLE: att}}
 
 
 @pytest.fixture()
@@ -100,8 +109,14 @@ def sector_file(tmp_path: Path) -> str:
     return str(p)
 
 
+# The hand computations below compare total openings with openings-weighted all-awards supply (the previous
+# defaults); the education-aware allocation and the entrant measure have their own tests.
+CLASSIC = {"alloc": "openings", "demand": "openings"}
+
+
 def _ask(tables: Tables, sector_file: str, **options: object) -> pl.DataFrame:
-    return compute(Query(sector_file=sector_file, **options).resolve(tables), tables).table  # type: ignore[arg-type]
+    q = Query(sector_file=sector_file, **{**CLASSIC, **options})  # type: ignore[arg-type]
+    return compute(q.resolve(tables), tables).table
 
 
 def test_national_by_subsector_group_occupation(tables: Tables, sector_file: str) -> None:
@@ -122,9 +137,10 @@ def test_national_by_subsector_group_occupation(tables: Tables, sector_file: str
 
 
 def test_allocation_is_conserved_and_reports_unlinked_completions(tables: Tables, sector_file: str) -> None:
-    r = Query(sector_file=sector_file, by="sector").resolve(tables)
+    r = Query(sector_file=sector_file, by="sector", **CLASSIC).resolve(tables)
     res = compute(r, tables)
-    assert res.unallocated == pytest.approx({"input": 1890.0, "allocated": 1840.0, "unallocated": 50.0})
+    assert res.unallocated == pytest.approx({"input": 1890.0, "allocated": 1840.0, "unallocated": 50.0, "unlinked": 50.0,
+                                             "not_entry_route": 0.0})
     # award presets: only the associate's degree counts as sub-baccalaureate ... and certificates
     sub = compute(r.at(awards="subbacc"), tables)
     assert sub.unallocated["input"] == pytest.approx(890.0) and sub.unallocated["unallocated"] == pytest.approx(50.0)
@@ -146,24 +162,63 @@ def test_states_use_published_openings_times_the_national_share(tables: Tables, 
 
 
 def test_several_sectors_in_one_pass_match_one_at_a_time(tables: Tables, sector_file: str) -> None:
-    one = Query(sector_file=sector_file, by="state").resolve(tables)
+    one = Query(sector_file=sector_file, by="state", **CLASSIC).resolve(tables)
     other = replace(load_sector(sector_file), name="mini-trucking", subsectors=load_sector(sector_file).subsectors[:1])
     both = replace(one, sectors=(one.sector, other), all_sectors=True)
     together = compute(both, tables).table
-    assert together.filter(pl.col("sector") == "mini").drop("sector").equals(compute(one, tables).table.drop("sector"))
+    assert_frame_equal(together.filter(pl.col("sector") == "mini"), compute(one, tables).table, rel_tol=1e-9)
     alone = compute(replace(one, sectors=(other,)), tables).table
-    assert together.filter(pl.col("sector") == "mini-trucking").drop("sector").equals(alone.drop("sector"))
+    assert_frame_equal(together.filter(pl.col("sector") == "mini-trucking"), alone, rel_tol=1e-9)
 
 
 def test_sensitivity_grid_and_variants(tables: Tables, sector_file: str) -> None:
-    r = Query(sector_file=sector_file).resolve(tables)
+    r = Query(sector_file=sector_file, **CLASSIC).resolve(tables)
     grid = sensitivity(r, tables)
-    assert grid.height == 20 and set(grid["openings"].round(6)) == {1255.0}
-    cell = grid.filter((pl.col("alloc") == "openings") & (pl.col("awards") == "all")).row(0, named=True)
+    assert grid.height == 50  # 2 demand measures x 5 allocation modes x 5 award presets
+    assert set(grid.filter(pl.col("demand") == "openings")["openings"].round(6)) == {1255.0}
+    cell = grid.filter((pl.col("demand") == "openings") & (pl.col("alloc") == "openings") & (pl.col("awards") == "all")).row(0, named=True)
     assert cell["supply"] == pytest.approx(compute(r.at(by="sector"), tables).table["supply"].sum())
-    none = grid.filter((pl.col("alloc") == "none") & (pl.col("awards") == "all"))["supply"].item()
+    none = grid.filter((pl.col("demand") == "openings") & (pl.col("alloc") == "none") & (pl.col("awards") == "all"))["supply"].item()
     assert none >= cell["supply"]
     assert r.at(alloc="equal").extra_supply is None and r.at(region="OH").region.name == "Ohio"
+
+
+def test_entrant_openings_use_exit_rates(tables: Tables, sector_file: str) -> None:
+    """Entrants = growth + labor-force exits: per industry max(0, ΔE/10 + exit rate x mean E), exit rate = exits / mean E."""
+    occ = {x["soc_code"]: x for x in _ask(tables, sector_file, by="occupation", demand="entrants").to_dicts()}
+    truck = (1.5 / 10 + 0.5 / 11 * 6.75) * 1000 + (0.5 / 11 * 1.0) * 1000  # trucking + transit
+    assert occ["53-3032"]["entrants"] == pytest.approx(truck)
+    assert occ["49-3031"]["entrants"] == pytest.approx(0.2 / 5 * 1.0 * 1000)
+    assert occ["11-1021"]["entrants"] == pytest.approx((0.2 / 10 + 1.0 / 21 * 2.1) * 1000)
+    assert occ["53-3032"]["ratio"] == pytest.approx(truck / (800 * SHARE_TRUCK))  # the ratio follows --demand
+    assert occ["53-3032"]["openings"] == pytest.approx(925)  # total openings still shown
+    # in a state: its openings x the occupation's national entrant share (openings - transfers) / openings
+    st = {x["soc_code"]: x for x in _ask(tables, sector_file, region="OH", by="occupation", demand="entrants").to_dicts()}
+    assert st["53-3032"]["entrants"] == pytest.approx(60 * SHARE_TRUCK * (1.3 - 0.6) / 1.3)
+
+
+def test_education_aware_allocation_and_entry_routes(tables: Tables, sector_file: str) -> None:
+    """Levels go only where they are an entry route; managers (5+ years of experience first) take no completers, so the
+    business bachelor's are "not an entry route": unallocated, never dropped."""
+    r = Query(sector_file=sector_file, by="occupation", alloc="education", demand="openings").resolve(tables)
+    res = compute(r, tables)
+    occ = {x["soc_code"]: x for x in res.table.to_dicts()}
+    assert occ["53-3032"]["supply"] == pytest.approx(800 * SHARE_TRUCK)  # certificates: some college, a route into driving
+    assert occ["49-3031"]["supply"] == pytest.approx(40 * 0.2)
+    assert occ["11-1021"]["supply"] == 0 and occ["11-1021"]["ratio_note"] == "no supply"
+    assert res.unallocated == pytest.approx({"input": 1890.0, "allocated": 840.0, "unallocated": 1050.0, "unlinked": 50.0,
+                                             "not_entry_route": 1000.0})
+    assert any("not an entry route" in n for n in res.notes)
+
+
+def test_ratio_floor_and_small_supply(tables: Tables, sector_file: str) -> None:
+    """Under 5 completers a year no ratio prints: "> N" where demand is 50 or more, else "no meaningful supply"."""
+    occ = {x["soc_code"]: x for x in _ask(tables, sector_file, region="OH", by="occupation", completions_years="2030").to_dicts()}
+    mech = occ["49-3031"]  # 20 state openings x 0.2 = 4 openings; 40 completers x 0.2 = 8 supply
+    assert mech["ratio"] == pytest.approx(4 / 8)
+    scaled = {x["soc_code"]: x for x in _ask(tables, sector_file, region="OH", by="occupation", retention=0.5).to_dicts()}
+    assert scaled["49-3031"]["supply"] == pytest.approx(4) and scaled["49-3031"]["ratio"] is None
+    assert scaled["49-3031"]["ratio_note"] == "no meaningful supply"
 
 
 def test_bad_questions_are_refused_before_any_computation(tables: Tables, sector_file: str) -> None:

@@ -65,9 +65,13 @@ def test_allocation_conserves_completions(ws: Workspace, alloc: str, awards: str
     assert supply["supply_ipeds"].sum() == pytest.approx(un["allocated"], rel=1e-9)
     assert un["allocated"] + un["unallocated"] == pytest.approx(un["input"], rel=1e-9)
     assert un["unallocated"] >= 0
+    assert un["unallocated"] == pytest.approx(un["unlinked"] + un["not_entry_route"], rel=1e-9)
     if awards == "all":
         assert un["input"] == pytest.approx(5_459_862, rel=1e-9)  # every 2024 first-major completion
-        assert un["unallocated"] / un["input"] < 0.1
+        # harmonized codes: only 4% of completions are in programs linked to no projections occupation
+        assert un["unlinked"] / un["input"] < 0.05
+        if alloc != "education":
+            assert un["not_entry_route"] == 0
 
 
 def test_alloc_none_is_an_upper_bound(ws: Workspace) -> None:
@@ -77,16 +81,19 @@ def test_alloc_none_is_an_upper_bound(ws: Workspace) -> None:
     assert "double counts" in n.method_line()
 
 
-def test_groups_add_up_to_sector_and_ratio_consistent(ws: Workspace) -> None:
-    tables = {by: ws.gap("transportation", by=by).table for by in ("sector", "subsector", "group", "occupation")}
-    total = tables["sector"]["openings"].sum()
-    for by, t in tables.items():
-        assert t["openings"].sum() == pytest.approx(total, rel=1e-9), by
-        assert t["supply"].sum() == pytest.approx(tables["sector"]["supply"].sum(), rel=1e-9), by
-        ok = t.filter(pl.col("supply") > 0)
-        assert ((ok["ratio"] - ok["openings"] / ok["supply"]).abs() < 1e-9).all()
-        assert ((t["gap"] - (t["openings"] - t["supply"])).abs() < 1e-6).all()
-        assert t.filter(pl.col("supply") == 0)["ratio"].null_count() == t.filter(pl.col("supply") == 0).height
+@pytest.mark.parametrize("demand", ["entrants", "openings", "growth"])
+def test_groups_add_up_to_sector_and_ratio_consistent(ws: Workspace, demand: str) -> None:
+    tables = {by: ws.gap("transportation", by=by, demand=demand).table for by in ("sector", "subsector", "group", "occupation")}
+    for col in ("openings", "entrants", "supply"):
+        total = tables["sector"][col].sum()
+        for by, t in tables.items():
+            assert t[col].sum() == pytest.approx(total, rel=1e-9), (by, col)
+    for t in tables.values():
+        ok = t.filter(pl.col("ratio").is_not_null())
+        assert ((ok["ratio"] - ok[demand] / ok["supply"]).abs() <= 1e-9 * ok["ratio"].abs()).all()  # the ratio follows --demand
+        assert (ok["supply"] >= 5).all()  # no ratio below the supply floor
+        assert ((t["gap"] - (t[demand] - t["supply"])).abs() < 1e-6).all()
+        assert t.filter(pl.col("ratio").is_null())["ratio_note"].null_count() == 0  # a missing ratio says why
 
 
 def test_state_rows_sum_and_report(ws: Workspace) -> None:
@@ -120,7 +127,7 @@ def test_cli_transportation(ingested: Path, by: str) -> None:
     out = json.loads(proc.stdout)
     assert out["rows"] and {"openings", "supply", "ratio", "gap", "flags"} <= set(out["rows"][0])
     md = out["metadata"]
-    assert md["vintages"]["ep_occupations"]["vintage"] == "2024-34" and md["alloc"] == "openings"
+    assert md["vintages"]["ep_occupations"]["vintage"] == "2024-34" and md["alloc"] == "education" and md["demand"] == "entrants"
     assert "same rate in every industry" in md["method_line"]
     if by == "state":
         assert len(out["rows"]) == 51
@@ -146,14 +153,14 @@ def test_cli_every_format(ingested: Path, tmp_path: Path, fmt: str) -> None:
         t = pq.read_table(out)
         assert b"gapkit.method" in t.schema.metadata and t.num_rows == 5
     elif fmt != "json":
-        assert "Units: people per year" in out.read_text()
+        assert "Units: people per year" in " ".join(out.read_text().split())
 
 
 def test_cli_sensitivity_and_sector_all_by_state(ingested: Path) -> None:
     proc = run_cli("gap", "--sector", "transportation", "--sensitivity", "--format", "csv", data_dir=ingested)
     assert proc.returncode == 0, proc.stderr
     lines = [ln for ln in proc.stdout.splitlines() if not ln.startswith("#")]
-    assert len(lines) == 1 + 4 * 5  # header + alloc modes × award presets
+    assert len(lines) == 1 + 2 * 5 * 5  # header + demand measures × alloc modes × award presets
     proc = run_cli("gap", "--sector", "all", "--by", "state", "--format", "json", data_dir=ingested)
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["rows"]) == 51 * len(list_sectors())

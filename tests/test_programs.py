@@ -76,20 +76,23 @@ def test_views_add_up(oh) -> None:  # type: ignore[no-untyped-def]
     assert set(oh.institutions["state"].drop_nulls().unique()) == {"OH"}
 
 
-def test_alignment_consistent_with_gap_cli(pw_dir: Path) -> None:
-    """The consistency check: sum what `gapkit gap --by occupation` prints over each program's occupations."""
+def test_alignment_consistent_with_gap_cli(pw_dir: Path, pw_ws: Workspace) -> None:
+    """The consistency check: a program's openings and supply are what `gapkit gap --by occupation` prints for the
+    occupations its completers are allocated to, weighted by that allocation."""
     gj = json.loads(run_cli("gap", "--sector", "all-industries", "--region", "OH", "--by", "occupation", "--format", "json",
                             data_dir=pw_dir).stdout)
     pj = json.loads(run_cli("programs", "--region", "OH", "--format", "json", data_dir=pw_dir).stdout)
-    gap = pl.DataFrame(gj["rows"]).select("soc_code", "openings", "supply")
-    store = Store(pw_dir)
-    xw = store.scan("cip_soc").select("cipcode", "soc_code").unique().collect()
-    sums = (xw.join(gap, on="soc_code", how="inner").group_by("cipcode")
-            .agg(pl.len().alias("n"), pl.col("openings").sum().alias("o"), pl.col("supply").sum().alias("s")))
+    gap = pl.DataFrame(gj["rows"]).select("soc_code", "entrants", "supply")
+    links = pw_ws.programs(region="OH").links
+    shares = links.group_by("cipcode").agg(pl.col("allocated_share").sum())
+    assert ((shares["allocated_share"] - 1).abs() < 1e-9).all()  # every allocated completer goes somewhere
+    sums = (links.join(gap, on="soc_code", how="inner").group_by("cipcode")
+            .agg(pl.len().alias("n"), (pl.col("allocated_share") * pl.col("entrants")).sum().alias("o"),
+                 (pl.col("allocated_share") * pl.col("supply")).sum().alias("s")))
     prog = pl.DataFrame(pj["rows"], infer_schema_length=None)
     j = prog.join(sums, on="cipcode", how="left")
     linked = j.filter(pl.col("occupations") > 0)
-    assert linked.height > 800
+    assert linked.height > 600
     assert (linked["occupations"] == linked["n"]).all()
     # printed to 0.01 per occupation: the sums agree within the rounding of their terms
     assert ((linked["openings"] - linked["o"]).abs() <= 0.006 * linked["n"] + 1e-6).all()
@@ -100,6 +103,8 @@ def test_alignment_consistent_with_gap_cli(pw_dir: Path) -> None:
             continue
         ratio = r["o"] / r["s"] if r["s"] > 0 else None
         want = UNDER if ratio is None or ratio >= rules.undersupplied_ratio else OVER if ratio <= rules.oversupplied_ratio else BALANCED
+        if ratio is not None and abs(ratio - rules.undersupplied_ratio) < 1e-3 or ratio is not None and abs(ratio - rules.oversupplied_ratio) < 1e-3:
+            continue  # printed rounding decides a ratio on a threshold
         assert r["alignment"] == want, r["cipcode"]
     assert j.filter(pl.col("occupations") == 0)["alignment"].is_in([NO_LINK]).all()
 
@@ -119,7 +124,8 @@ def test_filters_and_rules(pw_ws: Workspace, tmp_path: Path) -> None:
     n = {k: r.programs.filter(pl.col("alignment") == k).height for k in (OVER, UNDER, BALANCED)}
     n0 = {k: base.programs.filter(pl.col("alignment") == k).height for k in (OVER, UNDER, BALANCED)}
     assert n[OVER] < n0[OVER] and n[UNDER] < n0[UNDER] and n[BALANCED] > n0[BALANCED]
-    assert r.programs.sort("cipcode")["openings"].equals(base.programs.sort("cipcode")["openings"])
+    assert r.programs.sort("cipcode")["openings"].fill_null(-1).to_list() == pytest.approx(
+        base.programs.sort("cipcode")["openings"].fill_null(-1).to_list(), rel=1e-9)
     # nothing matches: an empty table with a note, not an error
     r = pw_ws.programs(region="WY", cip="51.2401")  # no veterinary school in Wyoming
     assert r.programs.height == 0 and "No program" in r.notes[0]
@@ -128,9 +134,11 @@ def test_filters_and_rules(pw_ws: Workspace, tmp_path: Path) -> None:
 def test_national_and_transportation(pw_ws: Workspace) -> None:
     r = pw_ws.programs(region="US", cip="49", sector="transportation")
     t = r.programs
-    assert t.height > 10 and t["cipcode"].str.starts_with("49.").all()
+    assert t.height >= 8 and t["cipcode"].str.starts_with("49.").all()
     assert t.filter(pl.col("cipcode") == "49.0205")["alignment"][0] == UNDER
     assert r.method["sector"] == "transportation"
+    # only programs that send a set share of their completers to the sector
+    assert (t["sector_share"] >= 0.05).all()
 
 
 @pytest.mark.parametrize(("text", "code", "prefix"), [("51", "51.", True), ("1", "01.", True), ("51.38", "51.38", True),

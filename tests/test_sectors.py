@@ -38,7 +38,12 @@ def test_shipped_sectors() -> None:
     assert {"transportation", "healthcare", "advanced-manufacturing", "information-technology", "construction", "energy",
             "agriculture", "all-industries"} <= names
     t = load_sector("transportation")
-    assert [s.key for s in t.subsectors] == ["trucking", "transit", "air", "rail", "maritime", "highway"]
+    assert [s.key for s in t.subsectors] == ["trucking", "transit", "air", "rail", "maritime", "highway", "public-transit",
+                                             "public-highways"]
+    # the public subsectors: government industries restricted to the occupations of one function
+    pt, ph = t.subsectors[-2], t.subsectors[-1]
+    assert pt.nem_industries == ["999300"] and "53-3052" in pt.occupations
+    assert ph.nem_industries == ["999200", "999300"] and "47-4051" in ph.occupations and not set(pt.occupations) & set(ph.occupations)
     assert [g.key for g in t.groups][:4] == ["operations", "maintenance", "construction", "central"]
     assert t.group_of("53-3032") == "operations" and t.group_of("47-4061") == "maintenance"
     assert t.group_of("47-2061") == "construction" and t.group_of("29-1141") == "other"
@@ -129,7 +134,8 @@ def test_sector_api_shapes() -> None:
         assert s.groups[-1].soc == ["*"], s.name
         for what in ([x.key for x in s.subsectors], [g.key for g in s.groups]):
             assert len(what) == len(set(what)), s.name
-        assert len(s.industries) == len(set(s.industries)), s.name  # an industry is in one subsector of a sector
+        open_codes = [c for x in s.subsectors if not x.occupations for c in x.nem_industries]
+        assert len(open_codes) == len(set(open_codes)), s.name  # an industry is in one subsector unless each lists occupations
         assert all(g.title and g.notes for g in s.groups if not s.whole_economy), s.name
         assert s.whole_economy == (s.name == "all-industries") and (s.industries or s.whole_economy)
     # sectors may share an industry: highway construction is in transportation and construction

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from gapkit.analysis.programs import ProgramResult
     from gapkit.analysis.query import Query, Resolved
     from gapkit.analysis.results import GapResult
-    from gapkit.analysis.sweeps import SweepResult
+    from gapkit.analysis.sweeps import Headline, SweepResult
     from gapkit.analysis.tables import Tables
     from gapkit.config.sectors import Sector
     from gapkit.ingestion.pipeline import IngestReport
@@ -109,6 +109,12 @@ class Workspace:
         if r.top:
             res.table = res.table.head(r.top)
         return res
+
+    def headline(self, sector: str | None = None, **options: Any) -> Headline:
+        """The headline ratio of a one-sector question with the range the method allows (``.text()``)."""
+        from gapkit.analysis.sweeps import headline
+
+        return headline(self.resolve("sensitivity", sector, **options), self.tables)
 
     def sensitivity(self, sector: str | None = None, **options: Any) -> SweepResult:
         """``gapkit gap --sensitivity``: the headline under every allocation mode × award preset."""

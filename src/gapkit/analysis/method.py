@@ -3,21 +3,28 @@
 The specification is ``docs/METHOD.md``; this module is its implementation and never validates
 (:func:`compute` takes a :class:`~gapkit.analysis.query.Resolved` question).
 
-Demand
-    National openings by detailed occupation come from BLS Table 1.10. A sector's openings use the
-    National Employment Matrix: for each occupation o, over the sector's industries i,
-    ``O_S(o) = Σ_i max(0, (E_proj(i,o) − E_base(i,o))/P + r(o)·(E_base(i,o)+E_proj(i,o))/2)`` with
-    ``r(o) = separations(o) / ((E_base(o)+E_proj(o))/2)`` (industry-uniform separation rates: BLS
-    publishes none by industry). When the matrix cycle differs from the projections cycle, the matrix
-    only gives the sector's share of each occupation, applied to the newer openings. A state's sector
-    openings are the state's published openings times the national sector share.
+Demand (three measures, each table carries the first two; ``--demand`` picks the ratio's)
+    ``openings``: BLS annual openings (growth + labor-force exits + occupational transfers);
+    ``entrants``: growth + labor-force exits, the openings new entrants fill (transfers are mostly filled
+    by people already working); ``growth``: employment growth alone. National figures come from the BLS
+    projections. A sector's use the National Employment Matrix: for each occupation o, over the
+    sector's industries i, ``max(0, (E_proj(i,o) − E_base(i,o))/P + rate(o)·mean E(i,o))`` with rate =
+    separations (openings) or labor-force exits (entrants) over mean employment, the same in every
+    industry (BLS publishes no industry rates). When the matrix cycle differs from the projections
+    cycle the matrix gives only the sector's share of each measure, applied to the newer national one.
+    A state's: Projections Central's published openings times the national sector share; entrants
+    apportion them with the occupation's national entrant share (Projections Central publishes totals
+    only). Quality gates mark state inputs that cannot carry a ratio.
 Supply
     IPEDS first-major completions at 6-digit CIP for the chosen award levels and years (mean),
-    allocated to occupations through the NCES CIP-SOC crosswalk by openings (default), base-year
+    allocated to occupations through the NCES CIP-SOC crosswalk (SOC codes harmonized to the
+    projections'): by default education-aware (level L goes to the linked occupations for which L is an
+    entry route, in proportion to openings × the share of their workers holding L), or by openings,
     employment, equal shares, or not at all (``none``: every linked occupation gets the full count).
     Under sector scope an occupation's supply is scaled by the sector's share of its openings.
 Gap
-    ``ratio = openings / supply`` and ``gap = openings − supply`` after aggregating to the grain.
+    ``ratio = demand / supply`` and ``gap = demand − supply`` after aggregating to the grain; no ratio
+    below the supply floor or where the state's data cannot carry one.
 
 Every sector of a question is a key column (sector × industry membership, sector × SOC-prefix
 groups), so ``--sector all`` is one pass: the matrix is read once, the completions are allocated
@@ -29,7 +36,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gapkit.analysis.results import SEPARATION_NOTE, SMALL_OPENINGS, SMALL_SUPPLY, GapResult
+from gapkit.analysis.tables import cycle_years
 from gapkit.codes import STATE_FIPS_51, STATES
+from gapkit.config.method import method_settings
 from gapkit.config.presets import award_config
 
 if TYPE_CHECKING:
@@ -39,10 +48,22 @@ if TYPE_CHECKING:
     from gapkit.analysis.tables import Tables
     from gapkit.config.presets import Preset
 
+MEASURES = ("openings", "entrants", "growth")
+DEMAND_WORDS = {"openings": "total openings", "entrants": "entrant openings", "growth": "growth openings"}
 LEAD = {"sector": ["sector", "region"], "subsector": ["sector", "region", "subsector", "subsector_title"],
         "group": ["sector", "region", "group", "group_title"], "occupation": ["sector", "region", "soc_code", "title", "group", "education"],
         "state": ["sector", "region"]}
-VALUE_COLUMNS = ["openings", "supply", "ratio", "gap", "supply_extra", "flags"]
+UNUSABLE = "state data unusable"
+ESTIMATED = "estimated state openings"
+
+
+def value_columns(r: Resolved) -> list[str]:
+    """The value columns of a gap table, in order, for a question's demand measure and grain."""
+    cols = ["openings", "entrants", *(["growth"] if r.demand == "growth" else []), "supply", "ratio", "ratio_note", "gap",
+            "supply_extra"]
+    if r.by in {"sector", "state"}:
+        cols.append("misalignment")
+    return [*cols, "flags"]
 
 
 def compute(r: Resolved, t: Tables) -> GapResult:
@@ -61,6 +82,7 @@ def compute(r: Resolved, t: Tables) -> GapResult:
         own = sector_notes.get(s.name, []) + ([] if s.whole_economy else global_notes)
         own += state_global + ([] if s.whole_economy else state_notes)
         notes += [n for n in own if n not in notes]
+    notes += [n for n in supply_notes(r, t, unalloc) if n not in notes]
     table = finish(rows, r, ep)
     return GapResult(table=table, method=method_record(r, vintages, notes), notes=notes, unallocated=unalloc)
 
@@ -68,11 +90,31 @@ def compute(r: Resolved, t: Tables) -> GapResult:
 # ---------------------------------------------------------------------------------------------
 # demand
 # ---------------------------------------------------------------------------------------------
-def sector_occupations(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]], list[str]]:
-    """Openings by (sector, subsector, occupation) in persons/yr and each occupation's sector share.
+def _members(r: Resolved) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Sector × subsector × industry membership: (open, restricted to listed occupations)."""
+    import polars as pl
 
-    Returns the frame (sector, subsector, soc_code, openings_s, share), notes per sector and notes
-    that hold for every sector using the matrix.
+    open_rows, restricted = [], []
+    for s in r.sectors:
+        if s.whole_economy:
+            continue
+        for sub in s.subsectors:
+            for code in sub.nem_industries:
+                if sub.occupations:
+                    restricted += [(s.name, sub.key, code, soc) for soc in sub.occupations]
+                else:
+                    open_rows.append((s.name, sub.key, code))
+    schema = {"sector": pl.String, "subsector": pl.String, "industry_code": pl.String}
+    return (pl.DataFrame(open_rows, schema=schema, orient="row"),
+            pl.DataFrame(restricted, schema={**schema, "soc_code": pl.String}, orient="row"))
+
+
+def sector_occupations(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]], list[str]]:
+    """Each demand measure by (sector, subsector, occupation) in persons/yr, the sector's share of the
+    occupation's openings and of its employment.
+
+    Returns the frame (sector, subsector, soc_code, openings_s, entrants_s, growth_s, share, emp_share),
+    notes per sector and notes that hold for every sector using the matrix.
     """
     import polars as pl
 
@@ -82,90 +124,113 @@ def sector_occupations(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.Dat
     for s in r.sectors:
         if s.whole_economy:
             frames.append(ep.select(pl.lit(s.name).alias("sector"), pl.lit("all").alias("subsector"), "soc_code",
-                                    pl.col("openings_nat").alias("openings_s"), pl.lit(1.0).alias("share")))
+                                    pl.col("openings_nat").alias("openings_s"), pl.col("entrants_nat").alias("entrants_s"),
+                                    pl.col("growth_nat").alias("growth_s"), pl.lit(1.0).alias("share"), pl.lit(1.0).alias("emp_share")))
     industrial = [s for s in r.sectors if not s.whole_economy]
     if industrial:
         m_cycle, sep_cycle = r.matrix_cycle, r.sep_cycle
         assert m_cycle is not None and sep_cycle is not None
-        member_rows = [(s.name, sub.key, code) for s in industrial for sub in s.subsectors for code in sub.nem_industries]
-        members = pl.DataFrame(member_rows, schema={"sector": pl.String, "subsector": pl.String, "industry_code": pl.String},
-                               orient="row")
-        md = t.matrix_demand(m_cycle, sep_cycle, tuple(sorted({c for _, _, c in member_rows})))
+        open_members, restricted = _members(r)
+        codes = set(open_members["industry_code"].to_list()) | set(restricted["industry_code"].to_list())
+        md = t.matrix_demand(m_cycle, sep_cycle, tuple(sorted(codes)))
         present = set(md["industry_code"].unique().to_list())
         for s in industrial:
             missing = sorted({c for sub in s.subsectors for c in sub.nem_industries} - present)
             if missing:
                 per_sector[s.name] = [f"Industries in the sector definition but not in the {m_cycle} matrix: {', '.join(missing)}."]
-        # The sector's share of each occupation's openings: its industries' openings over the published
-        # national openings of the matrix cycle (line-item industries do not add up to the total: BLS
-        # leaves some detail unpublished and self-employment is not an industry).
+        values = ["openings_m", "entrants_m", "growth_m", "emp_base_m"]
+        joined = pl.concat([md.join(open_members, on="industry_code", how="inner"),
+                            md.join(restricted, on=["industry_code", "soc_code"], how="inner")], how="diagonal")
+        sub = joined.group_by("sector", "subsector", "soc_code").agg(pl.col(values).sum())
+        # The sector's share of each occupation: its industries' figures over the published national figures of
+        # the matrix cycle (line-item industries do not add up to the total: BLS leaves some detail unpublished
+        # and self-employment is not an industry).
         if m_cycle in t.vintages("ep_occupations"):
-            denom = t.ep(m_cycle).select("soc_code", pl.col("openings_nat").alias("all_m"))
+            denom = t.ep(m_cycle).select("soc_code", pl.col("openings_nat").alias("all_openings"), pl.col("entrants_nat").alias("all_entrants"),
+                                         pl.col("growth_nat").alias("all_growth"), pl.col("emp_base").alias("all_emp"))
         else:
-            denom = t.matrix_demand(m_cycle, sep_cycle).group_by("soc_code").agg(pl.col("openings_m").sum().alias("all_m"))
+            denom = (t.matrix_demand(m_cycle, sep_cycle).group_by("soc_code")
+                     .agg(*(pl.col(f"{m}_m").sum().alias(f"all_{m}") for m in MEASURES), pl.col("emp_base_m").sum().alias("all_emp")))
             common.append(f"BLS projections for the matrix cycle {m_cycle} are not ingested; sector shares use the sum of the "
                           f"matrix's line-item industries as the denominator (`gapkit ingest bls-ep` for {m_cycle} fixes this).")
-        sub = (md.join(members, on="industry_code", how="inner")
-               .group_by("sector", "subsector", "soc_code").agg(pl.col("openings_m").sum().alias("sub_m")))
-        out = sub.join(denom, on="soc_code", how="left").join(ep.select("soc_code", "openings_nat"), on="soc_code", how="inner")
+        out = sub.join(denom, on="soc_code", how="left").join(
+            ep.select("soc_code", "openings_nat", "entrants_nat", "growth_nat"), on="soc_code", how="inner")
         if m_cycle == r.ep_cycle:
-            out = out.with_columns(pl.col("sub_m").alias("openings_s"))
+            out = out.with_columns(*(pl.col(f"{m}_m").alias(f"{m}_s") for m in MEASURES))
         else:
             common.append(f"The industry-occupation matrix is from {m_cycle} and the projections from {r.ep_cycle}: the matrix gives "
                           f"each occupation's sector share, applied to the {r.ep_cycle} openings.")
-            out = out.with_columns((pl.col("sub_m") / pl.col("all_m") * pl.col("openings_nat")).fill_nan(0.0).fill_null(0.0)
-                                   .alias("openings_s"))
+            out = out.with_columns(*((pl.col(f"{m}_m") / pl.col(f"all_{m}") * pl.col(f"{m}_nat")).fill_nan(0.0).fill_null(0.0)
+                                     .alias(f"{m}_s") for m in MEASURES))
         # A sector cannot need more of an occupation than the whole economy: where rounding of small
-        # published figures pushes the industries' sum past the national openings, scale it back.
-        total_s = pl.col("openings_s").sum().over("sector", "soc_code")
+        # published figures pushes the industries' sum past the national figure, scale it back.
+        out = out.with_columns(*(
+            pl.when(pl.col(f"{m}_s").sum().over("sector", "soc_code") > pl.col(f"{m}_nat"))
+            .then(pl.col(f"{m}_s") * pl.col(f"{m}_nat") / pl.col(f"{m}_s").sum().over("sector", "soc_code"))
+            .otherwise(pl.col(f"{m}_s")).fill_nan(0.0).alias(f"{m}_s") for m in MEASURES))
         out = out.with_columns(
-            pl.when(total_s > pl.col("openings_nat")).then(pl.col("openings_s") * pl.col("openings_nat") / total_s)
-            .otherwise(pl.col("openings_s")).alias("openings_s")
-        ).with_columns((pl.col("openings_s") / pl.col("openings_nat")).fill_nan(0.0).alias("share_sub"))
-        out = out.with_columns(pl.col("share_sub").sum().clip(upper_bound=1.0).over("sector", "soc_code").alias("share"))
-        frames.append(out.select("sector", "subsector", "soc_code", "openings_s", "share").filter(pl.col("openings_s") > 0))
+            (pl.col("openings_s") / pl.col("openings_nat")).fill_nan(0.0).sum().clip(upper_bound=1.0).over("sector", "soc_code").alias("share"),
+            (pl.col("emp_base_m").sum().over("sector", "soc_code") / pl.col("all_emp")).fill_nan(0.0).fill_null(0.0)
+            .clip(upper_bound=1.0).alias("emp_share"),
+        )
+        frames.append(out.select("sector", "subsector", "soc_code", "openings_s", "entrants_s", "growth_s", "share", "emp_share")
+                      .filter(pl.col("openings_s") > 0))
     return pl.concat(frames, how="vertical_relaxed"), per_sector, common
 
 
 def _base(r: Resolved, ep: pl.DataFrame, occ: pl.DataFrame) -> pl.DataFrame:
-    """(sector, subsector, soc_code, openings_s, share, share_sub): the sector's openings and its share of supply."""
+    """(sector, subsector, soc_code, openings_s, entrants_s, growth_s, share, share_sub): the sector's demand and
+    its share of supply. Occupation scope: the occupations the sector employs a set share of, economy-wide."""
     import polars as pl
 
     if r.scope == "occupation":
+        floor = method_settings().occupation_min_share
         first_sub = {s.name: (s.subsectors[0].key if s.subsectors else "all") for s in r.sectors}
-        return (occ.group_by("sector", "soc_code").agg(pl.col("share").first())
-                .join(ep.select("soc_code", "openings_nat"), on="soc_code")
+        return (occ.group_by("sector", "soc_code").agg(pl.col("share").first(), pl.col("emp_share").first())
+                .filter(pl.col("emp_share") >= floor)
+                .join(ep.select("soc_code", "openings_nat", "entrants_nat", "growth_nat"), on="soc_code")
                 .select("sector", pl.col("sector").replace_strict(first_sub, return_dtype=pl.String).alias("subsector"), "soc_code",
-                        pl.col("openings_nat").alias("openings_s"), "share", pl.lit(1.0).alias("share_sub")))
+                        pl.col("openings_nat").alias("openings_s"), pl.col("entrants_nat").alias("entrants_s"),
+                        pl.col("growth_nat").alias("growth_s"), "share", pl.lit(1.0).alias("share_sub")))
     return occ.with_columns((pl.col("openings_s") / pl.col("openings_s").sum().over("sector", "soc_code") * pl.col("share"))
                             .fill_nan(0.0).alias("share_sub"))
 
 
-def national_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, float]]:
-    """Occupation rows of the nation (or of one region without state detail)."""
+def national_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, exclude_upgrades: bool = False
+                  ) -> tuple[pl.DataFrame, dict[str, float]]:
+    """Occupation rows of the nation."""
     import polars as pl
 
-    supply, unalloc = supply_by_occupation(r, t, ep)
+    supply, unalloc = supply_by_occupation(r, t, ep, exclude_upgrades=exclude_upgrades)
     base = _base(r, ep, occ)
     out = base.join(supply.select("soc_code", "supply", "supply_extra"), on="soc_code", how="left").with_columns(
         pl.col("supply").fill_null(0.0), pl.col("supply_extra").fill_null(0.0))
     return out.select(
         "sector", pl.lit(r.region.label).alias("region"), "subsector", "soc_code",
-        pl.col("openings_s").alias("openings"),
+        pl.col("openings_s").alias("openings"), pl.col("entrants_s").alias("entrants"), pl.col("growth_s").alias("growth"),
+        pl.col("openings_s").alias("expected"), pl.lit(False).alias("unusable"), pl.lit(False).alias("estimated"),
         (pl.col("supply") * pl.col("share_sub")).alias("supply"),
         (pl.col("supply_extra") * pl.col("share_sub") * r.retention).alias("supply_extra"),
     ), unalloc
 
 
-def state_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, float], list[str], list[str]]:
-    """State rows: published state openings × national sector share; supply from each state's institutions.
+def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.DataFrame, list[str], list[str]]:
+    """Each state's demand by occupation, gated: (state, soc_code, openings, entrants, growth, expected, unusable,
+    estimated) for every detailed occupation of the projections in the question's state(s), with notes.
 
-    Returns the rows, the allocation totals, notes for sectors that use sector shares and notes for all.
+    * openings: Projections Central's; for a state that published its employment change alone (no
+      separations), its change plus national separation rates × its mean employment (``estimated``);
+    * entrants: openings × the occupation's national entrant share (openings less transfers), or the
+      state's own share where it publishes exits and transfers (California EDD);
+    * expected: national openings × the state's share of national openings; an occupation missing from the
+      state file, or far below that, is ``unusable`` (no ratio is printed from it).
     """
     import polars as pl
 
+    cfg = method_settings()
     p_cycle = r.projections_cycle
     assert p_cycle is not None
+    years = cycle_years(p_cycle)
     proj = t.state_projections(p_cycle).filter(pl.col("soc_level") == "detailed")
     notes: list[str] = []
     if r.region.single_state:
@@ -177,11 +242,133 @@ def state_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame) -> t
         if lacking:
             notes.append(f"No {p_cycle} state projections for: {', '.join(lacking)} (reported, not filled).")
     notes += t.state_total_notes(p_cycle, r.region.fips if r.region.single_state else None)
-    sector_notes = []
-    unmatched = proj.join(ep.select("soc_code"), on="soc_code", how="anti")
-    if unmatched.height:
-        sector_notes.append(f"{unmatched['soc_code'].n_unique()} state occupation code(s) have no national sector share (not in the "
-                            f"BLS {ep['soc_code'].len()} detailed list) and were left out.")
+    sector_notes: list[str] = []
+    proj, moved, dropped = _apportion_old_codes(proj, ep)
+    if moved or dropped:
+        sector_notes.append(f"{moved + dropped} state occupation code(s) are not detailed occupations of the BLS {r.ep_cycle} projections "
+                            "(older SOC or hybrid codes such as 15-1256): " + (f"{moved} were apportioned to the projections' detailed "
+                            "codes of the same SOC group the state file lacks, by national employment" if moved else "")
+                            + ("; " if moved and dropped else "") + (f"{dropped} with no such code were left out" if dropped else "") + ".")
+    nat = ep.select("soc_code", "openings_nat", "entrants_nat", "sep_rate", "exit_rate", "title")
+    d = proj.select("stfips", "state", "soc_code", "openings", "emp_base", "emp_proj").join(nat, on="soc_code", how="inner")
+    change = ((pl.col("emp_proj") - pl.col("emp_base")) / years)
+    mean_emp = (pl.col("emp_base") + pl.col("emp_proj")) / 2
+    # a state whose openings are its employment change alone for most occupations published no separations
+    d = d.with_columns(((pl.col("openings") - change.clip(lower_bound=0.0)).abs()
+                        <= pl.max_horizontal(pl.lit(10.0), pl.col("openings") * 0.06)).alias("_chg"))
+    d = d.with_columns((pl.col("_chg").mean().over("state") >= cfg.change_only_share).alias("estimated"))
+    own = _own_entrant_shares(r, t)
+    d = d.join(own, on=["state", "soc_code"], how="left") if own is not None else d.with_columns(pl.lit(None, pl.Float64).alias("own_share"))
+    d = d.with_columns(
+        pl.when(pl.col("estimated")).then((change.clip(lower_bound=0.0) + pl.col("sep_rate") * mean_emp).clip(lower_bound=0.0))
+        .otherwise(pl.col("openings")).alias("openings"),
+        pl.when(pl.col("estimated")).then((change + pl.col("exit_rate") * mean_emp).clip(lower_bound=0.0))
+        .otherwise(pl.col("openings") * pl.coalesce("own_share", (pl.col("entrants_nat") / pl.col("openings_nat")).fill_nan(0.0)))
+        .alias("entrants"),
+        change.clip(lower_bound=0.0).fill_null(0.0).alias("growth"),
+    )
+    for st in d.filter(pl.col("estimated"))["state"].unique().sort().to_list():
+        notes.append(f"Projections Central {p_cycle} {STATES[_fips(st)][1]} ({st}): published openings are the employment change "
+                     "alone (no separations) for most occupations, so they cannot carry a ratio; gapkit estimates the state's "
+                     "openings from its own employment change plus national separation rates (labelled \"estimated state "
+                     "openings\").")
+    # expected size of every projections occupation in every state, from the state's share of national openings
+    total_nat = float(ep["openings_nat"].sum())
+    states = d.group_by("stfips", "state").agg((pl.col("openings").sum() / total_nat).alias("state_share"))
+    grid = states.join(nat.select("soc_code", "openings_nat", "title"), how="cross").with_columns(
+        (pl.col("openings_nat") * pl.col("state_share")).alias("expected"))
+    full = grid.join(d.select("state", "soc_code", "openings", "entrants", "growth", "estimated"), on=["state", "soc_code"], how="left")
+    full = full.with_columns(
+        ((pl.col("expected") >= cfg.expected_floor)
+         & (pl.col("openings").is_null() | (pl.col("openings") < cfg.missing_fraction * pl.col("expected")))).alias("unusable"),
+        pl.col("openings").fill_null(0.0), pl.col("entrants").fill_null(0.0), pl.col("growth").fill_null(0.0),
+        pl.col("estimated").fill_null(False).any().over("state"),
+    )
+    bad = full.filter(pl.col("unusable")).sort(["state", "expected"], descending=[False, True])
+    if r.region.single_state:
+        for (st,), part in bad.group_by(["state"], maintain_order=True):
+            shown = "; ".join(f"{x['soc_code']} {x['title']} ({x['openings']:,.0f} vs about {x['expected']:,.0f} expected)"
+                              for x in part.head(3).to_dicts())
+            more = f" and {part.height - 3} more" if part.height > 3 else ""
+            sector_notes.append(f"Projections Central {p_cycle} {STATES[_fips(str(st))][1]} ({st}): {part.height} occupation(s) are "
+                                f"missing or far below what the state's share of national openings implies: {shown}{more}; no ratio "
+                                "is printed from them (\"state data unusable\").")
+    elif bad.height:
+        worst = bad.sort("expected", descending=True).head(3).to_dicts()
+        shown = "; ".join(f"{x['state']} {x['soc_code']} {x['title']} ({x['openings']:,.0f} vs about {x['expected']:,.0f})" for x in worst)
+        sector_notes.append(f"Projections Central {p_cycle}: {bad.height} occupation(s) in {bad['state'].n_unique()} state files are "
+                            f"missing or far below what the state's share of national openings implies (largest: {shown}); a row "
+                            "prints no ratio when they carry at least "
+                            f"{cfg.withhold_share:.0%} of its expected openings (\"state data unusable\"; ask for one state to "
+                            "see its list).")
+    return full.select("state", "soc_code", "openings", "entrants", "growth", "expected", "unusable", "estimated"), sector_notes, notes
+
+
+def _apportion_old_codes(proj: pl.DataFrame, ep: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
+    """State rows whose code is not a detailed occupation of the projections (an older SOC or hybrid code: NY's
+    15-1256 for 15-1252 + 15-1253) shared among the projections' codes of the same broad group (else minor group)
+    that the state file lacks, in proportion to national employment. Returns the rows, how many codes were
+    apportioned and how many had no such code."""
+    import polars as pl
+
+    codes = ep.select("soc_code", "emp_base")
+    old = proj.join(codes, on="soc_code", how="anti")
+    if old.height == 0:
+        return proj, 0, 0
+    have = proj.join(codes, on="soc_code", how="semi").select("stfips", "soc_code")
+    values = ["openings", "emp_base", "emp_proj"]
+    targets = []
+    left = old
+    for width in (6, 4):  # broad group (15-125), then minor group (15-1)
+        t = (left.with_columns(pl.col("soc_code").str.slice(0, width).alias("_g"))
+             .join(codes.rename({"soc_code": "target", "emp_base": "_w"}).with_columns(pl.col("target").str.slice(0, width).alias("_g")),
+                   on="_g", how="inner")
+             .join(have.rename({"soc_code": "target"}), on=["stfips", "target"], how="anti"))
+        t = t.with_columns((pl.col("_w") / pl.col("_w").sum().over("stfips", "soc_code")).fill_nan(0.0).alias("_share"))
+        targets.append(t)
+        left = left.join(t.select("stfips", "soc_code").unique(), on=["stfips", "soc_code"], how="anti")
+    spread = (pl.concat(targets).group_by("stfips", "state", "target")
+              .agg(*((pl.col(v) * pl.col("_share")).sum() for v in values), pl.col("title").first())
+              .rename({"target": "soc_code"}).with_columns(pl.lit("detailed").alias("soc_level")))
+    kept = proj.join(codes, on="soc_code", how="semi")
+    moved = old.height - left.height
+    return pl.concat([kept, spread.select(kept.columns)]), moved, left.height
+
+
+def _fips(abbr: str) -> str:
+    from gapkit.codes import ABBR_TO_FIPS
+
+    return ABBR_TO_FIPS[abbr]
+
+
+def _own_entrant_shares(r: Resolved, t: Tables) -> pl.DataFrame | None:
+    """(state, soc_code, own_share): entrants / openings where a state publishes exits and transfers itself
+    (state rows of the sub-state projections, e.g. California EDD), harmonized to the projections' codes."""
+    import polars as pl
+
+    if not t.has("substate_projections"):
+        return None
+
+    def load() -> pl.DataFrame:
+        rows = t.scan("substate_projections").filter(
+            (pl.col("area_type") == "state") & (pl.col("soc_level") == "detailed") & (pl.col("openings") > 0)
+        ).select("state", "soc_code", "openings", "transfers").collect()
+        rows = t.harmonize(rows).group_by("state", "soc_code").agg(pl.col("openings").sum(), pl.col("transfers").sum())
+        return rows.select("state", "soc_code", ((pl.col("openings") - pl.col("transfers")) / pl.col("openings"))
+                           .clip(0.0, 1.0).alias("own_share"))
+
+    return t.cached("own-entrant-shares", load)
+
+
+def state_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, exclude_upgrades: bool = False
+               ) -> tuple[pl.LazyFrame, dict[str, float], list[str], list[str]]:
+    """State rows: each state's (gated) demand × the national sector share; supply from each state's institutions.
+
+    Returns the rows, the allocation totals, notes for sectors that use sector shares and notes for all.
+    """
+    import polars as pl
+
+    demand, sector_notes, notes = state_demand(r, t, ep)
     base = _base(r, ep, occ)
     tot = pl.col("openings_s").sum().over("sector", "soc_code")
     w_sub = pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("sector", "soc_code"))
@@ -194,14 +381,13 @@ def state_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame) -> t
     coef = shares.group_by(keys).agg((pl.col("share") * pl.col("w_sub")).sum().alias("a"), pl.col("share_sub").sum().alias("b"))
     if r.by != "subsector":
         coef = coef.with_columns(pl.lit("").alias("subsector"))
-    supply, unalloc = supply_by_occupation(r, t, ep, by_state=True)
+    supply, unalloc = supply_by_occupation(r, t, ep, by_state=True, exclude_upgrades=exclude_upgrades)
     out = (
-        proj.lazy().select("state", "soc_code", pl.col("openings").alias("openings_state"))
-        .join(coef.lazy(), on="soc_code", how="inner")
+        demand.lazy().join(coef.lazy(), on="soc_code", how="inner")
         .join(supply.lazy().select("state", "soc_code", "supply", "supply_extra"), on=["state", "soc_code"], how="left")
         .select(
             "sector", pl.col("state").alias("region"), "subsector", "soc_code",
-            (pl.col("openings_state") * pl.col("a")).alias("openings"),
+            *((pl.col(m) * pl.col("a")).alias(m) for m in (*MEASURES, "expected")), "unusable", "estimated",
             (pl.col("supply").fill_null(0.0) * pl.col("b")).alias("supply"),
             (pl.col("supply_extra").fill_null(0.0) * pl.col("b") * r.retention).alias("supply_extra"),
         )
@@ -224,14 +410,68 @@ def eligible_levels(ep: pl.DataFrame, p: Preset) -> pl.DataFrame:
     return ep.select("soc_code", "education").join(m, on="education", how="inner").select("soc_code", "awlevel")
 
 
+def entry_routes(t: Tables, ep: pl.DataFrame) -> pl.DataFrame:
+    """(soc_code, awlevel, route_share): the award levels that are an entry route into each occupation, with the
+    share of its workers whose highest education is that level (BLS Table 5.3). A level is a route when at
+    least ``entry_route_min_share`` of the workers hold it and it is at most ``entry_route_steps_below``
+    attainment steps below the occupation's typical entry education, into occupations that do not need
+    years of related work experience first (``entry_route_excluded_experience``)."""
+    import polars as pl
+
+    cfg = method_settings()
+    att = t.attainment()
+    levels = pl.DataFrame({"awlevel": list(cfg.attainment_of_level), "level": list(cfg.attainment_of_level.values())},
+                          schema={"awlevel": pl.Int8, "level": pl.String})
+    occ = ep.filter(~pl.col("work_experience").is_in(list(cfg.entry_route_excluded_experience)).fill_null(True)).select(
+        "soc_code", "education")
+    if att is None:  # no Table 5.3 ingested: the entry-education rule alone, equal shares
+        pairs = occ.join(levels, how="cross").with_columns(pl.lit(1.0).alias("share"))
+    else:
+        pairs = occ.join(att.select("soc_code", "level", "share"), on="soc_code", how="inner").join(levels, on="level", how="inner")
+    rank = pl.col("level").replace_strict(cfg.attainment_rank, return_dtype=pl.Int32)
+    entry = pl.col("education").replace_strict(cfg.entry_rank, default=None, return_dtype=pl.Int32)
+    ok = (pl.col("share") >= cfg.entry_route_min_share) & (entry.is_null() | (rank >= entry - cfg.entry_route_steps_below))
+    return pairs.filter(ok).select("soc_code", "awlevel", pl.col("share").alias("route_share"))
+
+
+def allocation_links(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset) -> pl.DataFrame:
+    """(cipcode, awlevel, soc_code, w): how a program's completers at each level are shared among its linked
+    occupations (weights sum to 1 per program and level; ``none``: 1 each)."""
+    import polars as pl
+
+    uniform = not p.by_entry_education
+    key = ("links", r.ep_cycle, mode, uniform)
+
+    def run() -> pl.DataFrame:
+        cfg = award_config()
+        xw = t.crosswalk().join(ep.select("soc_code"), on="soc_code", how="semi")
+        eligible = eligible_levels(ep, cfg.presets["all"] if uniform else p)
+        if mode == "education":
+            eligible = eligible.join(entry_routes(t, ep), on=["soc_code", "awlevel"], how="inner")
+        links = (xw.join(eligible, on="soc_code", how="inner")
+                 .join(ep.select("soc_code", "openings_nat", "emp_base"), on="soc_code", how="left"))
+        w0 = {"openings": pl.col("openings_nat"), "employment": pl.col("emp_base"), "equal": pl.lit(1.0), "none": pl.lit(1.0),
+              "education": pl.col("openings_nat") * pl.col("route_share")}[mode]
+        links = links.with_columns(w0.fill_null(0.0).cast(pl.Float64).alias("w0"))
+        if mode == "none":
+            links = links.with_columns(pl.lit(1.0).alias("w"))
+        else:
+            links = links.with_columns((pl.col("w0") / pl.col("w0").sum().over("cipcode", "awlevel")).fill_nan(0.0).alias("w"))
+        return links.filter(pl.col("w") > 0).select("cipcode", "awlevel", "soc_code", "w")
+
+    return t.cached(key, run)
+
+
 def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *, by_state: bool,
                years: tuple[int, ...] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Completions allocated to occupations by award level: ([state,] soc_code, awlevel, supply_ipeds) and
-    per-level totals (awlevel, input, allocated). Conserves completions in every mode but ``none``.
+    per-level totals (awlevel, input, allocated, unlinked, not_route). Conserves completions in every mode but
+    ``none``: input = allocated + unlinked (no linked projections occupation) + not_route (linked, but the
+    level is an entry route into none of them).
 
     Presets that count the same levels for every occupation share one allocation (the weights of a
-    program do not depend on the level), so it is computed once over every level and filtered after;
-    only ``entry`` (levels per occupation) has its own.
+    program and level do not depend on the preset), so it is computed once over every level and filtered
+    after; only ``entry`` (levels per occupation) has its own.
     """
     import polars as pl
 
@@ -252,35 +492,30 @@ def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *
         keys = ["state"] if by_state else []
         prog = (comp.filter(pl.col("awlevel").is_in(levels)).group_by([*keys, "cipcode", "awlevel"])
                 .agg(pl.col("completions").sum()))
-        xw = t.crosswalk().join(ep.select("soc_code"), on="soc_code", how="semi")
-        eligible = eligible_levels(ep, cfg.presets["all"] if uniform else p)
-        weight_base = {"openings": pl.col("openings_nat"), "employment": pl.col("emp_base"), "equal": pl.lit(1.0), "none": pl.lit(1.0)}[mode]
-        links = (xw.join(eligible, on="soc_code", how="inner")
-                 .join(ep.select("soc_code", "openings_nat", "emp_base"), on="soc_code", how="left")
-                 .with_columns(weight_base.fill_null(0.0).cast(pl.Float64).alias("w0")))
-        if mode == "none":
-            links = links.with_columns(pl.lit(1.0).alias("w"))
-        else:
-            links = links.with_columns((pl.col("w0") / pl.col("w0").sum().over("cipcode", "awlevel")).fill_nan(0.0).alias("w"))
-        links = links.select("cipcode", "awlevel", "soc_code", "w")
+        links = allocation_links(r, t, ep, mode, p)
         by_level = (prog.join(links, on=["cipcode", "awlevel"], how="inner")
                     .group_by([*keys, "soc_code", "awlevel"]).agg((pl.col("completions") * pl.col("w")).sum().alias("supply_ipeds")))
-        inputs = prog.group_by("awlevel").agg(pl.col("completions").sum().alias("input"))
-        if mode == "none":
-            linked = prog.join(links.filter(pl.col("w") > 0).select("cipcode", "awlevel").unique(), on=["cipcode", "awlevel"], how="semi")
-            done = linked.group_by("awlevel").agg(pl.col("completions").sum().alias("allocated"))
-        else:
-            done = by_level.group_by("awlevel").agg(pl.col("supply_ipeds").sum().alias("allocated"))
-        totals = inputs.join(done, on="awlevel", how="left").with_columns(pl.col("allocated").fill_null(0.0))
+        linked = t.crosswalk().join(ep.select("soc_code"), on="soc_code", how="semi").select("cipcode").unique()
+        routed = links.select("cipcode", "awlevel").unique()
+        status = prog.join(linked.with_columns(pl.lit(True).alias("_linked")), on="cipcode", how="left").join(
+            routed.with_columns(pl.lit(True).alias("_routed")), on=["cipcode", "awlevel"], how="left")
+        totals = status.group_by("awlevel").agg(
+            pl.col("completions").sum().alias("input"),
+            pl.col("completions").filter(pl.col("_routed").fill_null(False)).sum().alias("allocated"),
+            pl.col("completions").filter(~pl.col("_linked").fill_null(False)).sum().alias("unlinked"),
+            pl.col("completions").filter(pl.col("_linked").fill_null(False) & ~pl.col("_routed").fill_null(False)).sum().alias("not_route"),
+        )
         return by_level, totals
 
     return t.cached(key, run)
 
 
 def supply_by_occupation(r: Resolved, t: Tables, ep: pl.DataFrame, *, by_state: bool = False, mode: str | None = None,
-                         p: Preset | None = None, years: tuple[int, ...] | None = None) -> tuple[pl.DataFrame, dict[str, float]]:
+                         p: Preset | None = None, years: tuple[int, ...] | None = None, exclude_upgrades: bool = False
+                         ) -> tuple[pl.DataFrame, dict[str, float]]:
     """([state,] soc_code, supply_ipeds, supply_extra, supply) under the question's preset and mode (or the given
-    ones), retention applied; and the completions input / allocated / unallocated at the preset's levels."""
+    ones), retention applied; and the completions input / allocated / unallocated at the preset's levels.
+    ``exclude_upgrades`` drops completions that may be upgrades by people already in the occupation (RN-to-BSN)."""
     import polars as pl
 
     cfg = award_config()
@@ -288,11 +523,18 @@ def supply_by_occupation(r: Resolved, t: Tables, ep: pl.DataFrame, *, by_state: 
     by_level, totals = allocation(r, t, ep, mode or r.alloc, p, by_state=by_state, years=years)
     levels = cfg.levels_of(p)
     keys = ["state"] if by_state else []
-    supply = (by_level.filter(pl.col("awlevel").is_in(levels)).group_by([*keys, "soc_code"])
-              .agg(pl.col("supply_ipeds").sum()))
-    tot = totals.filter(pl.col("awlevel").is_in(levels)).select(pl.col("input").sum(), pl.col("allocated").sum()).row(0)
-    total_in, allocated = float(tot[0] or 0.0), float(tot[1] or 0.0)
-    unalloc = {"input": total_in, "allocated": allocated, "unallocated": max(0.0, total_in - allocated)}
+    kept = by_level.filter(pl.col("awlevel").is_in(levels))
+    if exclude_upgrades:
+        for u in method_settings().upgrades:
+            kept = kept.filter(~((pl.col("soc_code") == u.soc) & pl.col("awlevel").is_in(list(u.levels))))
+    supply = kept.group_by([*keys, "soc_code"]).agg(pl.col("supply_ipeds").sum())
+    tot = totals.filter(pl.col("awlevel").is_in(levels)).select(pl.col("input", "unlinked", "not_route").sum()).row(0)
+    total_in, unlinked, not_route = (float(x or 0.0) for x in tot)
+    allocated = float(supply["supply_ipeds"].sum())
+    if (mode or r.alloc) == "none":  # full counts: what was allocated is the input of the linked programs
+        allocated = total_in - unlinked - not_route
+    unalloc = {"input": total_in, "allocated": allocated, "unallocated": max(0.0, unlinked + not_route),
+               "unlinked": unlinked, "not_entry_route": not_route}
     extra = extra_supply_frame(r, by_state)
     if extra is not None:
         supply = supply.join(extra, on=[*keys, "soc_code"], how="full", coalesce=True)
@@ -317,6 +559,22 @@ def extra_supply_frame(r: Resolved, by_state: bool) -> pl.DataFrame | None:
     return df.filter(pl.col("state") == want).group_by("soc_code").agg(pl.col("supply_extra").sum())
 
 
+def supply_notes(r: Resolved, t: Tables, unalloc: dict[str, float]) -> list[str]:
+    """What the supply side of a question should say: completions not allocated and why, upgrades, codes."""
+    notes = []
+    if r.alloc == "education" and unalloc.get("not_entry_route", 0) >= 0.5:
+        notes.append(f"{unalloc['not_entry_route']:,.0f} completions a year are at award levels that are not an entry route into any "
+                     "occupation their program is linked to (e.g. certificates in programs whose occupations are entered with a "
+                     "degree): reported as \"not an entry route\", not counted as supply.")
+    if t.soc_map() is None:
+        notes.append("SOC codes are not harmonized to the projections' codes (occupations BLS merges, such as 21-1018 and 29-2010, get "
+                     "no supply): run `gapkit ingest bls-codes`.")
+    if r.alloc == "education" and t.attainment() is None:
+        notes.append("No educational attainment (BLS Table 5.3) is ingested: education-aware allocation used the entry-education rule "
+                     "alone with equal shares; ingest the 2022-32 occupation.xlsx (`gapkit ingest bls-ep`).")
+    return notes
+
+
 # ---------------------------------------------------------------------------------------------
 # grains, ratios, flags
 # ---------------------------------------------------------------------------------------------
@@ -333,11 +591,29 @@ def group_membership(r: Resolved, ep: pl.DataFrame) -> pl.DataFrame:
             .group_by("sector", "soc_code").agg(pl.col("group").sort_by("order").first()))
 
 
+def ratio_columns(demand: str, withheld: pl.Expr | None = None) -> list[pl.Expr]:
+    """ratio, ratio_note and gap for rows with ``demand``, ``supply`` and ``_noexp`` columns: no ratio below the
+    supply floor ("> N" or "no meaningful supply") or where the inputs cannot carry one (``withheld``)."""
+    import polars as pl
+
+    cfg = method_settings()
+    d, s = pl.col(demand), pl.col("supply")
+    held = withheld if withheld is not None else pl.lit(False)
+    note = (pl.when(held).then(pl.lit(f"{UNUSABLE}"))
+            .when(s <= 0).then(pl.when(pl.col("_noexp")).then(pl.lit("none expected")).otherwise(pl.lit("no supply")))
+            .when(s < cfg.supply_floor).then(
+                pl.when(d >= cfg.bound_min_openings).then(pl.format("> {}", (d / cfg.supply_floor).floor().cast(pl.Int64)))
+                .otherwise(pl.lit("no meaningful supply")))
+            .otherwise(None))
+    return [pl.when(note.is_null()).then(d / s).otherwise(None).alias("ratio"), note.alias("ratio_note"), (d - s).alias("gap")]
+
+
 def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> pl.DataFrame:
-    """Aggregate occupation rows to the grain and add ratio, gap and flags."""
+    """Aggregate occupation rows to the grain and add ratio, gap, misalignment and flags."""
     import polars as pl
 
     cfg = award_config()
+    mcfg = method_settings()
     no_ipeds = cfg.no_ipeds_education
     by = r.by
     meta = ep.select(
@@ -350,14 +626,27 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
         lf = lf.join(group_membership(r, ep).lazy(), on=["sector", "soc_code"], how="left")
     keys = {"sector": ["sector", "region"], "subsector": ["sector", "region", "subsector"], "group": ["sector", "region", "group"],
             "occupation": ["sector", "region", "soc_code", "title", "group", "education"], "state": ["sector", "region"]}[by]
-    agg = lf.group_by(keys).agg(
-        pl.col("openings").sum(),
-        pl.col("supply").sum(),
-        pl.col("supply_extra").sum(),
+    demand = r.demand
+    aggs = [
+        *(pl.col(m).sum() for m in MEASURES), pl.col("supply").sum(), pl.col("supply_extra").sum(),
+        pl.col("expected").sum().alias("_expected"),
+        (pl.col("expected") * pl.col("unusable")).sum().alias("_unusable"),
+        pl.col("estimated").any().alias("_estimated"),
         # share of the row's openings in occupations with an IPEDS coverage caveat
         ((pl.col("openings") * pl.col("_cov")).sum() / pl.col("openings").sum()).fill_nan(0.0).alias("_cov_share"),
         pl.col("_noexp").all().alias("_noexp"),
-    ).collect()
+    ]
+    if by in {"sector", "state"}:
+        # misalignment: the share of completers who would have to change field for supply to match demand
+        # across the occupations (half the sum of absolute differences of the two distributions)
+        per_occ = lf.group_by([*keys, "soc_code"]).agg(pl.col(demand).sum().alias("_d"), pl.col("supply").sum().alias("_s"))
+        mis = per_occ.group_by(keys).agg(
+            pl.when((pl.col("_s").sum() > 0) & (pl.col("_d").sum() > 0))
+            .then(((pl.col("_s") / pl.col("_s").sum()) - (pl.col("_d") / pl.col("_d").sum())).abs().sum() / 2)
+            .otherwise(None).alias("misalignment"))
+        agg = lf.group_by(keys).agg(*aggs).join(mis, on=keys, how="left").collect()
+    else:
+        agg = lf.group_by(keys).agg(*aggs).collect()
     order = {s.name: i for i, s in enumerate(r.sectors)}
     whole = [s.name for s in r.sectors if s.whole_economy]
     if by == "subsector":
@@ -369,22 +658,22 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
         titles = pl.DataFrame([(s.name, g.key, g.title) for s in r.sectors for g in s.groups],
                               schema={"sector": pl.String, "group": pl.String, "group_title": pl.String}, orient="row")
         agg = agg.join(titles, on=["sector", "group"], how="left").with_columns(pl.col("group_title").fill_null(pl.col("group")))
-    agg = agg.with_columns(
-        pl.when(pl.col("supply") > 0).then(pl.col("openings") / pl.col("supply")).otherwise(None).alias("ratio"),
-        (pl.col("openings") - pl.col("supply")).alias("gap"),
-    )
+    withheld = (pl.col("_unusable") >= mcfg.withhold_share * pl.col("_expected")) & (pl.col("_unusable") > 0)
+    agg = agg.with_columns(withheld.alias("_withheld")).with_columns(*ratio_columns(demand, pl.col("_withheld")))
     flags = pl.concat_list(
         pl.when(pl.col("supply") <= 0).then(pl.when(pl.col("_noexp")).then(pl.lit("no IPEDS supply expected")).otherwise(pl.lit("no supply"))),
         pl.when(pl.col("_cov_share") >= 0.25).then(pl.lit("IPEDS coverage caveat")),
-        pl.when((pl.col("openings") < SMALL_OPENINGS) | ((pl.col("supply") > 0) & (pl.col("supply") < SMALL_SUPPLY))).then(pl.lit("small numbers")),
+        pl.when((pl.col(demand) < SMALL_OPENINGS) | ((pl.col("supply") > 0) & (pl.col("supply") < SMALL_SUPPLY))).then(pl.lit("small numbers")),
         pl.when((pl.col("region") != "US") & ~pl.col("sector").is_in(whole)).then(pl.lit("estimated state share")),
+        pl.when(pl.col("_estimated")).then(pl.lit(ESTIMATED)),
+        pl.when(pl.col("_withheld")).then(pl.lit(UNUSABLE)),
     ).list.drop_nulls().list.join("; ")
     agg = agg.with_columns(flags.alias("flags"), pl.col("sector").replace_strict(order, return_dtype=pl.Int32).alias("_order"))
     lead = LEAD[by]
-    ties = [k for k in lead if k not in ("sector", "region")]  # a fixed order for rows with equal openings
-    sort = ["_order", "region", "openings", *ties] if by != "state" else ["_order", "region"]
+    ties = [k for k in lead if k not in ("sector", "region")]  # a fixed order for rows with equal demand
+    sort = ["_order", "region", demand, *ties] if by != "state" else ["_order", "region"]
     desc = [False, False, True, *([False] * len(ties))] if by != "state" else [False, False]
-    return agg.sort(sort, descending=desc).select([*lead, *VALUE_COLUMNS])
+    return agg.sort(sort, descending=desc).select([*lead, *value_columns(r)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,7 +685,25 @@ def _vintages(r: Resolved, t: Tables) -> dict[str, Any]:
         vint["nem_matrix"] = t.provenance("nem_matrix", r.matrix_cycle)
     vint["ipeds_completions"] = [t.provenance("ipeds_completions", str(y)) for y in r.years]
     vint["cip_soc"] = t.provenance("cip_soc", t.vintage("cip_soc"))
+    if t.has("soc_nem"):
+        vint["soc_nem"] = t.provenance("soc_nem", t.vintage("soc_nem"))
+    if r.alloc == "education" and t.has("ep_attainment"):
+        vint["ep_attainment"] = t.provenance("ep_attainment", t.vintages("ep_attainment")[-1])
     return vint
+
+
+def assumptions(r: Resolved) -> list[str]:
+    """The assumptions a result rests on, in words (printed with every table)."""
+    out = []
+    if r.matrix_cycle is not None:
+        out.append(SEPARATION_NOTE)
+    if r.alloc == "education":
+        out.append("Education-aware supply: each award level goes to the linked occupations it is an entry route into, in proportion "
+                   "to openings × the share of their workers holding that level (BLS Table 5.3, 2022-32, used for every cycle).")
+    if r.needs_states and r.demand == "entrants":
+        out.append("State entrant openings apportion the state's published openings with each occupation's national share of "
+                   "entrants (Projections Central publishes total openings only).")
+    return out
 
 
 def method_record(r: Resolved, vintages: dict[str, Any], notes: list[str]) -> dict[str, Any]:
@@ -406,6 +713,7 @@ def method_record(r: Resolved, vintages: dict[str, Any], notes: list[str]) -> di
         "sector_title": r.sector_title,
         "region": r.region.code,
         "by": r.by,
+        "demand": r.demand,
         "awards": r.awards,
         "alloc": r.alloc,
         "scope": r.scope,
@@ -414,6 +722,6 @@ def method_record(r: Resolved, vintages: dict[str, Any], notes: list[str]) -> di
         "completions_years": list(r.years),
         "vintages": vintages,
         "units": "people per year",
-        "assumptions": [SEPARATION_NOTE] if r.matrix_cycle is not None else [],
+        "assumptions": assumptions(r),
         "notes": notes,
     }

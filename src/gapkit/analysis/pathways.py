@@ -306,8 +306,8 @@ def occupation_frame(r: Resolved, tables: Tables) -> tuple[pl.DataFrame, Area, G
     return t, area, g, notes
 
 
-OCCUPATION_COLUMNS = ["rank", "soc_code", "title", "tier", "openings", "growth_pct", "median_wage", "wage_note", "wage_vs_median",
-                      "education", "training", "supply", "ratio", "gap", "priority_flags", "gap_flags"]
+OCCUPATION_COLUMNS = ["rank", "soc_code", "title", "tier", "openings", "entrants", "growth_pct", "median_wage", "wage_note",
+                      "wage_vs_median", "education", "training", "supply", "ratio", "ratio_note", "gap", "priority_flags", "gap_flags"]
 
 
 def _sorted(t: pl.DataFrame, sort: str) -> pl.DataFrame:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gapkit.analysis.clusters import cluster_links
+from gapkit.analysis.method import allocation_links, sector_occupations
 from gapkit.analysis.pathways import (
     Area,
     occupation_frame,
@@ -30,6 +31,7 @@ from gapkit.analysis.pathways import (
     weighted_median,
 )
 from gapkit.analysis.results import method_line
+from gapkit.config.method import method_settings
 from gapkit.config.presets import award_config
 from gapkit.config.rules import Rules
 
@@ -60,8 +62,8 @@ class ProgramResult:
 
     def method_line(self) -> str:
         r = self.rules
-        align = (f"Alignment ({r.origin}): ratio = openings / supply of the linked occupations as `gapkit gap --by occupation` "
-                 f"prints them; weakly aligned = linked openings-weighted median wage below ${self.area.wage_median * r.weak_wage_factor:,.0f} "
+        align = (f"Alignment ({r.origin}): ratio = openings / supply of the occupations the program's completers are allocated to, "
+                 f"weighted by that allocation, as `gapkit gap --by occupation` prints them; weakly aligned = linked openings-weighted median wage below ${self.area.wage_median * r.weak_wage_factor:,.0f} "
                  f"({r.weak_wage_factor:g} × {self.area.name} median) or linked employment change below {r.weak_growth_pct:g}%; "
                  f"otherwise undersupplied (expand) = ratio ≥ {r.undersupplied_ratio:g} or no supply, oversupplied = ratio ≤ "
                  f"{r.oversupplied_ratio:g}, balanced in between.")
@@ -114,28 +116,41 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
         cluster_desc = f"{'Career Cluster' if level == 'cluster' else 'sub-cluster'} {exact}"
     comp = comp.join(keep, on="cipcode", how="semi")
 
-    # linked occupations with the gap's numbers (full precision; printed rounded like `gapkit gap`)
-    occ_cols = occ.select("soc_code", "title", "openings", "supply", "wage_value", "emp_base", "emp_proj", "tier")
-    links = xw.join(keep, on="cipcode", how="semi").join(occ_cols, on="soc_code", how="inner")
+    # completions: the mean over the years the gap used (its supply input), by level, by year, institutions
+    used = comp.filter(pl.col("year").is_in(years_used))
+    n_used = len(years_used)
+    prog = used.group_by("cipcode").agg((pl.col("completions").sum() / n_used).alias("completions"))
+
+    # where each program's completers go: the allocation the gap uses (share a of the program's allocated
+    # completers sent to each occupation), and the sector's share of those occupations
+    gq = r.as_gap("occupation")
+    ep_all = tables.ep(r.ep_cycle)
+    links_w = allocation_links(gq, tables, ep_all, gq.alloc, gq.preset)
+    sector_share = sector_occupations(gq, tables, ep_all)[0].group_by("soc_code").agg(pl.col("share").first())
+    sent = (used.group_by("cipcode", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
+            .join(links_w, on=["cipcode", "awlevel"], how="inner")
+            .group_by("cipcode", "soc_code").agg((pl.col("c") * pl.col("w")).sum().alias("sent")))
+    sent = (sent.with_columns((pl.col("sent") / pl.col("sent").sum().over("cipcode")).fill_nan(0.0).alias("a"))
+            .join(sector_share, on="soc_code", how="left").with_columns(pl.col("share").fill_null(0.0)))
+    demand = r.demand
+    occ_cols = occ.select("soc_code", "title", pl.col(demand).alias("_demand"), "supply", "wage_value", "emp_base", "emp_proj", "tier")
+    links = sent.join(occ_cols, on="soc_code", how="inner")
     top_tier = rules.tiers[0].name
     link_agg = links.group_by("cipcode").agg(
         pl.len().cast(pl.Int32).alias("occupations"),
-        pl.col("openings").sum(),
-        pl.col("supply").sum(),
-        weighted_median("wage_value", "openings").alias("median_wage"),
-        pl.col("emp_base").sum().alias("_b"), pl.col("emp_proj").sum().alias("_p"),
+        (pl.col("a") * pl.col("share")).sum().alias("sector_share"),
+        (pl.col("a") * pl.col("_demand")).sum().alias("openings"),
+        (pl.col("a") * pl.col("supply")).sum().alias("supply"),
+        weighted_median("wage_value", "a").alias("median_wage"),
+        (pl.col("a") * pl.col("emp_base")).sum().alias("_b"), (pl.col("a") * pl.col("emp_proj")).sum().alias("_p"),
         (pl.col("tier") == top_tier).sum().cast(pl.Int32).alias("priority_occupations"),
-        pl.format("{} ({})", "title", "soc_code").sort_by(["openings", "soc_code"], descending=[True, False]).head(3).str.join("; ").alias("top_occupations"),
+        pl.format("{} ({}) {}%", "title", "soc_code", (pl.col("a") * 100).round(0).cast(pl.Int64))
+        .sort_by(["a", "soc_code"], descending=[True, False]).head(3).str.join("; ").alias("top_occupations"),
     ).with_columns(
         pl.when(pl.col("supply") > 0).then(pl.col("openings") / pl.col("supply")).otherwise(None).alias("ratio"),
         (pl.col("openings") - pl.col("supply")).alias("gap"),
         pl.when(pl.col("_b") > 0).then((pl.col("_p") / pl.col("_b") - 1) * 100).otherwise(None).alias("growth_pct"),
     ).drop("_b", "_p")
-
-    # completions: the mean over the years the gap used (its supply input), by level, by year, institutions
-    used = comp.filter(pl.col("year").is_in(years_used))
-    n_used = len(years_used)
-    prog = used.group_by("cipcode").agg((pl.col("completions").sum() / n_used).alias("completions"))
     lv = (used.group_by("cipcode", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
           .sort(["cipcode", "c", "awlevel"], descending=[False, True, False])
           .with_columns(pl.col("awlevel").replace_strict(cfg.awlevels_short, default=pl.col("awlevel").cast(pl.String), return_dtype=pl.String).alias("lvl")))
@@ -169,13 +184,21 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
         .join(off, on="cipcode", how="left")
         .with_columns(pl.col("occupations").fill_null(0), pl.col("institutions").fill_null(0), pl.col("priority_occupations").fill_null(0))
     )
+    if not r.sector.whole_economy:  # programs tied to the sector: a set share of their completers serve it
+        floor = method_settings().program_min_sector_share
+        dropped = t.filter(pl.col("sector_share").fill_null(0.0) < floor).height
+        t = t.filter(pl.col("sector_share").fill_null(0.0) >= floor)
+        if dropped:
+            notes.append(f"{dropped} program(s) in the region send under {floor:.0%} of their completers to {r.sector.title.lower()} "
+                         "(through the sector's share of the occupations they are allocated to) and are not listed.")
     t = t.with_columns(*_alignment(rules, area, ep_cycle))
     t = t.with_columns(pl.col("alignment").replace_strict(LABEL_ORDER, return_dtype=pl.Int8).alias("_order"))
     t = t.sort(["_order", "completions", "cipcode"], descending=[False, True, False])
     year_cols = [c for c in t.columns if c.startswith("completions_")]
     t = t.select(
-        "cipcode", "cip_title", "alignment", "completions", "award_levels", "institutions", "occupations", "openings", "supply",
-        "ratio", "gap", "median_wage", "growth_pct", "priority_occupations", "top_occupations", "top_institutions", "reason", *year_cols,
+        "cipcode", "cip_title", "alignment", "completions", "award_levels", "institutions", "occupations", "sector_share", "openings",
+        "supply", "ratio", "gap", "median_wage", "growth_pct", "priority_occupations", "top_occupations", "top_institutions", "reason",
+        *year_cols,
     )
     if by == "cluster":
         t = _program_clusters(t, occ, tables, r.cluster)
@@ -202,7 +225,9 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
         .sort(["cipcode", "completions", "unitid"], descending=[False, True, False])
         .select("cipcode", "cip_title", "unitid", pl.col("name").alias("institution"), "city", "state", "completions", "award_levels")
     )
-    link_view = links.select("cipcode", "soc_code", "title", "openings", "supply", "wage_value", "tier").sort("cipcode", "openings", "soc_code", descending=[False, True, False])
+    link_view = (links.select("cipcode", "soc_code", "title", pl.col("a").alias("allocated_share"), pl.col("_demand").alias("openings"),
+                              "supply", "wage_value", "tier")
+                 .sort("cipcode", "allocated_share", "soc_code", descending=[False, True, False]))
 
     if t.height == 0:
         what = [f"--cip {cip}" if cip else "", f"--soc {soc}" if soc else "", f"--cluster {cluster}" if cluster else ""]

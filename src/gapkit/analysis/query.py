@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from gapkit.config.user_files import ExtraSupplyRow
 
 BY_CHOICES = ("sector", "subsector", "group", "occupation", "state")
-ALLOC_MODES = ("openings", "employment", "equal", "none")
+ALLOC_MODES = ("education", "openings", "employment", "equal", "none")
+DEMANDS = ("openings", "entrants", "growth")
 SCOPES = ("sector", "occupation")
 SORTABLE = ("openings", "supply", "ratio", "gap")
 PATHWAY_BY = ("occupation", "cluster")
@@ -127,8 +128,9 @@ class Query:
     region: str = "US"
     by: str | None = None  # None: the question's default grain
     awards: str = "all"
-    alloc: str = "openings"
+    alloc: str | None = None  # None: the method's default (education-aware)
     scope: str = "sector"
+    demand: str | None = None  # openings | entrants | growth; None: the method's default (entrants)
     completions_years: str | tuple[int, ...] | None = None
     vintage: str | None = None  # EP cycle, e.g. "2024-34"
     retention: float | str = 1.0
@@ -170,6 +172,7 @@ class Resolved:
     preset: Preset
     alloc: str
     scope: str
+    demand: str
     years: tuple[int, ...]
     ep_cycle: str
     matrix_cycle: str | None
@@ -263,8 +266,15 @@ def _resolve(q: Query, tables: Tables, reuse: Resolved | None = None) -> Resolve
             raise UsageError("The programs chart shows programs one by one; drop --by cluster.")
     elif region.kind == "states":
         raise UsageError("gapkit occupation takes --region US or one state.")
-    if q.alloc not in ALLOC_MODES:
+    from gapkit.config.method import method_settings
+
+    alloc = q.alloc or method_settings().alloc_default
+    if alloc not in ALLOC_MODES:
         raise UsageError(f"--alloc {q.alloc!r}: choose one of {', '.join(ALLOC_MODES)}.")
+    demand = q.demand or method_settings().demand_default
+    if demand not in DEMANDS:
+        raise UsageError(f"--demand {q.demand!r}: choose one of {', '.join(DEMANDS)} (openings: every annual opening; entrants: "
+                         "growth plus labor-force exits, the openings new entrants fill; growth: new jobs only).")
     if q.scope not in SCOPES:
         raise UsageError(f"--scope {q.scope!r}: choose one of {', '.join(SCOPES)}.")
     p = preset(q.awards)
@@ -289,7 +299,7 @@ def _resolve(q: Query, tables: Tables, reuse: Resolved | None = None) -> Resolve
                                  f"ingested. Run `gapkit ingest projections --states {region.code}`.")
     extra = _extra_supply(q, reuse)
     r = Resolved(query=q, sectors=sectors, all_sectors=all_sectors, region=region, by=by, awards=q.awards, preset=p,
-                 alloc=q.alloc, scope=q.scope, years=years, ep_cycle=ep_cycle, matrix_cycle=matrix_cycle, sep_cycle=sep_cycle,
+                 alloc=alloc, scope=q.scope, demand=demand, years=years, ep_cycle=ep_cycle, matrix_cycle=matrix_cycle, sep_cycle=sep_cycle,
                  projections_cycle=projections_cycle, retention=retention, extra_supply=extra, _tables=tables)
     if question in {"pathways", "programs"}:
         r = _resolve_pathways(q, r, tables, reuse)

@@ -48,9 +48,9 @@ def round_stable(col: str, decimals: int) -> pl.Expr:
 def published(table: pl.DataFrame) -> pl.DataFrame:
     """The table as printed: people per year to 0.01 and ratios to 4 decimals, identically on every run
     (the library API keeps full precision)."""
-    people = [c for c in ("openings", "supply", "gap", "supply_extra") if c in table.columns]
+    people = [c for c in ("openings", "entrants", "growth", "supply", "gap", "supply_extra") if c in table.columns]
     return table.with_columns(*(round_stable(c, 2) for c in people),
-                              *([round_stable("ratio", 4)] if "ratio" in table.columns else []))
+                              *(round_stable(c, 4) for c in ("ratio", "misalignment") if c in table.columns))
 
 
 def sources_text(m: dict[str, Any]) -> str:
@@ -64,18 +64,22 @@ def sources_text(m: dict[str, Any]) -> str:
     ip = v["ipeds_completions"]
     parts.append("IPEDS completions " + "+".join(f"{x['vintage']}" for x in ip) + f" ({', '.join(x['sha256'] for x in ip)})")
     parts.append(f"CIP-SOC {v['cip_soc']['vintage']} ({v['cip_soc']['sha256']})")
+    if "soc_nem" in v:
+        parts.append(f"SOC-NEM codes {v['soc_nem']['vintage']} ({v['soc_nem']['sha256']})")
+    if "ep_attainment" in v:
+        parts.append(f"BLS attainment {v['ep_attainment']['vintage']} ({v['ep_attainment']['sha256']})")
     return "Sources: " + "; ".join(parts) + "."
 
 
-def options_text(m: dict[str, Any], *, alloc: str | None = None, awards: str | None = None) -> str:
-    """The method choices of a result (``alloc``/``awards`` override them, e.g. "each" for a sweep)."""
-    return (f"Method: awards={awards or m['awards']}, alloc={alloc or m['alloc']}, scope={m['scope']}, "
-            f"retention={m['retention']:g}, extra supply={m['extra_supply'] or 'none'}.")
+def options_text(m: dict[str, Any], *, alloc: str | None = None, awards: str | None = None, demand: str | None = None) -> str:
+    """The method choices of a result (``alloc``/``awards``/``demand`` override them, e.g. "each" for a sweep)."""
+    return (f"Method: demand={demand or m.get('demand', 'openings')}, awards={awards or m['awards']}, alloc={alloc or m['alloc']}, "
+            f"scope={m['scope']}, retention={m['retention']:g}, extra supply={m['extra_supply'] or 'none'}.")
 
 
-def method_line(m: dict[str, Any], *, alloc: str | None = None, awards: str | None = None) -> str:
+def method_line(m: dict[str, Any], *, alloc: str | None = None, awards: str | None = None, demand: str | None = None) -> str:
     """The provenance sentence: sources, vintages, sha256 prefixes, options, units and assumptions."""
-    text = sources_text(m) + " " + options_text(m, alloc=alloc, awards=awards) + " Units: people per year."
+    text = sources_text(m) + " " + options_text(m, alloc=alloc, awards=awards, demand=demand) + " Units: people per year."
     if m["assumptions"]:
         text += " " + " ".join(m["assumptions"])
     if (alloc or m["alloc"]) == "none":

@@ -97,25 +97,69 @@ class Tables:
 
     # -- derived tables -------------------------------------------------------------------------
     def ep(self, cycle: str) -> pl.DataFrame:
-        """Detailed occupations of one EP cycle, persons per year, with the separation rate."""
+        """Detailed occupations of one EP cycle, persons per year: openings (BLS), entrants (openings less
+        occupational transfers: employment growth plus labor-force exits), growth (employment growth, at
+        least 0), employment, and the separation and exit rates (per year, of mean employment)."""
         import polars as pl
 
         def load() -> pl.DataFrame:
+            years = cycle_years(cycle)
+            mean_k = (pl.col("emp_base_k") + pl.col("emp_proj_k")) / 2
             return (
                 self.scan("ep_occupations", cycle)
                 .filter(pl.col("occ_type") == "Line item")
                 .select(
                     "soc_code", "title", "education", "training", "work_experience", "median_wage",
                     (pl.col("openings_k") * 1000).alias("openings_nat"),
+                    ((pl.col("openings_k") - pl.col("transfers_k").fill_null(0.0)).clip(lower_bound=0.0) * 1000).alias("entrants_nat"),
+                    ((pl.col("emp_proj_k") - pl.col("emp_base_k")) / years).clip(lower_bound=0.0).mul(1000).alias("growth_nat"),
                     (pl.col("emp_base_k") * 1000).alias("emp_base"),
                     (pl.col("emp_proj_k") * 1000).alias("emp_proj"),
-                    (pl.col("separations_k") / ((pl.col("emp_base_k") + pl.col("emp_proj_k")) / 2)).fill_nan(0.0).alias("sep_rate"),
+                    (pl.col("separations_k") / mean_k).fill_nan(0.0).alias("sep_rate"),
+                    (pl.col("exits_k").fill_null(0.0) / mean_k).fill_nan(0.0).alias("exit_rate"),
                     pl.col("base_year"), pl.col("proj_year"),
                 )
                 .collect()
             )
 
         return self.cached(("ep", cycle), load)
+
+    def attainment(self) -> pl.DataFrame | None:
+        """(soc_code, level, share): educational attainment of each occupation's workers 25+ (BLS Table 5.3,
+        newest cycle that publishes it), or None when no cycle with Table 5.3 is ingested."""
+        import polars as pl
+
+        def load() -> pl.DataFrame | None:
+            if not self.has("ep_attainment"):
+                return None
+            v = self.vintages("ep_attainment")[-1]
+            return (self.scan("ep_attainment", v).filter(pl.col("soc_code") != "00-0000")
+                    .select("soc_code", "level", pl.col("share").fill_null(0.0), pl.lit(v).alias("cycle")).collect())
+
+        return self.cached("attainment", load)
+
+    def soc_map(self) -> pl.DataFrame | None:
+        """(soc_code, nem_code) for SOC 2018 detailed codes the projections publish under another code
+        (BLS O*NET-SOC -> NEM crosswalk, source bls-codes), or None when it is not ingested."""
+        import polars as pl
+
+        def load() -> pl.DataFrame | None:
+            if not self.has("soc_nem"):
+                return None
+            return (self.scan("soc_nem", self.vintage("soc_nem")).filter(pl.col("soc_code") != pl.col("nem_code"))
+                    .select("soc_code", "nem_code").unique().collect())
+
+        return self.cached("soc-map", load)
+
+    def harmonize(self, frame: pl.DataFrame, col: str = "soc_code") -> pl.DataFrame:
+        """``frame`` with SOC 2018 codes in ``col`` replaced by the projections code they are published under."""
+        import polars as pl
+
+        m = self.soc_map()
+        if m is None:
+            return frame
+        return (frame.join(m.rename({"soc_code": col}), on=col, how="left")
+                .with_columns(pl.coalesce("nem_code", col).alias(col)).drop("nem_code"))
 
     def ep_total(self, cycle: str) -> dict[str, float | None]:
         """The all-occupations (00-0000) row of an EP cycle: employment base/projected, openings (persons)."""
@@ -147,7 +191,7 @@ class Tables:
         import polars as pl
 
         def load() -> pl.DataFrame:
-            ep = self.ep(sep_cycle).select("soc_code", "sep_rate")
+            ep = self.ep(sep_cycle).select("soc_code", "sep_rate", "exit_rate")
             m = self.scan("nem_matrix", matrix_cycle)
             if industries is not None:
                 m = m.filter(pl.col("industry_code").is_in(list(industries)))
@@ -164,6 +208,12 @@ class Tables:
                          + pl.col("sep_rate").fill_null(0.0) * (pl.col("emp_base_k") + pl.col("emp_proj_k")) / 2)
                         .clip(lower_bound=0.0) * 1000
                     ).alias("openings_m"),
+                    (
+                        ((pl.col("emp_proj_k") - pl.col("emp_base_k")) / years
+                         + pl.col("exit_rate").fill_null(0.0) * (pl.col("emp_base_k") + pl.col("emp_proj_k")) / 2)
+                        .clip(lower_bound=0.0) * 1000
+                    ).alias("entrants_m"),
+                    ((pl.col("emp_proj_k") - pl.col("emp_base_k")) / years).clip(lower_bound=0.0).mul(1000).alias("growth_m"),
                     (pl.col("emp_base_k") * 1000).alias("emp_base_m"),
                 )
                 .collect()
@@ -227,8 +277,9 @@ class Tables:
             "ipeds_institutions", self.nearest("ipeds_institutions", year)).select("unitid", "name", "city", "state").collect())
 
     def crosswalk(self) -> pl.DataFrame:
-        """NCES CIP-SOC links (cipcode, soc_code), sentinels removed."""
-        return self.cached("xw", lambda: self.scan("cip_soc", self.vintage("cip_soc")).select("cipcode", "soc_code").unique().collect())
+        """NCES CIP-SOC links (cipcode, soc_code), sentinels removed, SOC codes harmonized to the projections'."""
+        return self.cached("xw", lambda: self.harmonize(
+            self.scan("cip_soc", self.vintage("cip_soc")).select("cipcode", "soc_code").unique().collect()).unique())
 
     def cip_titles(self) -> pl.DataFrame:
         """(cipcode, cip_title) from the crosswalk, its unmatched codes and the Career Clusters crosswalk."""
@@ -246,12 +297,28 @@ class Tables:
         return self.cached("cip-titles", load)
 
     def state_projections(self, cycle: str) -> pl.DataFrame:
-        """Projections Central rows of every state (not the national 00 file)."""
+        """Projections Central rows of every state (not the national 00 file), detailed SOC 2018 codes the
+        projections merge summed under the projections' code (a code the state publishes itself wins)."""
         import polars as pl
 
-        return self.cached(("proj", cycle), lambda: (
-            self.scan("state_projections", cycle).filter(pl.col("stfips") != "00")
-            .select("stfips", "state", "soc_code", "soc_level", "openings", "title").collect()))
+        def load() -> pl.DataFrame:
+            p = (self.scan("state_projections", cycle).filter(pl.col("stfips") != "00")
+                 .select("stfips", "state", "soc_code", "soc_level", "openings", "emp_base", "emp_proj", "title").collect())
+            m = self.soc_map()
+            if m is None:
+                return p
+            det = p.filter(pl.col("soc_level") == "detailed")
+            mapped = det.join(m, on="soc_code", how="inner")
+            if mapped.height == 0:
+                return p
+            merged = (mapped.group_by("stfips", "state", "nem_code")
+                      .agg(pl.col("openings").sum(), pl.col("emp_base").sum(), pl.col("emp_proj").sum(), pl.col("title").first())
+                      .rename({"nem_code": "soc_code"}).with_columns(pl.lit("detailed").alias("soc_level"))
+                      .join(det.select("stfips", "soc_code"), on=["stfips", "soc_code"], how="anti"))
+            kept = p.join(mapped.select("stfips", "soc_code"), on=["stfips", "soc_code"], how="anti")
+            return pl.concat([kept, merged.select(p.columns)])
+
+        return self.cached(("proj", cycle), load)
 
     def state_total_notes(self, cycle: str, fips: str | None = None) -> list[str]:
         """The parser's per-state checks (detail vs published total, openings rate) for every state or one."""

@@ -11,6 +11,7 @@ from gapkit.cli.options import (
     Alloc,
     Awards,
     CompletionsYears,
+    Demand,
     ExtraSupply,
     Out,
     Region,
@@ -32,7 +33,8 @@ def gap_cmd(
     by: Annotated[str | None, typer.Option(help="sector | subsector | group | occupation | state (default group; sector with --sector all)",
                                            show_default=False)] = None,
     awards: Awards = "all",
-    alloc: Alloc = "openings",
+    alloc: Alloc = None,
+    demand: Demand = None,
     scope: Scope = "sector",
     completions_years: CompletionsYears = None,
     vintage: Vintage = None,
@@ -51,7 +53,7 @@ def gap_cmd(
     from gapkit.cli.commands import run_gap
 
     q = Query(question="sensitivity" if sensitivity else "gap", sector=sector, region=region, by=by, awards=awards, alloc=alloc,
-              scope=scope, completions_years=completions_years, vintage=vintage, retention=retention, extra_supply=path_text(extra_supply),
+              demand=demand, scope=scope, completions_years=completions_years, vintage=vintage, retention=retention, extra_supply=path_text(extra_supply),
               sector_file=path_text(sector_file), top=top, sort=sort)
     run_gap(q, sensitivity=sensitivity, fmt=format.value, out=out, data_dir=data_dir)
 
@@ -89,7 +91,8 @@ def occupation_cmd(
     soc: Annotated[str, typer.Argument(help="SOC code, e.g. 53-3032.")],
     region: Region = "US",
     awards: Awards = "all",
-    alloc: Alloc = "openings",
+    alloc: Alloc = None,
+    demand: Demand = None,
     completions_years: CompletionsYears = None,
     format: Annotated[TableFormat, typer.Option("--format", help="table | json | markdown")] = TableFormat.table,
     out: Out = None,
@@ -99,7 +102,8 @@ def occupation_cmd(
     from gapkit.analysis.query import Query
     from gapkit.cli.commands import run_occupation
 
-    q = Query(question="occupation", soc=soc, region=region, awards=awards, alloc=alloc, completions_years=completions_years)
+    q = Query(question="occupation", soc=soc, region=region, awards=awards, alloc=alloc, demand=demand,
+              completions_years=completions_years)
     run_occupation(q, fmt=format.value, out=out, data_dir=data_dir)
 
 

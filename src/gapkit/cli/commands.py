@@ -32,9 +32,13 @@ def cached(data_dir: DataDir, key: dict[str, Any], files: list[str], compute: Ca
     return hit
 
 
-def gap_title(m: dict[str, Any]) -> str:
+def gap_title(m: dict[str, Any], headline: str | None = None) -> str:
+    """The table's title: what it compares, where, at what grain; the headline with its range when there is one."""
     where = "the United States" if m["region"] == "US" else ("every state" if m["region"] == "all" else m["region"])
-    return f"{m['sector_title']}: annual openings vs supply in {where}, by {m['by']}"
+    if headline:
+        return f"{m['sector_title']} in {where}: {headline}; by {m['by']}"
+    what = {"openings": "annual openings", "entrants": "entrant openings", "growth": "growth openings"}.get(m.get("demand", ""), "openings")
+    return f"{m['sector_title']}: {what} vs supply in {where}, by {m['by']}"
 
 
 def run_gap(query: Query, *, sensitivity: bool, fmt: str, out: str | os.PathLike[str] | None, data_dir: DataDir) -> None:
@@ -56,8 +60,13 @@ def run_gap(query: Query, *, sensitivity: bool, fmt: str, out: str | os.PathLike
             return {"rows": Rows.from_frame(published(s.table)).to_json(), "method": s.method, "notes": s.notes, "title": s.title,
                     "method_line": s.method_line(), "unallocated": {}}
         res = ws.gap(sector, **opts)
+        head = None
+        if sector != "all" and res.method["region"] != "all" and res.method["by"] != "state":
+            h = ws.headline(sector, **{k: v for k, v in opts.items() if k not in {"sort", "top"}})
+            head = h.text()
+            res.method["headline"] = {"central": h.central, "low": h.low, "high": h.high, "variants": h.variants}
         return {"rows": Rows.from_frame(published(res.table)).to_json(), "method": res.method, "notes": res.notes,
-                "title": gap_title(res.method), "method_line": res.method_line(), "unallocated": res.unallocated}
+                "title": gap_title(res.method, head), "method_line": res.method_line(), "unallocated": res.unallocated}
 
     hit = cached(data_dir, {"cmd": "gap", "query": query.params(), "sensitivity": sensitivity}, query.user_files(), compute)
     meta = {**hit["method"], "unallocated_completions": hit["unallocated"]}

@@ -12,7 +12,10 @@ import typer
 
 Region = Annotated[str, typer.Option(help="US or a state (OH or 39).")]
 Awards = Annotated[str, typer.Option(help="Award-level preset: all | subbacc | bachelor | graduate | entry")]
-Alloc = Annotated[str, typer.Option(help="Completions allocation: openings | employment | equal | none")]
+Alloc = Annotated[str | None, typer.Option(help="Completions allocation: education (default: each award level to the occupations it "
+                                                 "is an entry route into) | openings | employment | equal | none", show_default=False)]
+Demand = Annotated[str | None, typer.Option(help="What the ratio compares completers with: entrants (default: growth + labor-force "
+                                                  "exits) | openings (every opening, incl. job changers) | growth", show_default=False)]
 Scope = Annotated[str, typer.Option(help="sector (sector's share of supply) | occupation (the sector's occupations economy-wide)")]
 CompletionsYears = Annotated[str | None, typer.Option(help="IPEDS year or range (mean of the years), default the newest.",
                                                       show_default=False)]

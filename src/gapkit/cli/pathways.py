@@ -10,7 +10,18 @@ from typing import Annotated, Any
 import typer
 
 from gapkit.cli import DataDir, TableFormat
-from gapkit.cli.options import Alloc, Awards, CompletionsYears, Out, Region, Rules, Top, Vintage, path_text
+from gapkit.cli.options import (
+    Alloc,
+    Awards,
+    CompletionsYears,
+    Demand,
+    Out,
+    Region,
+    Rules,
+    Top,
+    Vintage,
+    path_text,
+)
 from gapkit.errors import UsageError
 
 clusters_app = typer.Typer(help="Advance CTE Career Clusters: list the loaded clusters, or `gapkit clusters load PATH...`.",
@@ -90,7 +101,8 @@ def pathways_cmd(
     by: Annotated[str, typer.Option(help="occupation (ranked) | cluster (Career Clusters and sub-clusters)")] = "occupation",
     rules: Rules = None,
     awards: Awards = "all",
-    alloc: Alloc = "openings",
+    alloc: Alloc = None,
+    demand: Demand = None,
     completions_years: CompletionsYears = None,
     vintage: Vintage = None,
     sort: Annotated[str, typer.Option(help="tier (then openings) | openings | growth | wage | ratio | gap")] = "tier",
@@ -103,7 +115,8 @@ def pathways_cmd(
 ) -> None:
     """Occupations ranked for career pathways: openings, growth, wage vs the area median, entry education, supply, gap, tiers."""
     _run("pathways", {"sector": sector, "region": region, "cluster": cluster, "by": by, "rules": path_text(rules), "awards": awards,
-                      "alloc": alloc, "completions_years": completions_years, "vintage": vintage, "sort": sort, "top": top},
+                      "alloc": alloc, "demand": demand, "completions_years": completions_years, "vintage": vintage, "sort": sort,
+                      "top": top},
          format.value, out, chart, data_dir)
 
 
@@ -117,7 +130,8 @@ def programs_cmd(
     sector: Annotated[str, typer.Option(help="Sector whose openings count (default all: the whole economy).")] = "all",
     rules: Rules = None,
     awards: Awards = "all",
-    alloc: Alloc = "openings",
+    alloc: Alloc = None,
+    demand: Demand = None,
     completions_years: CompletionsYears = None,
     top: Top = None,
     format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown | parquet")] = TableFormat.table,
@@ -128,7 +142,8 @@ def programs_cmd(
 ) -> None:
     """CIP programs in a region: completions by award level and year, institutions, the occupations they feed, alignment."""
     _run("programs", {"sector": sector, "region": region, "cip": cip, "soc": soc, "cluster": cluster, "by": by, "view": view,
-                      "rules": path_text(rules), "awards": awards, "alloc": alloc, "completions_years": completions_years, "top": top},
+                      "rules": path_text(rules), "awards": awards, "alloc": alloc, "demand": demand,
+                      "completions_years": completions_years, "top": top},
          format.value, out, chart, data_dir)
 
 

@@ -16,6 +16,7 @@ from gapkit.cli.options import (
     Alloc,
     Awards,
     CompletionsYears,
+    Demand,
     ExtraSupply,
     Region,
     Retention,
@@ -41,7 +42,8 @@ def chart_cmd(
     region: Annotated[str, typer.Option(help="US or a state (OH or 39); the states chart always shows every state.")] = "US",
     by: Annotated[str, typer.Option(help="bars: group | subsector | occupation (top 12 by openings).")] = "group",
     awards: Awards = "all",
-    alloc: Alloc = "openings",
+    alloc: Alloc = None,
+    demand: Demand = None,
     scope: Scope = "sector",
     completions_years: CompletionsYears = None,
     vintage: Vintage = None,
@@ -64,9 +66,10 @@ def chart_cmd(
     path = check_chart_path(out)
     if kind in PATHWAY_KINDS:
         options = {"region": region, "cluster": cluster, "rules": path_text(rules), "cip": cip, "soc": soc, "limit": limit,
-                   "awards": awards, "alloc": alloc, "completions_years": completions_years, "vintage": vintage}
+                   "awards": awards, "alloc": alloc, "demand": demand, "completions_years": completions_years, "vintage": vintage}
     else:
-        options = {"region": region, "by": by, "awards": awards, "alloc": alloc, "scope": scope, "completions_years": completions_years,
+        options = {"region": region, "by": by, "awards": awards, "alloc": alloc, "demand": demand, "scope": scope,
+                   "completions_years": completions_years,
                    "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply),
                    "sector_file": path_text(sector_file)}
     title, data = chart_bytes(kind, sector, options, path.suffix.lower()[1:], data_dir)
@@ -81,7 +84,8 @@ def report_cmd(
     sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`).")] = "transportation",
     region: Region = "US",
     awards: Awards = "all",
-    alloc: Alloc = "openings",
+    alloc: Alloc = None,
+    demand: Demand = None,
     scope: Scope = "sector",
     completions_years: CompletionsYears = None,
     vintage: Vintage = None,
@@ -96,7 +100,8 @@ def report_cmd(
     from gapkit.render.brief import check_out_dir
 
     check_out_dir(out)
-    b = brief(sector, {"region": region, "awards": awards, "alloc": alloc, "scope": scope, "completions_years": completions_years,
+    b = brief(sector, {"region": region, "awards": awards, "alloc": alloc, "demand": demand, "scope": scope,
+                       "completions_years": completions_years,
                        "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply),
                        "sector_file": path_text(sector_file)}, data_dir)
     b.write(out)

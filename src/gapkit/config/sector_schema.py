@@ -68,7 +68,18 @@ class SubsectorModel(BaseModel):
     title: Title
     nem_industries: list[NemCode] = Field(min_length=1)
     naics: list[NaicsCode] = Field(default_factory=list)
+    # Only these occupations of the industries (a broad industry such as local government restricted
+    # to the occupations of one function, e.g. transit); empty: every occupation.
+    occupations: list[SocCode] = Field(default_factory=list)
     notes: str = ""
+
+    @field_validator("occupations")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        dup = sorted({x for x in v if v.count(x) > 1})
+        if dup:
+            raise ValueError(f"occupation(s) listed twice: {', '.join(dup)}")
+        return v
 
     @field_validator("key")
     @classmethod
@@ -131,13 +142,17 @@ class SectorModel(BaseModel):
         for i, g in enumerate(self.groups[:-1]):
             if "*" in g.soc:
                 raise ValueError(f"groups[{i}].soc: only the last group may be the catch-all '*'")
-        seen: dict[str, tuple[int, str]] = {}
+        seen: dict[str, list[SubsectorModel]] = {}
         for i, s in enumerate(self.subsectors):
             for j, code in enumerate(s.nem_industries):
-                if code in seen:
-                    raise ValueError(f"subsectors[{i}].nem_industries[{j}]: industry {code} is in two subsectors "
-                                     f"({seen[code][1]!r} and {s.key!r}); an industry belongs to one subsector")
-                seen[code] = (i, s.key)
+                for other in seen.get(code, []):
+                    shared = sorted(set(other.occupations) & set(s.occupations))
+                    if not other.occupations or not s.occupations or shared:
+                        why = (f"both take occupation(s) {', '.join(shared[:5])}" if shared else
+                               "an industry belongs to one subsector unless each lists its own occupations")
+                        raise ValueError(f"subsectors[{i}].nem_industries[{j}]: industry {code} is in two subsectors "
+                                         f"({other.key!r} and {s.key!r}); {why}")
+                seen.setdefault(code, []).append(s)
         for i, g in enumerate(self.groups[:-1]):
             for j, p in enumerate(g.soc):
                 for h, earlier in enumerate(self.groups[:i]):

@@ -19,7 +19,7 @@ from gapkit.config.validated import validated
 from gapkit.errors import UsageError
 
 # Bumped whenever sector_schema gains a check, so a file validated by an older schema is checked again.
-SCHEMA_REVISION = 2
+SCHEMA_REVISION = 3
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Subsector:
     title: str
     nem_industries: list[str]
     naics: list[str] = field(default_factory=list)
+    occupations: list[str] = field(default_factory=list)  # empty: every occupation of the industries
     notes: str = ""
 
 

@@ -177,9 +177,9 @@ def _people(v: float | None) -> str:
     return f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:,.1f}"
 
 
-def _ratio(v: float | None, flags: str = "") -> str:
+def _ratio(v: float | None, note: str | None = None) -> str:
     if v is None:
-        return "none expected" if "no IPEDS supply expected" in flags else "no supply"
+        return note or "no supply"
     return f"{v:,.2f}" if v < 100 else f"{v:,.0f}"
 
 
@@ -192,14 +192,17 @@ def _notes(flags: str) -> str:
             + (SMALL_MARK if "small numbers" in flags else ""))
 
 
-def _gap_table(df: pl.DataFrame, label_cols: list[tuple[str, str]], caption: str = "") -> Table:
-    cols = [h for _, h in label_cols] + ["Openings/yr", "Completers/yr", "Openings per completer", "Gap/yr", "Notes"]
-    numeric = [False] * len(label_cols) + [True, True, True, True, False]
+def _gap_table(df: pl.DataFrame, label_cols: list[tuple[str, str]], demand: str, caption: str = "") -> Table:
+    """A gap table: total and entrant openings, completers, the ratio of the question's demand measure, gap, notes."""
+    per = {"openings": "Openings per completer", "entrants": "Entrant openings per completer", "growth": "New jobs per completer"}
+    cols = [h for _, h in label_cols] + ["Openings/yr", "Entrant openings/yr", "Completers/yr", per[demand], "Gap/yr", "Notes"]
+    numeric = [False] * len(label_cols) + [True, True, True, True, True, False]
     rows = []
     for r in df.to_dicts():
         flags = r.get("flags") or ""
         rows.append([str(r[c] or "") for c, _ in label_cols] + [
-            _people(r["openings"]), _people(r["supply"]), _ratio(r["ratio"], flags), _people(r["gap"]), _notes(flags),
+            _people(r["openings"]), _people(r["entrants"]), _people(r["supply"]), _ratio(r["ratio"], r.get("ratio_note")),
+            _people(r["gap"]), _notes(flags),
         ])
     return Table(cols, rows, numeric, caption)
 
@@ -252,7 +255,7 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
 
     from gapkit.analysis.method import compute
     from gapkit.analysis.results import method_line, published
-    from gapkit.analysis.sweeps import completions_trend, sensitivity
+    from gapkit.analysis.sweeps import completions_trend, headline, sensitivity
     from gapkit.render.charts import draw_data
     from gapkit.render.charts.data import (
         bars_data,
@@ -277,6 +280,7 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
     with ThreadPoolExecutor(max_workers=2) as pool:
         f_sens = pool.submit(sensitivity, r, t)
         f_trend = pool.submit(completions_trend, r, t)
+        f_head = pool.submit(headline, r, t)
         by_group = compute(r, t)
         has_sub = bool(sector.subsectors) and not sector.whole_economy and r.scope == "sector"
         by_sub = compute(r.at(by="subsector"), t) if has_sub else None
@@ -284,13 +288,14 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
         by_state = compute(r.at(by="state", region="US"), t) if national else None
         sens = f_sens.result()
         trend = f_trend.result()
+        head_range = f_head.result()
     timings["compute"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
     charts: list[tuple[str, Chart]] = []
     if by_sub is not None:
-        charts.append(("bars-subsector.svg", draw_data(bars_data(r.at(by="subsector"), t, by_sub))))
-    charts.append(("bars-group.svg", draw_data(bars_data(r, t, by_group))))
+        charts.append(("bars-subsector.svg", draw_data(bars_data(r.at(by="subsector"), t, by_sub, head_range))))
+    charts.append(("bars-group.svg", draw_data(bars_data(r, t, by_group, head_range))))
     if by_state is not None:
         charts.append(("states.svg", draw_data(states_data(r, t, by_state))))
     charts.append(("scatter.svg", draw_data(scatter_data(r, t, by_occ))))
@@ -317,37 +322,42 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
     doc.p(f"Annual job openings in {subject} ({source}) compared with the people "
           f"completing related programs each year (IPEDS {years_text(years)}, first majors). All numbers are people per year.")
 
-    # headline
+    # headline: the range first, then what drives it
+    from gapkit.analysis.method import DEMAND_WORDS
+
     doc.h(2, "Headline")
-    ratio_txt = f"{h['ratio']:.1f} openings for every completer" if h["ratio"] is not None else "no completers at all"
+    demand = r.demand
+    dword = DEMAND_WORDS[demand]
     items = [
-        f"**{h['openings']:,.0f}** openings a year; **{h['supply']:,.0f}** completers a year counted as supply: "
-        f"**{ratio_txt}**, a gap of **{h['gap']:,.0f}** a year.",
+        f"**{head_range.text()}** in {where}: {h[demand]:,.0f} {dword} a year against {h['supply']:,.0f} completers a year "
+        f"counted as supply, a gap of **{h['gap']:,.0f}** a year.",
+        f"Total openings, which include people changing occupations, are {h['openings']:,.0f} a year; entrant openings (growth "
+        f"plus people leaving the labor force, the openings new completers fill) are {h['entrants']:,.0f}. The range runs over "
+        "total vs entrant openings and education-aware vs all-awards supply: quote it, not one number.",
     ]
     if by_sub is not None and by_sub.table.height:
         sub = published(by_sub.table).filter(pl.col("ratio").is_not_null()).sort("ratio", descending=True)
         if sub.height:
             r0 = sub.row(0, named=True)
-            items.append(f"Tightest subsector: **{r0['subsector_title']}**, {r0['ratio']:.1f} openings per completer "
-                         f"({r0['openings']:,.0f} openings, {r0['supply']:,.0f} completers).")
+            items.append(f"Tightest subsector: **{r0['subsector_title']}**, {r0['ratio']:.1f} {dword} per completer "
+                         f"({r0[demand]:,.0f} {dword}, {r0['supply']:,.0f} completers).")
     occ = published(by_occ.table)
     top = occ.sort("gap", descending=True).row(0, named=True)
-    items.append(f"Largest occupational gap: **{top['title']}** ({top['soc_code']}), {top['openings']:,.0f} openings vs "
+    items.append(f"Largest occupational gap: **{top['title']}** ({top['soc_code']}), {top[demand]:,.0f} {dword} vs "
                  f"{top['supply']:,.0f} completers a year.")
-    ratios = [r for r in sens["ratio"].to_list() if r is not None]
-    if ratios:
-        items.append(f"Method sensitivity: across the {sens.height} allocation × award-level choices the ratio runs from "
-                     f"{min(ratios):.1f} to {max(ratios):.1f}; see the sensitivity table before quoting one number.")
+    if h.get("misalignment") is not None:
+        items.append(f"Misalignment index {h['misalignment']:.2f}: {h['misalignment']:.0%} of completers would have to be in other "
+                     "fields for completions to match openings across the sector's occupations.")
     cov = occ.filter(pl.col("flags").str.contains("IPEDS coverage caveat"))
-    share = float(cov["openings"].sum()) / float(occ["openings"].sum()) if occ.height else 0.0
-    items.append(f"{share:.0%} of openings are in occupations whose training largely happens outside IPEDS (CDL schools, "
+    share = float(cov[demand].sum()) / float(occ[demand].sum()) if occ.height and float(occ[demand].sum()) else 0.0
+    items.append(f"{share:.0%} of {dword} are in occupations whose training largely happens outside IPEDS (CDL schools, "
                  "apprenticeships, employer training) or needs no postsecondary award, so IPEDS understates their supply.")
     if by_state is not None:
         stt = published(by_state.table).filter(pl.col("ratio").is_not_null()).sort("ratio")
         if stt.height:
             lo, hi = stt.row(0, named=True), stt.row(-1, named=True)
             items.append(f"States range from {lo['ratio']:.1f} ({region_name(lo['region'])}) to {hi['ratio']:.1f} "
-                         f"({region_name(hi['region'])}) openings per completer.")
+                         f"({region_name(hi['region'])}) {dword} per completer.")
     doc.ul(items)
 
     # charts
@@ -370,26 +380,29 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
     doc.p(legend)
     if by_sub is not None:
         doc.h(3, "By subsector")
-        doc.table(_gap_table(published(by_sub.table), [("subsector_title", "Subsector")]))
+        doc.table(_gap_table(published(by_sub.table), [("subsector_title", "Subsector")], demand))
     doc.h(3, "By occupational group")
-    doc.table(_gap_table(published(by_group.table), [("group_title", "Group")]))
+    doc.table(_gap_table(published(by_group.table), [("group_title", "Group")], demand))
     doc.h(3, f"Occupations: the {min(OCCUPATION_ROWS, occ.height)} largest gaps of {occ.height}")
     gtitles = {g.key: g.title for g in sector.groups}
     occ_rows = occ.sort(["gap", "soc_code"], descending=[True, False]).head(OCCUPATION_ROWS).with_columns(
         pl.col("group").replace_strict(gtitles, default=pl.col("group")).alias("group_title"))
     occ_rows = occ_rows.with_columns(pl.format("{} ({})", "title", "soc_code").alias("occupation"))
     doc.table(_gap_table(occ_rows, [("occupation", "Occupation (SOC)"), ("group_title", "Group"),
-                                    ("education", "Typical entry education")]))
+                                    ("education", "Typical entry education")], demand))
     doc.p(f"The full list: `gapkit gap --sector {r.sector_name if not r.query.sector_file else r.query.sector or 'transportation'} "
           f"--region {r.region.code} --by occupation --format csv`.")
     if by_state is not None:
         doc.h(3, "By state")
-        doc.table(_gap_table(published(by_state.table), [("region", "State")]))
+        doc.table(_gap_table(published(by_state.table), [("region", "State")], demand))
+    doc.h(3, "The range: the headline under each defensible demand and supply measure")
+    vrows = [[v["label"], _people(v["openings"]), _people(v["supply"]), _ratio(v["ratio"])] for v in head_range.variants]
+    doc.table(Table(["Measure", "Openings counted/yr", "Completers/yr", "Ratio"], vrows, [False, True, True, True]))
     doc.h(3, "Method sensitivity: the headline under every allocation mode × award preset")
     srows = [[x["alloc"], x["awards"], _people(x["openings"]), _people(x["supply"]), _ratio(x["ratio"]), _people(x["gap"]),
               "chosen" if (x["alloc"] == r.alloc and x["awards"] == r.awards) else ""]
-             for x in published(sens).to_dicts()]
-    doc.table(Table(["alloc", "awards", "Openings/yr", "Completers/yr", "Openings per completer", "Gap/yr", ""], srows,
+             for x in published(sens).filter(pl.col("demand") == demand).to_dicts()]
+    doc.table(Table(["alloc", "awards", f"{dword.capitalize()}/yr", "Completers/yr", "Ratio", "Gap/yr", ""], srows,
                     [False, False, True, True, True, True, False]))
     doc.h(3, "Completions in the sector's programs, by IPEDS year")
     tw = trend.pivot(on="series", index="year", values="completions", sort_columns=False).sort("year")
@@ -440,13 +453,23 @@ def _method_items(m: dict[str, Any], head: Any) -> list[str]:
         f"(`--alloc {m['alloc']}`); scope `{m['scope']}`"
         + (" (each occupation's supply times the sector's share of its openings)" if m["scope"] == "sector" else "") + ".",
         f"Retention factor {m['retention']:g}; extra non-IPEDS supply: {m['extra_supply'] or 'none'}.",
-        "**Ratio** = openings ÷ completers (\"no supply\" when there are none; \"none expected\" when the occupation's "
-        "typical entry education needs no postsecondary award); **gap** = openings − completers.",
+        f"**Demand measure** (`--demand {m.get('demand', 'openings')}`): total openings are growth + labor-force exits + "
+        "occupational transfers (people changing occupations, mostly filled by people already working); entrant openings "
+        "are growth + labor-force exits, the openings new completers fill; every table shows both.",
+        "**Ratio** = the demand measure ÷ completers; no ratio prints when there are no completers (\"no supply\"; \"none "
+        "expected\" when the occupation's typical entry education needs no postsecondary award), when there are too few "
+        "to say anything (\"> N\" or \"no meaningful supply\") or when the state's data cannot carry one (\"state data "
+        "unusable\"); **gap** = the demand measure − completers.",
     ]
     if un:
         items.append(f"Completions at the chosen award levels: {un.get('input', 0):,.0f}; allocated to occupations "
-                     f"{un.get('allocated', 0):,.0f}; not linked to any occupation by the crosswalk "
-                     f"{un.get('unallocated', 0):,.0f} (reported, never dropped silently).")
+                     f"{un.get('allocated', 0):,.0f}; in programs the crosswalk links to no projections occupation "
+                     f"{un.get('unlinked', 0):,.0f}; at award levels that are not an entry route into the occupations "
+                     f"their programs are linked to {un.get('not_entry_route', 0):,.0f} (reported, never dropped silently).")
+    from gapkit.config.method import method_settings
+
+    for u in method_settings().upgrades:
+        items.append(f"{u.note}: the range's low end counts none of the {u.soc} completions at those award levels as new supply.")
     items += m.get("assumptions", [])
     items.append("Flags: \"small numbers\" under 50 openings or 20 completers a year; \"IPEDS coverage caveat\" where "
                  "training mostly happens outside Title IV institutions; \"estimated state share\" for state rows.")

@@ -76,7 +76,7 @@ def _store_holding(p: Path) -> Path | None:
 
 def _fmt_cell(col: str, v: Any) -> str:
     if v is None:
-        return "no supply" if col == "ratio" else ""
+        return ""  # a missing ratio says why in ratio_note
     if isinstance(v, float):
         if math.isnan(v):
             return ""

@@ -12,14 +12,10 @@ from gapkit.codes import STATES
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["RATE_BAND", "TOTAL_TOLERANCE", "check_state_totals", "state_total_notes"]
+__all__ = ["check_state_totals", "state_total_notes"]
 
-# A state's line-item openings within 5% of its published total: states withhold some confidential
-# detail (typically 0-3%); more than that is reported.
-TOTAL_TOLERANCE = 0.05
-# Annual openings as a share of average employment: every state and cycle published so far lies
-# between about 10% and 14%; outside this band the published figures are reported as odd.
-RATE_BAND = (0.06, 0.20)
+# The tolerances (a state's detail vs its published total; annual openings as a share of average
+# employment) are data: [gates] in gapkit/config/shipped/method.toml.
 
 
 def state_total_notes(frame: pl.DataFrame) -> list[str]:
@@ -35,6 +31,10 @@ def check_state_totals(part: pl.DataFrame, fips: str, cycle: str) -> list[str]:
     """Notes (not errors) on one state's figures: detail vs published total, and the total's openings rate."""
     import polars as pl
 
+    from gapkit.config.method import method_settings
+
+    cfg = method_settings()
+    tolerance, band = cfg.detail_total_tolerance, cfg.openings_rate_band
     name = f"{STATES[fips][1]} ({STATES[fips][0]})"
     det = float(part.filter(pl.col("soc_level") == "detailed")["openings"].sum())
     tot = part.filter(pl.col("soc_code") == "00-0000")
@@ -44,15 +44,15 @@ def check_state_totals(part: pl.DataFrame, fips: str, cycle: str) -> list[str]:
     row = tot.row(0, named=True)
     notes = []
     published = row["openings"]
-    if published and abs(det - published) / published > TOTAL_TOLERANCE:
+    if published and abs(det - published) / published > tolerance:
         notes.append(f"Projections Central {cycle} {name}: detailed occupations sum to {det:,.0f} openings a year but the "
                      f"published all-occupations total is {published:,.0f} ({(det - published) / published:+.1%}); "
                      "reported as published, not adjusted.")
     if row["emp_base"] and row["emp_proj"]:
         rate = published / ((row["emp_base"] + row["emp_proj"]) / 2)
-        if not RATE_BAND[0] <= rate <= RATE_BAND[1]:
+        if not band[0] <= rate <= band[1]:
             notes.append(f"Projections Central {cycle} {name}: published annual openings ({published:,.0f}) are {rate:.1%} of "
                          f"average employment ({(row['emp_base'] + row['emp_proj']) / 2:,.0f}), outside the "
-                         f"{RATE_BAND[0]:.0%}-{RATE_BAND[1]:.0%} range of states' published figures; they look odd as "
+                         f"{band[0]:.0%}-{band[1]:.0%} range of states' published figures; they look odd as "
                          "published (not adjusted; use with care).")
     return notes

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from gapkit import __version__
 from gapkit.analysis.method import compute
 from gapkit.analysis.results import SMALL_OPENINGS, SMALL_SUPPLY, GapResult, method_line, published
-from gapkit.analysis.sweeps import completions_trend, sensitivity
+from gapkit.analysis.sweeps import Headline, completions_trend, headline, sensitivity
 from gapkit.codes import ABBR_TO_FIPS, STATES
 from gapkit.errors import UsageError
 from gapkit.render.charts import GAP_KINDS
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 KINDS = GAP_KINDS
 TOP_OCCUPATIONS = 12  # bars --by occupation: the occupations with the most openings
-ALLOC_LABELS = {"openings": "openings: shares by openings", "employment": "employment: shares by employment",
+ALLOC_LABELS = {"education": "education: by entry route, openings × workers holding the award",
+                "openings": "openings: shares by openings", "employment": "employment: shares by employment",
                 "equal": "equal: equal shares", "none": "none: full count to each (upper bound)"}
 COVERAGE_MARK = "†"
 SMALL_MARK = "*"
@@ -66,11 +67,22 @@ def num(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def ratio_words(r: float) -> str:
+DEMAND_NOUN = {"openings": "openings", "entrants": "entrant openings", "growth": "new jobs"}
+
+
+def as_demand(table: pl.DataFrame, m: dict[str, Any]) -> pl.DataFrame:
+    """A gap table whose ``openings`` column holds the question's demand measure (what its ratio compares)."""
+    import polars as pl
+
+    demand = m.get("demand", "openings")
+    return table if demand == "openings" else table.with_columns(pl.col(demand).alias("openings"))
+
+
+def ratio_words(r: float, noun: str = "openings") -> str:
     """A ratio as said in a sentence: 12 openings per completer, or 3 completers per opening."""
     if r >= 1:
         x = f"{r:,.0f}" if r >= 10 else f"{r:.1f}"
-        return f"{x} openings for every completer"
+        return f"{x} {noun} for every completer"
     inv = 1 / r
     x = f"{inv:,.0f}" if inv >= 10 else f"{inv:.1f}"
     return f"{x} completers for every opening"
@@ -140,12 +152,14 @@ def prepare(kind: str, r: Resolved, t: Tables) -> ChartData:
     return fn(r, t)
 
 
-def bars_data(r: Resolved, tables: Tables, result: GapResult | None = None) -> ChartData:
+def bars_data(r: Resolved, tables: Tables, result: GapResult | None = None, head: Headline | None = None) -> ChartData:
     import polars as pl
 
     by = "group" if r.by == "sector" else r.by
     res = result or compute(r.at(by=by), tables)
-    t = published(res.table)
+    head = head or headline(r, tables)
+    dnoun = DEMAND_NOUN[r.demand]
+    t = as_demand(published(res.table), res.method)
     if t.height == 0:
         raise UsageError(f"Sector {r.sector_name}: no rows to chart for --by {by} in {r.region.code}.")
     label_col = {"group": "group_title", "subsector": "subsector_title", "occupation": "title"}[by]
@@ -157,8 +171,10 @@ def bars_data(r: Resolved, tables: Tables, result: GapResult | None = None) -> C
     noun = {"group": "occupational group", "subsector": "subsector", "occupation": "occupation"}[by]
     m = res.method
     sector = m["sector_title"]
-    head = (f"{sector}{_where(m['region'])} has {ratio_words(total_open / total_sup)}"
-            if total_sup > 0 else f"{sector}{_where(m['region'])} has openings but no completers")
+    span = (f" (range {_ratio_short(head.low)}–{_ratio_short(head.high)})" if head.low is not None and head.high is not None
+            and head.low != head.high else "")
+    lead = (f"{sector}{_where(m['region'])} has {ratio_words(total_open / total_sup, dnoun)}{span}"
+            if total_sup > 0 else f"{sector}{_where(m['region'])} has {dnoun} but no completers")
     rows = frame.to_dicts()
     short = [r for r in rows if r["ratio"] is None or r["ratio"] > 1]
     finite = [r for r in rows if r["ratio"] is not None]
@@ -178,7 +194,7 @@ def bars_data(r: Resolved, tables: Tables, result: GapResult | None = None) -> C
         detail = f"completers outnumber openings in every {noun}"
     else:
         detail = f"{len(short)} of {len(rows)} {noun}s have more openings than completers"
-    title = f"{head}; {detail}"
+    title = f"{lead}; {detail}"
     cov = sum(1 for r in rows if COVERAGE_MARK in _marks(r["flags"]))
     small = sum(1 for r in rows if SMALL_MARK in _marks(r["flags"]))
     extra = []
@@ -199,7 +215,7 @@ def states_data(r: Resolved, tables: Tables, result: GapResult | None = None) ->
     from gapkit.codes import STATE_FIPS_51
 
     res = result or compute(r.at(by="state", region="US"), tables)
-    t = published(res.table).select("region", "openings", "supply", "ratio", "gap", "flags")
+    t = as_demand(published(res.table), res.method).select("region", "openings", "supply", "ratio", "gap", "flags")
     every = pl.DataFrame({"region": [STATES[f][0] for f in STATE_FIPS_51]})
     frame = every.join(t, on="region", how="left")
     have = frame.filter(pl.col("openings").is_not_null())
@@ -217,11 +233,11 @@ def states_data(r: Resolved, tables: Tables, result: GapResult | None = None) ->
     if fin.height:
         lo, hi = fin.row(0, named=True), fin.row(-1, named=True)
         lead = (f"{'Every state' if short == n else f'{short} of {n} states'} "
-                f"{'has' if short == n else 'have'} more {m['sector_title'].lower()} openings than completers")
+                f"{'has' if short == n else 'have'} more {m['sector_title'].lower()} {DEMAND_NOUN[r.demand]} than completers")
         title = (f"{lead}; the ratio runs from {_ratio_short(lo['ratio'])} in {name(lo['region'])} "
                  f"to {_ratio_short(hi['ratio'])} in {name(hi['region'])}")
     else:
-        title = f"No state has {m['sector_title'].lower()} completers to compare with its openings"
+        title = f"No state has {m['sector_title'].lower()} completers to compare with its {DEMAND_NOUN[r.demand]}"
     missing = frame.filter(pl.col("openings").is_null())["region"].to_list()
     nosup = have.filter(pl.col("ratio").is_null())["region"].to_list()
     extra = ["Colour: openings per completer on a log scale centred on 1 (red: more openings than completers; "
@@ -254,7 +270,7 @@ def scatter_data(r: Resolved, tables: Tables, result: GapResult | None = None) -
     import polars as pl
 
     res = result or compute(r.at(by="occupation"), tables)
-    t = published(res.table)
+    t = as_demand(published(res.table), res.method)
     floor = 1.0
     shown = t.filter(pl.col("openings") >= floor)
     hidden = t.height - shown.height
@@ -264,7 +280,7 @@ def scatter_data(r: Resolved, tables: Tables, result: GapResult | None = None) -
     top = frame.sort("gap", descending=True).row(0, named=True)
     m = res.method
     sup = "no completers" if top["supply"] <= 0 else f"{num(top['supply'])} completers"
-    title = (f"{top['title']} have the largest gap{_where(m['region'])}: {num(top['openings'])} openings a year "
+    title = (f"{top['title']} have the largest gap{_where(m['region'])}: {num(top['openings'])} {DEMAND_NOUN[r.demand]} a year "
              f"against {sup}")
     below = frame.filter((pl.col("supply") > 0) & (pl.col("supply") < floor)).height
     none_n = frame.filter(pl.col("supply") <= 0).height
@@ -285,21 +301,22 @@ def sensitivity_data(r: Resolved, tables: Tables, table: pl.DataFrame | None = N
     import polars as pl
 
     sens = table if table is not None else sensitivity(r, tables)
+    sens = sens.filter(pl.col("demand") == r.demand)
     base = compute(r.at(by="sector"), tables)
     m = base.method
     frame = published(sens).with_columns(
         ((pl.col("alloc") == r.alloc) & (pl.col("awards") == r.awards)).alias("chosen"))
-    ratios = [r for r in frame["ratio"].to_list() if r is not None]
+    ratios = [x for x in frame["ratio"].to_list() if x is not None]
     chosen = frame.filter(pl.col("chosen"))
     cr = chosen["ratio"][0] if chosen.height else None
     if ratios:
         title = (f"Method choices move the {m['sector_title'].lower()} ratio{_where(m['region'])} from "
-                 f"{_ratio_short(min(ratios))} to {_ratio_short(max(ratios))} openings per completer"
+                 f"{_ratio_short(min(ratios))} to {_ratio_short(max(ratios))} {DEMAND_NOUN[r.demand]} per completer"
                  + (f"; the chosen method gives {_ratio_short(cr)}" if cr is not None else ""))
     else:
         title = f"No method choice finds {m['sector_title'].lower()} completers{_where(m['region'])}"
     extra = [f"Each row is an award-level preset, each marker an allocation mode; the ringed marker is the chosen "
-             f"method (alloc={r.alloc}, awards={r.awards}). Openings are the same in every cell: "
+             f"method (alloc={r.alloc}, awards={r.awards}). {DEMAND_NOUN[r.demand].capitalize()} are the same in every cell: "
              f"{num(float(frame['openings'][0]))} a year."]
     return ChartData("sensitivity", frame, title, subtitle(m), footer(m, extra, alloc="each", awards="each"), m,
                      base.notes, {"alloc": r.alloc, "awards": r.awards})
