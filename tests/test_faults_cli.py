@@ -63,7 +63,7 @@ BAD: list[tuple[str, list[str], list[str]]] = [
     ("gap-unknown-sector", ["gap", "--sector", "shipbuilding"], ["Unknown sector 'shipbuilding'", "transportation"]),
     ("gap-unknown-alloc", ["gap", "--alloc", "magic"], ["--alloc 'magic'", "openings"]),
     ("gap-unknown-awards", ["gap", "--awards", "phd-only"], ["--awards 'phd-only'"]),
-    ("gap-unknown-grain", ["gap", "--by", "county"], ["--by 'county'"]),
+    ("gap-unknown-grain", ["gap", "--by", "zipcode"], ["--by 'zipcode'"]),
     ("gap-unknown-region", ["gap", "--region", "XX"], ["--region", "'XX'"]),
     ("gap-unknown-scope", ["gap", "--scope", "galaxy"], ["--scope 'galaxy'"]),
     ("gap-unknown-sort", ["gap", "--sort", "vibes"], ["--sort 'vibes'"]),

@@ -199,7 +199,8 @@ def test_cli_occupation_drilldown(ingested: Path) -> None:
 @pytest.mark.parametrize(("args", "needle"), [
     (["gap", "--sector", "spaceflight"], "Unknown sector 'spaceflight'"),
     (["gap", "--region", "XX"], "--region"),
-    (["gap", "--by", "county"], "--by 'county'"),
+    (["gap", "--by", "zipcode"], "--by 'zipcode'"),
+    (["gap", "--by", "county"], "--region OH --by county"),
     (["gap", "--alloc", "magic"], "--alloc 'magic'"),
     (["gap", "--awards", "phd"], "--awards 'phd'"),
     (["gap", "--by", "state", "--region", "OH"], "cannot be combined"),

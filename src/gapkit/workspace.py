@@ -78,6 +78,33 @@ class Workspace:
 
         return sources_records(self.data_dir)
 
+    def regions(self, state: str | None = None, *, kind: str | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
+        """``gapkit regions [STATE]``: the metros, micros, workforce areas and counties ``--region`` accepts, with the
+        area data gapkit has for each; and a record of the geography it came from."""
+        import polars as pl
+
+        from gapkit.analysis import regions
+        from gapkit.analysis.query import resolve_region
+        from gapkit.errors import UsageError
+
+        st = None
+        if state:
+            reg = resolve_region(state, option="STATE")
+            if reg.kind != "state":
+                raise UsageError(f"gapkit regions {state}: give a state (OH or 39), or nothing for every state.")
+            st = reg.code
+        table = regions.catalog(self.tables, st)
+        if kind:
+            kinds = sorted(set(table["kind"].to_list()))
+            if kind not in kinds:
+                raise UsageError(f"--kind {kind!r}: choose one of {', '.join(kinds)}.")
+            table = table.filter(pl.col("kind") == kind)
+        vint = {ds: self.tables.provenance(ds, self.tables.vintages(ds)[-1])
+                for ds in ("cbsa_delineation", "oews_area_definitions", "workforce_areas", "qcew_area") if self.tables.has(ds)}
+        line = "Geography: " + "; ".join(f"{d} {v['vintage']} ({v['sha256']})" for d, v in vint.items()) + "."
+        where = st or "every state"
+        return table, {"title": f"Regions in {where} (--region CODE): {table.height} areas", "method_line": line, "vintages": vint}
+
     def sectors(self) -> list[Sector]:
         """The shipped sector definitions (``gapkit sectors``)."""
         from gapkit.config.sectors import list_sectors

@@ -40,6 +40,7 @@ from gapkit.analysis.tables import cycle_years
 from gapkit.codes import STATE_FIPS_51, STATES
 from gapkit.config.method import method_settings
 from gapkit.config.presets import award_config
+from gapkit.errors import GapkitError, UsageError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -52,7 +53,9 @@ MEASURES = ("openings", "entrants", "growth")
 DEMAND_WORDS = {"openings": "total openings", "entrants": "entrant openings", "growth": "growth openings"}
 LEAD = {"sector": ["sector", "region"], "subsector": ["sector", "region", "subsector", "subsector_title"],
         "group": ["sector", "region", "group", "group_title"], "occupation": ["sector", "region", "soc_code", "title", "group", "education"],
-        "state": ["sector", "region"]}
+        "state": ["sector", "region"], "metro": ["sector", "region", "region_name"], "county": ["sector", "region", "region_name"],
+        "wda": ["sector", "region", "region_name"]}
+SIDE_BY_SIDE = ("state", "metro", "county", "wda")
 UNUSABLE = "state data unusable"
 ESTIMATED = "estimated state openings"
 
@@ -61,7 +64,7 @@ def value_columns(r: Resolved) -> list[str]:
     """The value columns of a gap table, in order, for a question's demand measure and grain."""
     cols = ["openings", "entrants", *(["growth"] if r.demand == "growth" else []), "supply", "ratio", "ratio_note", "gap",
             "supply_extra"]
-    if r.by in {"sector", "state"}:
+    if r.by in {"sector", *SIDE_BY_SIDE}:
         cols.append("misalignment")
     return [*cols, "flags"]
 
@@ -71,7 +74,11 @@ def compute(r: Resolved, t: Tables) -> GapResult:
     ep = t.ep(r.ep_cycle)
     occ, sector_notes, global_notes = sector_occupations(r, t, ep)
     vintages = _vintages(r, t)
-    if r.needs_states:
+    if r.areas:
+        rows, unalloc, state_notes, state_global = area_rows(r, t, ep, occ)
+        vintages["state_projections"] = t.provenance("state_projections", r.projections_cycle or "")
+        vintages.update(_area_vintages(r, t))
+    elif r.needs_states:
         rows, unalloc, state_notes, state_global = state_rows(r, t, ep, occ)
         vintages["state_projections"] = t.provenance("state_projections", r.projections_cycle or "")
     else:
@@ -214,7 +221,8 @@ def national_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *
     ), unalloc
 
 
-def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.DataFrame, list[str], list[str]]:
+def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ...] | None = None
+                 ) -> tuple[pl.DataFrame, list[str], list[str]]:
     """Each state's demand by occupation, gated: (state, soc_code, openings, entrants, growth, expected, unusable,
     estimated) for every detailed occupation of the projections in the question's state(s), with notes.
 
@@ -231,17 +239,19 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.DataFrame
     p_cycle = r.projections_cycle
     assert p_cycle is not None
     years = cycle_years(p_cycle)
-    proj = t.state_projections(p_cycle).filter(pl.col("soc_level") == "detailed")
     notes: list[str] = []
-    if r.region.single_state:
-        proj = proj.filter(pl.col("stfips") == r.region.fips)
-    else:
+    from gapkit.codes import ABBR_TO_FIPS
+
+    only = [ABBR_TO_FIPS[x] for x in states] if states else ([r.region.fips] if r.region.single_state else None)
+    proj = t.state_projections(p_cycle, tuple(only) if only is not None else None).filter(pl.col("soc_level") == "detailed")
+    if only is None:
         proj = proj.filter(pl.col("stfips").is_in(list(STATE_FIPS_51)))
         have = set(proj["stfips"].unique())
         lacking = [STATES[f][0] for f in STATE_FIPS_51 if f not in have]
         if lacking:
             notes.append(f"No {p_cycle} state projections for: {', '.join(lacking)} (reported, not filled).")
-    notes += t.state_total_notes(p_cycle, r.region.fips if r.region.single_state else None)
+    for f in only or [None]:  # type: ignore[list-item]
+        notes += [n for n in t.state_total_notes(p_cycle, f) if n not in notes]
     sector_notes: list[str] = []
     proj, moved, dropped = _apportion_old_codes(proj, ep)
     if moved or dropped:
@@ -277,15 +287,16 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.DataFrame
     states = d.group_by("stfips", "state").agg((pl.col("openings").sum() / total_nat).alias("state_share"))
     grid = states.join(nat.select("soc_code", "openings_nat", "title"), how="cross").with_columns(
         (pl.col("openings_nat") * pl.col("state_share")).alias("expected"))
-    full = grid.join(d.select("state", "soc_code", "openings", "entrants", "growth", "estimated"), on=["state", "soc_code"], how="left")
+    full = grid.join(d.select("state", "soc_code", "openings", "entrants", "growth", "estimated", mean_emp.alias("mean_emp")),
+                     on=["state", "soc_code"], how="left")
     full = full.with_columns(
         ((pl.col("expected") >= cfg.expected_floor)
          & (pl.col("openings").is_null() | (pl.col("openings") < cfg.missing_fraction * pl.col("expected")))).alias("unusable"),
         pl.col("openings").fill_null(0.0), pl.col("entrants").fill_null(0.0), pl.col("growth").fill_null(0.0),
-        pl.col("estimated").fill_null(False).any().over("state"),
+        pl.col("mean_emp").fill_null(0.0), pl.col("estimated").fill_null(False).any().over("state"),
     )
     bad = full.filter(pl.col("unusable")).sort(["state", "expected"], descending=[False, True])
-    if r.region.single_state:
+    if only is not None and len(only) == 1:
         for (st,), part in bad.group_by(["state"], maintain_order=True):
             shown = "; ".join(f"{x['soc_code']} {x['title']} ({x['openings']:,.0f} vs about {x['expected']:,.0f} expected)"
                               for x in part.head(3).to_dicts())
@@ -301,7 +312,8 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.DataFrame
                             "prints no ratio when they carry at least "
                             f"{cfg.withhold_share:.0%} of its expected openings (\"state data unusable\"; ask for one state to "
                             "see its list).")
-    return full.select("state", "soc_code", "openings", "entrants", "growth", "expected", "unusable", "estimated"), sector_notes, notes
+    return (full.select("state", "soc_code", "openings", "entrants", "growth", "expected", "unusable", "estimated", "mean_emp"),
+            sector_notes, notes)
 
 
 def _apportion_old_codes(proj: pl.DataFrame, ep: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
@@ -395,6 +407,64 @@ def state_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, e
     return out, unalloc, sector_notes, notes
 
 
+def area_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, exclude_upgrades: bool = False
+              ) -> tuple[pl.DataFrame, dict[str, float], list[str], list[str]]:
+    """Rows of one sub-state area or of a state's areas side by side (``--by metro|county|wda``): demand by the
+    area methods of :mod:`gapkit.analysis.regions`, supply from the institutions in each area's counties."""
+    import polars as pl
+
+    from gapkit.analysis import regions
+
+    areas = [r.region] if r.region.substate else regions.areas_of(r.region, r.by, t)
+    states = tuple(sorted({s for a in areas for s in a.states}))
+    demand, sector_notes, notes = state_demand(r, t, ep, states)
+    frames, skipped = [], []
+    for a in areas:
+        try:
+            part, n = regions.sector_area_demand(r, t, ep, occ, a, demand)
+        except GapkitError as exc:
+            if r.region.substate:
+                raise
+            skipped.append((a, exc))
+            continue
+        notes += [x for x in n if x not in notes]
+        frames.append(part.with_columns(pl.lit(a.code).alias("region"), pl.lit(a.name).alias("region_name")))
+    if skipped:
+        names = "; ".join(a.name for a, _ in skipped[:6]) + (f" and {len(skipped) - 6} more" if len(skipped) > 6 else "")
+        notes.append(f"{len(skipped)} of {len(areas)} areas have no area data gapkit can measure demand with and are left out "
+                     f"({names}): {skipped[0][1].message}")
+    if not frames:
+        raise UsageError(f"--by {r.by} --region {r.region.code}: no area of {r.region.name} can be measured. {skipped[0][1].message}")
+    demand_rows = pl.concat(frames, how="diagonal_relaxed")
+    mapping = pl.DataFrame([(c, a.code) for a in areas for c in a.counties], schema={"county_fips": pl.String, "region": pl.String},
+                           orient="row")
+    if r.supply_area == "state":  # each area's supply: its state's institutions
+        geo = regions.counties(t)
+        mapping = pl.DataFrame([(c, a.code) for a in areas for c in geo.filter(pl.col("state").is_in(list(a.states)))["county_fips"]],
+                               schema={"county_fips": pl.String, "region": pl.String}, orient="row")
+    supply, unalloc = supply_by_occupation(r, t, ep, areas=mapping, exclude_upgrades=exclude_upgrades)
+    base = _base(r, ep, occ).select("sector", "subsector", "soc_code", "share_sub")
+    out = (demand_rows.lazy()
+           .join(base.lazy(), on=["sector", "subsector", "soc_code"], how="left")
+           .join(supply.lazy().select("region", "soc_code", "supply", "supply_extra"), on=["region", "soc_code"], how="left")
+           .select("sector", "region", "region_name", "subsector", "soc_code", *MEASURES, "expected", "unusable", "estimated",
+                   "area_method",
+                   (pl.col("supply").fill_null(0.0) * pl.col("share_sub").fill_null(0.0)).alias("supply"),
+                   (pl.col("supply_extra").fill_null(0.0) * pl.col("share_sub").fill_null(0.0) * r.retention).alias("supply_extra")))
+    if r.supply_area == "state":
+        notes.append("Supply counts the completers of every institution in the area's state (--supply-area state): bachelor's "
+                     "and graduate completers are often hired statewide.")
+    return out, unalloc, sector_notes, notes
+
+
+def _area_vintages(r: Resolved, t: Tables) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for ds in ("cbsa_delineation", "oews_area_definitions", "qcew_area", "substate_projections", "workforce_areas"):
+        if t.has(ds):
+            out[ds] = t.provenance(ds, t.vintages(ds)[-1])
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # supply
 # ---------------------------------------------------------------------------------------------
@@ -463,7 +533,7 @@ def allocation_links(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Pre
 
 
 def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *, by_state: bool,
-               years: tuple[int, ...] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+               years: tuple[int, ...] | None = None, areas: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Completions allocated to occupations by award level: ([state,] soc_code, awlevel, supply_ipeds) and
     per-level totals (awlevel, input, allocated, unlinked, not_route). Conserves completions in every mode but
     ``none``: input = allocated + unlinked (no linked projections occupation) + not_route (linked, but the
@@ -480,16 +550,22 @@ def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *
     region = r.region.fips if r.region.single_state else None
     uniform = not p.by_entry_education
     levels = cfg.levels_of(cfg.presets["all"]) if uniform else cfg.entry_levels
-    key = ("alloc", r.ep_cycle, years, mode, uniform, region, by_state)
+    area_key = tuple(areas.rows()) if areas is not None else None
+    key = ("alloc", r.ep_cycle, years, mode, uniform, region, by_state, area_key)
 
     def run() -> tuple[pl.DataFrame, pl.DataFrame]:
-        if region is None and not by_state:
+        if areas is not None:
+            inst = pl.concat([t.institutions(y).select("unitid", "county_fips") for y in years]).unique("unitid")
+            comp = (t.completions(years, by_unit=True).join(inst, on="unitid", how="inner")
+                    .join(areas, on="county_fips", how="inner").group_by("region", "cipcode", "awlevel")
+                    .agg(pl.col("completions").sum()))
+        elif region is None and not by_state:
             comp = t.completions_national(years)
         else:
             comp = t.completions(years)
             if region is not None:
                 comp = comp.filter(pl.col("state") == r.region.code)
-        keys = ["state"] if by_state else []
+        keys = ["region"] if areas is not None else ["state"] if by_state else []
         prog = (comp.filter(pl.col("awlevel").is_in(levels)).group_by([*keys, "cipcode", "awlevel"])
                 .agg(pl.col("completions").sum()))
         links = allocation_links(r, t, ep, mode, p)
@@ -511,8 +587,8 @@ def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *
 
 
 def supply_by_occupation(r: Resolved, t: Tables, ep: pl.DataFrame, *, by_state: bool = False, mode: str | None = None,
-                         p: Preset | None = None, years: tuple[int, ...] | None = None, exclude_upgrades: bool = False
-                         ) -> tuple[pl.DataFrame, dict[str, float]]:
+                         p: Preset | None = None, years: tuple[int, ...] | None = None, exclude_upgrades: bool = False,
+                         areas: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, float]]:
     """([state,] soc_code, supply_ipeds, supply_extra, supply) under the question's preset and mode (or the given
     ones), retention applied; and the completions input / allocated / unallocated at the preset's levels.
     ``exclude_upgrades`` drops completions that may be upgrades by people already in the occupation (RN-to-BSN)."""
@@ -520,9 +596,9 @@ def supply_by_occupation(r: Resolved, t: Tables, ep: pl.DataFrame, *, by_state: 
 
     cfg = award_config()
     p = p or r.preset
-    by_level, totals = allocation(r, t, ep, mode or r.alloc, p, by_state=by_state, years=years)
+    by_level, totals = allocation(r, t, ep, mode or r.alloc, p, by_state=by_state, years=years, areas=areas)
     levels = cfg.levels_of(p)
-    keys = ["state"] if by_state else []
+    keys = ["region"] if areas is not None else ["state"] if by_state else []
     kept = by_level.filter(pl.col("awlevel").is_in(levels))
     if exclude_upgrades:
         for u in method_settings().upgrades:
@@ -535,7 +611,7 @@ def supply_by_occupation(r: Resolved, t: Tables, ep: pl.DataFrame, *, by_state: 
         allocated = total_in - unlinked - not_route
     unalloc = {"input": total_in, "allocated": allocated, "unallocated": max(0.0, unlinked + not_route),
                "unlinked": unlinked, "not_entry_route": not_route}
-    extra = extra_supply_frame(r, by_state)
+    extra = extra_supply_frame(r, by_state, areas=areas is not None)
     if extra is not None:
         supply = supply.join(extra, on=[*keys, "soc_code"], how="full", coalesce=True)
     else:
@@ -545,14 +621,17 @@ def supply_by_occupation(r: Resolved, t: Tables, ep: pl.DataFrame, *, by_state: 
     return supply, unalloc
 
 
-def extra_supply_frame(r: Resolved, by_state: bool) -> pl.DataFrame | None:
-    """The user's non-IPEDS completers for the question's region: (soc_code, supply_extra), or by state."""
+def extra_supply_frame(r: Resolved, by_state: bool, areas: bool = False) -> pl.DataFrame | None:
+    """The user's non-IPEDS completers for the question's region: (soc_code, supply_extra), by state, or by area
+    (rows whose region is the area's code, e.g. metro:18140)."""
     import polars as pl
 
     if r.extra_supply is None:
         return None
     df = pl.DataFrame([(s, g, v) for s, g, v, _ in r.extra_supply],
                       schema={"soc_code": pl.String, "state": pl.String, "supply_extra": pl.Float64}, orient="row")
+    if areas:
+        return df.rename({"state": "region"}).group_by("region", "soc_code").agg(pl.col("supply_extra").sum())
     if by_state:
         return df.filter(pl.col("state") != "US").group_by("state", "soc_code").agg(pl.col("supply_extra").sum())
     want = "US" if r.region.national else r.region.code
@@ -625,8 +704,11 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
     if by in {"group", "occupation"}:
         lf = lf.join(group_membership(r, ep).lazy(), on=["sector", "soc_code"], how="left")
     keys = {"sector": ["sector", "region"], "subsector": ["sector", "region", "subsector"], "group": ["sector", "region", "group"],
-            "occupation": ["sector", "region", "soc_code", "title", "group", "education"], "state": ["sector", "region"]}[by]
+            "occupation": ["sector", "region", "soc_code", "title", "group", "education"], "state": ["sector", "region"],
+            "metro": ["sector", "region", "region_name"], "county": ["sector", "region", "region_name"],
+            "wda": ["sector", "region", "region_name"]}[by]
     demand = r.demand
+    has_method = "area_method" in rows.collect_schema().names()
     aggs = [
         *(pl.col(m).sum() for m in MEASURES), pl.col("supply").sum(), pl.col("supply_extra").sum(),
         pl.col("expected").sum().alias("_expected"),
@@ -635,8 +717,9 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
         # share of the row's openings in occupations with an IPEDS coverage caveat
         ((pl.col("openings") * pl.col("_cov")).sum() / pl.col("openings").sum()).fill_nan(0.0).alias("_cov_share"),
         pl.col("_noexp").all().alias("_noexp"),
+        (pl.col("area_method").drop_nulls().unique().sort().str.join("; ") if has_method else pl.lit("")).alias("_method"),
     ]
-    if by in {"sector", "state"}:
+    if by in {"sector", *SIDE_BY_SIDE}:
         # misalignment: the share of completers who would have to change field for supply to match demand
         # across the occupations (half the sum of absolute differences of the two distributions)
         per_occ = lf.group_by([*keys, "soc_code"]).agg(pl.col(demand).sum().alias("_d"), pl.col("supply").sum().alias("_s"))
@@ -664,15 +747,17 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
         pl.when(pl.col("supply") <= 0).then(pl.when(pl.col("_noexp")).then(pl.lit("no IPEDS supply expected")).otherwise(pl.lit("no supply"))),
         pl.when(pl.col("_cov_share") >= 0.25).then(pl.lit("IPEDS coverage caveat")),
         pl.when((pl.col(demand) < SMALL_OPENINGS) | ((pl.col("supply") > 0) & (pl.col("supply") < SMALL_SUPPLY))).then(pl.lit("small numbers")),
-        pl.when((pl.col("region") != "US") & ~pl.col("sector").is_in(whole)).then(pl.lit("estimated state share")),
+        pl.when((pl.col("region") != "US") & ~pl.col("sector").is_in(whole) & pl.lit(not r.areas)).then(pl.lit("estimated state share")),
+        pl.when(pl.col("_method") != "").then(pl.col("_method")),
         pl.when(pl.col("_estimated")).then(pl.lit(ESTIMATED)),
         pl.when(pl.col("_withheld")).then(pl.lit(UNUSABLE)),
     ).list.drop_nulls().list.join("; ")
     agg = agg.with_columns(flags.alias("flags"), pl.col("sector").replace_strict(order, return_dtype=pl.Int32).alias("_order"))
     lead = LEAD[by]
     ties = [k for k in lead if k not in ("sector", "region")]  # a fixed order for rows with equal demand
-    sort = ["_order", "region", demand, *ties] if by != "state" else ["_order", "region"]
-    desc = [False, False, True, *([False] * len(ties))] if by != "state" else [False, False]
+    side = by in SIDE_BY_SIDE
+    sort = ["_order", "region", demand, *ties] if not side else ["_order", "region"]
+    desc = [False, False, True, *([False] * len(ties))] if not side else [False, False]
     return agg.sort(sort, descending=desc).select([*lead, *value_columns(r)])
 
 
@@ -703,6 +788,8 @@ def assumptions(r: Resolved) -> list[str]:
     if r.needs_states and r.demand == "entrants":
         out.append("State entrant openings apportion the state's published openings with each occupation's national share of "
                    "entrants (Projections Central publishes total openings only).")
+    if r.etpl_note:
+        out.append(r.etpl_note)
     return out
 
 
@@ -712,13 +799,15 @@ def method_record(r: Resolved, vintages: dict[str, Any], notes: list[str]) -> di
         "sector": r.sector_name,
         "sector_title": r.sector_title,
         "region": r.region.code,
+        "region_name": r.region.name,
         "by": r.by,
         "demand": r.demand,
         "awards": r.awards,
         "alloc": r.alloc,
         "scope": r.scope,
         "retention": r.retention,
-        "extra_supply": str(r.query.extra_supply) if r.query.extra_supply else None,
+        "extra_supply": "; ".join(x for x in (str(r.query.extra_supply) if r.query.extra_supply else "",
+                                              f"ETPL at {float(r.query.etpl_completers):g} a program" if r.etpl_note else "") if x) or None,
         "completions_years": list(r.years),
         "vintages": vintages,
         "units": "people per year",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gapkit.analysis.method import compute, sector_occupations
+from gapkit.analysis.regions import completions_in
 from gapkit.analysis.results import method_line
 from gapkit.config.presets import award_config
 
@@ -30,13 +31,14 @@ def run(r: Resolved, t: Tables) -> dict[str, Any]:
 
     gap_res = compute(r.as_gap("occupation"), t)
     mine = gap_res.table.filter(pl.col("soc_code") == code)
-    gap_row = mine.row(0, named=True) if mine.height else {"openings": 0.0, "supply": 0.0, "ratio": None, "gap": 0.0, "flags": ""}
+    gap_row = mine.row(0, named=True) if mine.height else {"openings": 0.0, "entrants": 0.0, "supply": 0.0, "ratio": None, "ratio_note": "",
+                                                           "gap": 0.0, "flags": ""}
 
     states: list[dict[str, Any]] = []
     if t.has("state_projections"):
         st = t.state_projections(t.vintage("state_projections")).filter(pl.col("soc_code") == code)
         if not r.region.national:
-            st = st.filter(pl.col("state") == r.region.code)
+            st = st.filter(pl.col("state").is_in(list(r.region.states) if r.region.substate else [r.region.code]))
         states = st.select("state", "openings").sort("openings", descending=True).head(60).to_dicts()
 
     every = r.as_gap("occupation").at(sector="all", sector_file=None)
@@ -48,9 +50,7 @@ def run(r: Resolved, t: Tables) -> dict[str, Any]:
     shares.sort(key=lambda d: -d["share"])
 
     years = tuple(gap_res.method["completions_years"])
-    comp = t.completions(years, by_unit=True)
-    if not r.region.national:
-        comp = comp.filter(pl.col("state") == r.region.code)
+    comp = completions_in(t.completions(years, by_unit=True), r, t, max(years))
     xw_all = t.scan("cip_soc", t.vintage("cip_soc")).filter(pl.col("soc_code") == code).select("cipcode", "cip_title").collect()
     linked = comp.join(xw_all, on="cipcode", how="inner")
     programs = (
@@ -67,9 +67,10 @@ def run(r: Resolved, t: Tables) -> dict[str, Any]:
         .select("name", "city", "state", "completions").to_dicts()
     )
     return {
-        "soc_code": code, "cycle": cycle, "region": r.region.code, "national": national, "states": states,
+        "soc_code": code, "cycle": cycle, "region": r.region.code, "region_name": r.region.name, "demand": r.demand,
+        "national": national, "states": states,
         "sector_shares": shares, "programs": programs, "top_institutions": top_inst,
-        "gap": {k: gap_row.get(k) for k in ("openings", "supply", "ratio", "gap", "flags")},
+        "gap": {k: gap_row.get(k) for k in ("openings", "entrants", "supply", "ratio", "ratio_note", "gap", "flags")},
         "method": {**gap_res.method, "sector": "all-industries"}, "method_line": method_line(gap_res.method),
         "notes": gap_res.notes,
     }

@@ -48,6 +48,8 @@ class Area:
     growth_source: str
     openings_share: float  # the region's share of the nation's annual openings (1 for the US)
     floor: float
+    wage_name: str = ""  # whose all-occupation median wage is the yardstick, when not the region's own
+    growth_name: str = ""  # whose all-occupation growth is the yardstick, when not the region's own (a sub-state area's state)
 
     def wage_threshold(self, rules: Rules) -> float:
         return self.wage_median * rules.wage_factor
@@ -78,8 +80,8 @@ def thresholds_text(area: Area, rules: Rules) -> str:
     margin = f" + {rules.growth_margin_pct:g} points" if rules.growth_margin_pct else ""
     return (
         f"Thresholds ({rules.origin}): high-wage = median wage above ${area.wage_threshold(rules):,.0f} "
-        f"({rules.wage_factor:g} × {area.name} all-occupation median ${area.wage_median:,.0f}; top-coded counts); "
-        f"high-growth = 10-year employment change above {area.growth_threshold(rules):.1f}% ({area.name} all occupations "
+        f"({rules.wage_factor:g} × {area.wage_name or area.name} all-occupation median ${area.wage_median:,.0f}; top-coded counts); "
+        f"high-growth = 10-year employment change above {area.growth_threshold(rules):.1f}% ({area.growth_name or area.name} all occupations "
         f"{area.growth_all_pct:.1f}%{margin}); high-demand = at least {area.floor:,.0f} openings a year ({floor_how}); "
         f"high-skill = entry education {', '.join(rules.skill_education) or 'none'} or training "
         f"{', '.join(rules.skill_training) or 'none'}; undersupplied = openings/supply ≥ {rules.undersupplied_ratio:g} "
@@ -96,19 +98,25 @@ def wage_growth_text(area: Area) -> str:
 # regional yardsticks: wages, growth, demand floor
 # ---------------------------------------------------------------------------------------------
 def _region_name(region: str) -> str:
+    if region.startswith("area:"):
+        return f"OEWS area {region[5:]}"
     return "US" if region == "US" else STATES[ABBR_TO_FIPS[region]][1]
 
 
-def oews_wages(tables: Tables, region: str) -> tuple[pl.DataFrame, float, int, str]:
-    """(soc_code, median_wage, wage_flag, wage_topcode, hourly_median) for the region, its all-occupation
-    median, the OEWS year and a description. Newest OEWS year that covers the region."""
+def oews_wages(tables: Tables, region: str, name: str | None = None) -> tuple[pl.DataFrame, float, int, str]:
+    """(soc_code, median_wage, wage_flag, wage_topcode, hourly_median) for the region ("US", a state's postal code, or
+    "area:<OEWS area code>" for a metro or nonmetro area), its all-occupation median, the OEWS year and a description.
+    Newest OEWS year that covers the region."""
     import polars as pl
 
     def load() -> tuple[pl.DataFrame, float, int, str]:
         years = tables.vintages("oews_wages")
         if not years:
             raise MissingDataError("oews_wages", "gapkit ingest oews")
-        area = (pl.col("area_type") == "national") if region == "US" else ((pl.col("area_type") == "state") & (pl.col("state") == region))
+        if region.startswith("area:"):
+            area = pl.col("area_type").is_in(["metro", "nonmetro"]) & (pl.col("area_code") == region[5:])
+        else:
+            area = (pl.col("area_type") == "national") if region == "US" else ((pl.col("area_type") == "state") & (pl.col("state") == region))
         for year in reversed(years):
             rows = (
                 tables.scan("oews_wages", year).filter(area)
@@ -139,7 +147,7 @@ def oews_wages(tables: Tables, region: str) -> tuple[pl.DataFrame, float, int, s
             )
         )
         src = str(rows["source_file"][0])
-        what = f"OEWS May {year}, {'national cross-industry' if region == 'US' else _region_name(region)} ({src})"
+        what = f"OEWS May {year}, {'national cross-industry' if region == 'US' else name or _region_name(region)} ({src})"
         return occ, float(total["a_median"][0]), int(year), what
 
     return tables.cached(("pw-oews", region), load)
@@ -193,17 +201,52 @@ def _growth(base: str, proj: str) -> pl.Expr:
     return pl.when(pl.col(base) > 0).then((pl.col(proj) / pl.col(base) - 1) * 100).otherwise(None).alias("growth_pct")
 
 
-def region_area(tables: Tables, gap_result: GapResult, rules: Rules) -> tuple[Area, pl.DataFrame, pl.DataFrame]:
+def region_area(tables: Tables, gap_result: GapResult, rules: Rules, r: Resolved | None = None
+                ) -> tuple[Area, pl.DataFrame, pl.DataFrame]:
     """The region's yardsticks plus the occupation-level wage and growth frames."""
     m = gap_result.method
     region = m["region"]
     ep_cycle = m["vintages"]["ep_occupations"]["vintage"]
     proj_cycle = m["vintages"].get("state_projections", {}).get("vintage")
+    if r is not None and r.region.substate:
+        return _substate_area(tables, r, rules, ep_cycle, proj_cycle)
     wages, median, year, wsrc = oews_wages(tables, region)
     growth, g_all, gsrc, share = growth_frame(tables, region, ep_cycle, proj_cycle)
     floor = rules.openings_floor * (share if region != "US" and rules.scale_states else 1.0)
     area = Area(region, _region_name(region), median, year, wsrc, g_all, gsrc, share, floor)
     return area, wages, growth
+
+
+def _substate_area(tables: Tables, r: Resolved, rules: Rules, ep_cycle: str, proj_cycle: str | None
+                   ) -> tuple[Area, pl.DataFrame, pl.DataFrame]:
+    """A sub-state area's yardsticks: the OEWS area's wages where the area is an OEWS metro (else its state's), growth from
+    the state's sub-state projections where published (else the state's), and the demand floor scaled by the state's
+    share of national openings × the area's share of the state's employment."""
+    from gapkit.analysis import regions
+
+    reg = r.region
+    assert reg.state is not None
+    wage_key = regions.oews_area_of(tables, reg)
+    wage_name = ""
+    if wage_key is not None:
+        wages, median, year, wsrc = oews_wages(tables, f"area:{wage_key[0]}", wage_key[1])
+        wage_name = wage_key[1] if wage_key[1] != reg.name else ""
+    else:
+        wages, median, year, wsrc = oews_wages(tables, reg.state)
+        wsrc += f" (the state's: no OEWS area matches {reg.name})"
+        wage_name = _region_name(reg.state)
+    growth, g_all, gsrc, state_share = growth_frame(tables, reg.state, ep_cycle, proj_cycle)
+    own = regions.area_growth(tables, reg)
+    growth_name = ""
+    if own is not None:
+        growth, g_all, gsrc = own
+    else:
+        gsrc += f" (the state's: {reg.name} has no projections of its own)"
+        growth_name = _region_name(reg.state)
+    emp_share, _ = regions.employment_share(r, tables, reg)
+    share = state_share * emp_share
+    floor = rules.openings_floor * (share if rules.scale_states else 1.0)
+    return Area(reg.code, reg.name, median, year, wsrc, g_all, gsrc, share, floor, wage_name, growth_name), wages, growth
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,7 +259,7 @@ def occupation_frame(r: Resolved, tables: Tables) -> tuple[pl.DataFrame, Area, G
     assert r.rules is not None
     rules = r.rules
     g = compute(r.as_gap("occupation"), tables)
-    area, wages, growth = region_area(tables, g, rules)
+    area, wages, growth = region_area(tables, g, rules, r)
     notes: list[str] = []
     ep_cycle = g.method["vintages"]["ep_occupations"]["vintage"]
     ep = tables.ep(ep_cycle).select("soc_code", "training", "work_experience")
@@ -235,7 +278,7 @@ def occupation_frame(r: Resolved, tables: Tables) -> tuple[pl.DataFrame, Area, G
         .when(pl.col("wage_flag") == "not available").then(pl.lit("not available"))
         .otherwise(pl.lit("not published"))
     )
-    where = area.name if area.region != "US" else "national"
+    where = (area.wage_name or area.name) if area.region != "US" else "national"
     top_labels = {v: f"≥ ${v:,.0f} (top-coded)" for v in t["wage_topcode"].drop_nulls().unique().to_list()}
     note = (
         pl.when(topcoded).then(pl.col("wage_topcode").replace_strict(top_labels, default="≥ top-code threshold (top-coded)",
@@ -300,7 +343,7 @@ def occupation_frame(r: Resolved, tables: Tables) -> tuple[pl.DataFrame, Area, G
                      "they show no wage and are never flagged high-wage.")
     if not r.sector.whole_economy:
         notes.append("Growth and wages are each occupation's across all industries (BLS/OEWS publish no state-by-industry figures).")
-    if area.region != "US":
+    if area.region != "US" and not r.region.substate:
         notes.append(f"State openings use Projections Central {g.method['vintages']['state_projections']['vintage']}; growth is from the same "
                      f"state projections, while national education/training assignments come from BLS {ep_cycle}.")
     return t, area, g, notes

@@ -30,6 +30,7 @@ from gapkit.analysis.pathways import (
     wage_growth_text,
     weighted_median,
 )
+from gapkit.analysis.regions import completions_in
 from gapkit.analysis.results import method_line
 from gapkit.config.method import method_settings
 from gapkit.config.presets import award_config
@@ -52,12 +53,20 @@ class ProgramResult:
     institutions: pl.DataFrame
     links: pl.DataFrame  # (cipcode, soc_code) with each linked occupation's gap numbers
     area: Area
+    providers: pl.DataFrame | None  # a state's Eligible Training Provider List programs in the region (None: no list)
     rules: Rules
     method: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     title: str = ""
 
     def table(self, view: str = "programs") -> pl.DataFrame:
+        if view == "providers":
+            if self.providers is None:
+                from gapkit.errors import UsageError
+
+                raise UsageError(f"--view providers lists a state's Eligible Training Provider List programs; none is ingested for "
+                                 f"{self.area.name} (gapkit reads Texas's: `gapkit ingest etpl`).")
+            return self.providers
         return {"programs": self.programs, "awards": self.awards, "institutions": self.institutions}[view]
 
     def method_line(self) -> str:
@@ -77,10 +86,9 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
     assert r.rules is not None
     rules = r.rules
     cip, soc, cluster, by = r.query.cip, r.query.soc, r.query.cluster, r.by
-    occ, area, g, notes = occupation_frame(r, tables)
+    occ, area, g, notes, r_align = _occupations(r, tables)
     notes = [*notes, *g.notes]
     years_used = [int(y) for y in g.method["completions_years"]]
-    region_code = area.region
     cfg = award_config()
     levels = cfg.levels_of(r.preset)
     soc_code = r.soc
@@ -89,9 +97,7 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
     all_years = [int(v) for v in tables.vintages("ipeds_completions")]
     per_year = []
     for y in all_years:
-        c = tables.completions((y,), by_unit=True)
-        if region_code != "US":
-            c = c.filter(pl.col("state") == region_code)
+        c = completions_in(tables.completions((y,), by_unit=True), r, tables, y)
         per_year.append(c.filter(pl.col("awlevel").is_in(levels) & (pl.col("completions") > 0)).select(pl.lit(y, pl.Int16).alias("year"), "unitid", "cipcode", "awlevel", "completions"))
     comp = pl.concat(per_year)
     # the program's links: crosswalk occupations that are BLS detailed occupations (as the engine allocates)
@@ -123,7 +129,7 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
 
     # where each program's completers go: the allocation the gap uses (share a of the program's allocated
     # completers sent to each occupation), and the sector's share of those occupations
-    gq = r.as_gap("occupation")
+    gq = r_align.as_gap("occupation")
     ep_all = tables.ep(r.ep_cycle)
     links_w = allocation_links(gq, tables, ep_all, gq.alloc, gq.preset)
     sector_share = sector_occupations(gq, tables, ep_all)[0].group_by("soc_code").agg(pl.col("share").first())
@@ -233,7 +239,8 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
         what = [f"--cip {cip}" if cip else "", f"--soc {soc}" if soc else "", f"--cluster {cluster}" if cluster else ""]
         notes.insert(0, f"No program with completers in {area.name} in IPEDS {', '.join(map(str, all_years))} matches "
                         f"{' '.join(w for w in what if w) or 'the award levels chosen'}.")
-    where = "the United States" if region_code == "US" else area.name
+    providers = _providers(r, tables, sector_share, notes)
+    where = "the United States" if r.region.national else r.region.name
     yrs = "–".join(map(str, sorted({years_used[0], years_used[-1]})))
     title = (f"{g.method['sector_title']}{' · ' + cluster_desc if cluster_desc else ''}: programs (CIP) in {where}, "
              f"IPEDS {yrs} completions and alignment with the occupations they feed"
@@ -246,8 +253,67 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
                             "weak_wage_threshold": area.wage_median * rules.weak_wage_factor, "weak_growth_pct": rules.weak_growth_pct,
                             "area_median_wage": area.wage_median},
               "pathway_thresholds": thresholds_text(area, rules)}
-    return ProgramResult(programs=t, awards=awards_view, institutions=inst_view, links=link_view, area=area, rules=rules,
-                         method=method, notes=notes, title=title)
+    return ProgramResult(programs=t, awards=awards_view, institutions=inst_view, links=link_view, area=area, providers=providers,
+                         rules=rules, method=method, notes=notes, title=title)
+
+
+def _occupations(r: Resolved, tables: Tables) -> tuple[pl.DataFrame, Area, Any, list[str], Resolved]:
+    """The occupation frame alignment is judged against, and the question it came from: the region's own, or — for an
+    area whose demand gapkit cannot measure (no QCEW or OEWS area data) — its state's, said in a note."""
+    from gapkit.errors import GapkitError
+
+    try:
+        occ, area, g, notes = occupation_frame(r, tables)
+        return occ, area, g, notes, r
+    except GapkitError as exc:
+        if not r.region.substate or r.region.state is None:
+            raise
+        state_q = r.at(region=r.region.state, region_file=None)
+        occ, area, g, notes = occupation_frame(state_q, tables)
+        notes.insert(0, f"Demand in {r.region.name} cannot be measured ({exc.message.rstrip('.')}); completions are the area's, but "
+                        f"openings, supply, ratio and alignment are {area.name}'s.")
+        return occ, area, g, notes, state_q
+
+
+def _providers(r: Resolved, tables: Tables, sector_share: pl.DataFrame, notes: list[str]) -> pl.DataFrame | None:
+    """The region's Eligible Training Provider List programs that serve the sector, with a note on what they add."""
+    import polars as pl
+
+    from gapkit.analysis.regions import etpl_programs
+
+    if r.region.national:
+        return None
+    e = etpl_programs(tables, r.region)
+    if e is None:
+        return None
+    titles = tables.cip_titles()
+    shares = (e.select("program_id", "soc_codes").explode("soc_codes").rename({"soc_codes": "soc_code"})
+              .join(sector_share, on="soc_code", how="left")
+              .group_by("program_id").agg(pl.col("share").fill_null(0.0).mean().alias("sector_share")))
+    e = e.join(shares, on="program_id", how="left").with_columns(pl.col("sector_share").fill_null(0.0))
+    if not r.sector.whole_economy:
+        e = e.filter(pl.col("sector_share") >= method_settings().program_min_sector_share)
+    if r.cip is not None:
+        code, is_prefix = r.cip
+        e = e.filter(pl.col("cipcode").str.starts_with(code) if is_prefix else pl.col("cipcode") == code)
+    if r.soc:
+        e = e.filter(pl.col("soc_codes").list.contains(r.soc))
+    out = (e.join(titles, on="cipcode", how="left")
+           .with_columns(pl.col("soc_codes").list.join(", "),
+                         pl.when(pl.col("in_ipeds")).then(pl.lit("IPEDS")).otherwise(pl.lit("outside IPEDS")).alias("reports_to"))
+           .sort(["in_ipeds", "apprentices", "provider_name", "program_id"], descending=[False, True, False, False])
+           .select("provider_name", "program_name", "cipcode", "cip_title", "soc_codes", "apprenticeship", "apprentices",
+                   "reports_to", "county_fips", "institution_type", "credential_name", "contact_hours", "tuition_fees",
+                   "sector_share", "program_id"))
+    outside = out.filter(pl.col("reports_to") == "outside IPEDS")
+    if out.height:
+        app = outside.filter(pl.col("apprenticeship"))
+        notes.append(f"The Eligible Training Provider List has {out.height:,} program(s) for this sector in {r.region.name}: "
+                     f"{outside.height:,} from {outside['provider_name'].n_unique():,} provider(s) outside IPEDS, including "
+                     f"{app.height:,} registered apprenticeship(s) with {float(app['apprentices'].sum()):,.0f} apprentices. IPEDS "
+                     "counts none of those completers; `--view providers` lists them and `gapkit gap --etpl-completers N` counts "
+                     "them as supply at an assumed N a program.")
+    return out
 
 
 def _alignment(r: Rules, area: Area, ep_cycle: str) -> list[pl.Expr]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
     from gapkit.config.sectors import Sector
     from gapkit.config.user_files import ExtraSupplyRow
 
-BY_CHOICES = ("sector", "subsector", "group", "occupation", "state")
+BY_CHOICES = ("sector", "subsector", "group", "occupation", "state", "metro", "county", "wda")
+AREA_GRAINS = ("metro", "county", "wda")
+SUPPLY_AREAS = ("region", "state")
 ALLOC_MODES = ("education", "openings", "employment", "equal", "none")
 DEMANDS = ("openings", "entrants", "growth")
 SCOPES = ("sector", "occupation")
@@ -37,7 +40,7 @@ SORTABLE = ("openings", "supply", "ratio", "gap")
 PATHWAY_BY = ("occupation", "cluster")
 PATHWAY_SORT = ("tier", "openings", "growth", "wage", "ratio", "gap")
 PROGRAM_BY = ("program", "cluster")
-PROGRAM_VIEWS = ("programs", "awards", "institutions")
+PROGRAM_VIEWS = ("programs", "awards", "institutions", "providers")
 ALL_SECTORS = "all"
 WHOLE_ECONOMY = "all-industries"
 # What each question answers when no sector is named: one sector's gap, every occupation for pathways.
@@ -52,12 +55,18 @@ NATIONAL_WORDS = {"us", "usa", "national", "00", "united states"}
 
 @dataclass(frozen=True)
 class Region:
-    """Where a question is asked: the nation, every state side by side, or one state."""
+    """Where a question is asked: the nation, every state side by side, one state, or an area below the state
+    (a metro, a county list, a workforce area, a user's region file), which lists its counties."""
 
-    code: str  # "US", "all" or a state's postal code
-    kind: str  # "nation" | "states" | "state"
+    code: str  # "US", "all", a state's postal code, "metro:18140", "county:39049+39041", "wda:TX-9", "custom:NAME"
+    kind: str  # "nation" | "states" | "state" | "metro" | "county" | "wda" | "custom"
     name: str
-    fips: str | None = None
+    fips: str | None = None  # the (primary) state's FIPS code
+    state: str | None = None  # the primary state's postal code (sub-state areas)
+    states: tuple[str, ...] = ()  # every state the area touches
+    counties: tuple[str, ...] = ()  # county FIPS codes (sub-state areas)
+    cbsa: str | None = None
+    note: str | None = None
 
     @property
     def national(self) -> bool:
@@ -68,14 +77,31 @@ class Region:
         return self.kind == "state"
 
     @property
+    def substate(self) -> bool:
+        return self.kind in {"metro", "county", "wda", "custom"}
+
+    @property
     def label(self) -> str:
-        """How tables label the region's rows (``US``, ``OH``)."""
+        """How tables label the region's rows (``US``, ``OH``, ``metro:18140``)."""
         return self.code
 
 
-def resolve_region(text: str, option: str = "--region") -> Region:
-    """``US`` / ``all`` / a state (``OH``, ``39``, ``Ohio``) -> a Region; a clear error otherwise."""
+def resolve_region(text: str, option: str = "--region", tables: Tables | None = None) -> Region:
+    """``US`` / ``all`` / a state (``OH``, ``39``, ``Ohio``) / ``metro:18140`` / ``metro:columbus`` / ``county:39049,39041`` /
+    ``wda:TX-9`` -> a Region; a clear error otherwise."""
     t = str(text).strip()
+    m = re.match(r"^(metro|cbsa|msa|county|counties|wda)\s*:\s*(.*)$", t, re.I)
+    if m:
+        if tables is None:
+            raise UsageError(f"{option} {t}: a sub-state region needs the ingested geography (`gapkit ingest geo`).")
+        from gapkit.analysis import regions
+
+        kind, rest = m.group(1).lower(), m.group(2)
+        if kind in {"metro", "cbsa", "msa"}:
+            return regions.resolve_metro(rest, tables)
+        if kind in {"county", "counties"}:
+            return regions.resolve_counties(rest, tables)
+        return regions.resolve_wda(rest, tables)
     if t.lower() in NATIONAL_WORDS:
         return Region("US", "nation", "United States")
     if t.lower() == "all":
@@ -83,7 +109,8 @@ def resolve_region(text: str, option: str = "--region") -> Region:
     try:
         abbr = normalize_state(t)
     except ValueError as exc:
-        raise UsageError(f"{option}: {exc}. Use US, all, or a state.") from None
+        raise UsageError(f"{option}: {exc}. Use US, all, a state, metro:CBSA or metro:NAME, county:FIPS,... or wda:ST-N "
+                         "(`gapkit regions STATE` lists them).") from None
     fips = ABBR_TO_FIPS[abbr]
     return Region(abbr, "state", STATES[fips][1], fips)
 
@@ -136,6 +163,9 @@ class Query:
     retention: float | str = 1.0
     extra_supply: str | os.PathLike[str] | None = None
     sector_file: str | os.PathLike[str] | None = None
+    region_file: str | os.PathLike[str] | None = None  # a user's region (TOML: name, title, counties)
+    supply_area: str = "region"  # region | state: whose institutions' completers count in a sub-state area
+    etpl_completers: float | str | None = None  # count ETPL programs outside IPEDS as supply: completers a year each
     # pathways and programs
     rules: str | os.PathLike[str] | None = None
     cluster: str | None = None
@@ -156,7 +186,7 @@ class Query:
         return {f.name: (str(v) if isinstance(v, os.PathLike) else v) for f in fields(self) for v in [getattr(self, f.name)]}
 
     def user_files(self) -> list[str]:
-        return [str(p) for p in (self.sector_file, self.extra_supply, self.rules) if p]
+        return [str(p) for p in (self.sector_file, self.extra_supply, self.rules, self.region_file) if p]
 
 
 @dataclass(frozen=True)
@@ -180,6 +210,8 @@ class Resolved:
     projections_cycle: str | None
     retention: float
     extra_supply: tuple[ExtraSupplyRow, ...] | None = None
+    supply_area: str = "region"
+    etpl_note: str | None = None  # the stated assumption when ETPL programs count as supply
     rules: Rules | None = None
     cluster: tuple[str, str] | None = None  # (level, exact name) of a Career Cluster
     cip: tuple[str, bool] | None = None  # (code, is_prefix)
@@ -206,7 +238,12 @@ class Resolved:
 
     @property
     def needs_states(self) -> bool:
-        return not self.region.national or self.by == "state"
+        return not self.region.national or self.by == "state" or self.by in AREA_GRAINS
+
+    @property
+    def areas(self) -> bool:
+        """Sub-state areas: one (``--region metro:...``) or a state's side by side (``--by metro|county|wda``)."""
+        return self.region.substate or self.by in AREA_GRAINS
 
     def as_gap(self, by: str) -> Resolved:
         """The gap question behind a pathways, programs or occupation question, at grain ``by``."""
@@ -230,7 +267,7 @@ def _resolve(q: Query, tables: Tables, reuse: Resolved | None = None) -> Resolve
     question = q.question
     if question not in DEFAULT_SECTOR:
         raise UsageError(f"Unknown question {question!r}: choose one of {', '.join(DEFAULT_SECTOR)}.")
-    region = resolve_region(q.region)
+    region = _resolve_region(q, tables, reuse)
     default_by = "sector" if question == "gap" and (q.sector or "") == ALL_SECTORS else "group"
     by = q.by or {"pathways": "occupation", "programs": "program", "occupation": "occupation"}.get(question, default_by)
     if question == "sensitivity" and q.sector == ALL_SECTORS:
@@ -245,9 +282,11 @@ def _resolve(q: Query, tables: Tables, reuse: Resolved | None = None) -> Resolve
     if question in {"gap", "sensitivity", "chart", "brief"}:
         if by not in BY_CHOICES:
             raise UsageError(f"--by {by!r}: choose one of {', '.join(BY_CHOICES)}.")
-        if by == "state" and region.kind == "state":
+        if by == "state" and region.kind not in {"nation", "states"}:
             raise UsageError(f"--by state compares all states; it cannot be combined with --region {q.region}. "
                              "Drop --region or use --by group.")
+        if by in AREA_GRAINS and region.kind != "state":
+            raise UsageError(f"--by {by} puts a state's areas side by side: give the state, e.g. --region OH --by {by}.")
         if region.kind == "states":
             by = "state"
     elif question == "pathways":
@@ -275,6 +314,9 @@ def _resolve(q: Query, tables: Tables, reuse: Resolved | None = None) -> Resolve
     if demand not in DEMANDS:
         raise UsageError(f"--demand {q.demand!r}: choose one of {', '.join(DEMANDS)} (openings: every annual opening; entrants: "
                          "growth plus labor-force exits, the openings new entrants fill; growth: new jobs only).")
+    if q.supply_area not in SUPPLY_AREAS:
+        raise UsageError(f"--supply-area {q.supply_area!r}: choose region (institutions in the area's counties) or state (the "
+                         "whole state's, since bachelor's and graduate completers are often hired statewide).")
     if q.scope not in SCOPES:
         raise UsageError(f"--scope {q.scope!r}: choose one of {', '.join(SCOPES)}.")
     p = preset(q.awards)
@@ -292,15 +334,21 @@ def _resolve(q: Query, tables: Tables, reuse: Resolved | None = None) -> Resolve
     projections_cycle = None
     if not region.national or by == "state":
         projections_cycle = tables.vintage("state_projections")
-        if region.single_state:
-            proj = tables.state_projections(projections_cycle)
-            if proj.filter(proj["stfips"] == region.fips).height == 0:
-                raise UsageError(f"--region {region.code}: Projections Central has no {projections_cycle} data for {region.name} "
-                                 f"ingested. Run `gapkit ingest projections --states {region.code}`.")
+        if region.single_state or region.substate:
+            proj = tables.state_projections(projections_cycle, (region.fips or "00",))
+            if proj.height == 0:
+                st = region.code if region.single_state else region.state
+                raise UsageError(f"--region {region.code}: Projections Central has no {projections_cycle} data for "
+                                 f"{STATES[region.fips or '00'][1]} ingested. Run `gapkit ingest projections --states {st}`.")
     extra = _extra_supply(q, reuse)
+    etpl_note = None
+    if q.etpl_completers is not None and q.etpl_completers != "":
+        etpl_rows, etpl_note = _etpl_supply(q, region, by, ep_cycle, tables)
+        extra = (*(extra or ()), *etpl_rows)
     r = Resolved(query=q, sectors=sectors, all_sectors=all_sectors, region=region, by=by, awards=q.awards, preset=p,
                  alloc=alloc, scope=q.scope, demand=demand, years=years, ep_cycle=ep_cycle, matrix_cycle=matrix_cycle, sep_cycle=sep_cycle,
-                 projections_cycle=projections_cycle, retention=retention, extra_supply=extra, _tables=tables)
+                 projections_cycle=projections_cycle, retention=retention, extra_supply=extra, supply_area=q.supply_area,
+                 etpl_note=etpl_note, _tables=tables)
     if question in {"pathways", "programs"}:
         r = _resolve_pathways(q, r, tables, reuse)
     elif question in {"gap", "sensitivity"}:
@@ -333,6 +381,18 @@ def _chart_checks(q: Query, region: Region, by: str) -> str:
     elif region.kind == "states":
         raise UsageError(f"The {kind} chart shows one region; use --region US or a state.")
     return by
+
+
+def _resolve_region(q: Query, tables: Tables, reuse: Resolved | None) -> Region:
+    if reuse is not None and reuse.query.region == q.region and reuse.query.region_file == q.region_file:
+        return reuse.region
+    if q.region_file:
+        if str(q.region).strip().upper() not in {"US", ""} and q.region is not None:
+            raise UsageError(f"--region-file {q.region_file} is the region; it cannot be combined with --region {q.region}.")
+        from gapkit.analysis.regions import region_from_file
+
+        return region_from_file(str(q.region_file), tables)
+    return resolve_region(q.region, tables=tables)
 
 
 def _choice(value: str | None, choices: tuple[str, ...], option: str) -> str | None:
@@ -402,6 +462,27 @@ def _extra_supply(q: Query, reuse: Resolved | None) -> tuple[ExtraSupplyRow, ...
     from gapkit.config.user_files import read_extra_supply
 
     return tuple(read_extra_supply(str(q.extra_supply)))
+
+
+def _etpl_supply(q: Query, region: Region, by: str, ep_cycle: str, tables: Tables) -> tuple[list[ExtraSupplyRow], str]:
+    """``--etpl-completers N``: the ETPL programs of providers outside IPEDS in the region as extra supply."""
+    from gapkit.analysis import regions
+    from gapkit.config.method import method_settings
+
+    ms = method_settings()
+    try:
+        n = float(q.etpl_completers)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        n = math.nan
+    if not (0 <= n <= ms.etpl_max_per_program):
+        raise UsageError(f"--etpl-completers {q.etpl_completers}: give the completers a year you assume for each training-provider "
+                         f"program outside IPEDS, a number from 0 to {ms.etpl_max_per_program:g} (the list publishes none).")
+    if region.national or region.kind == "states":
+        raise UsageError("--etpl-completers counts a state's Eligible Training Provider List: give --region a state that has one "
+                         "(TX) or an area in it (wda:TX-9, county:48453).")
+    areas = regions.areas_of(region, by, tables) if by in AREA_GRAINS else None
+    ep_codes = set(tables.ep(ep_cycle)["soc_code"].to_list())
+    return regions.etpl_extra_supply(tables, region, areas, n, ms.apprenticeship_years, ep_codes)
 
 
 def _soc(text: str | None, tables: Tables, ep_cycle: str, option: str) -> str:

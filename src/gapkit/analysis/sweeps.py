@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from gapkit.analysis.method import (
     DEMAND_WORDS,
     MEASURES,
+    area_rows,
     compute,
     eligible_levels,
     national_rows,
@@ -70,8 +71,12 @@ def _totals(r: Resolved, t: Tables, occ: pl.DataFrame, *, exclude_upgrades: bool
     import polars as pl
 
     ep = t.ep(r.ep_cycle)
-    rows = (state_rows(r, t, ep, occ, exclude_upgrades=exclude_upgrades)[0] if r.needs_states
-            else national_rows(r, t, ep, occ, exclude_upgrades=exclude_upgrades)[0])
+    if r.areas:
+        rows = area_rows(r, t, ep, occ, exclude_upgrades=exclude_upgrades)[0]
+    elif r.needs_states:
+        rows = state_rows(r, t, ep, occ, exclude_upgrades=exclude_upgrades)[0]
+    else:
+        rows = national_rows(r, t, ep, occ, exclude_upgrades=exclude_upgrades)[0]
     cols = [*MEASURES, "supply"]
     tot = rows.lazy().select(pl.col(cols).sum()).collect().row(0)
     return {c: float(v or 0.0) for c, v in zip(cols, tot, strict=True)}

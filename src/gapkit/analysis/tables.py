@@ -272,9 +272,14 @@ class Tables:
         return self.cached(("completions-national", years), load)
 
     def institutions(self, year: int) -> pl.DataFrame:
-        """The institution directory nearest to ``year``: unitid, name, city, state."""
-        return self.cached(("institutions", year), lambda: self.scan(
-            "ipeds_institutions", self.nearest("ipeds_institutions", year)).select("unitid", "name", "city", "state").collect())
+        """The institution directory nearest to ``year``: unitid, name, city, state, county_fips."""
+        def load() -> pl.DataFrame:
+            lf = self.scan("ipeds_institutions", self.nearest("ipeds_institutions", year))
+            cols = ["unitid", "name", "city", "state", "county_fips"]
+            have = lf.collect_schema().names()
+            return lf.select(*(c for c in cols if c in have)).collect()
+
+        return self.cached(("institutions", year), load)
 
     def crosswalk(self) -> pl.DataFrame:
         """NCES CIP-SOC links (cipcode, soc_code), sentinels removed, SOC codes harmonized to the projections'."""
@@ -296,13 +301,18 @@ class Tables:
 
         return self.cached("cip-titles", load)
 
-    def state_projections(self, cycle: str) -> pl.DataFrame:
-        """Projections Central rows of every state (not the national 00 file), detailed SOC 2018 codes the
-        projections merge summed under the projections' code (a code the state publishes itself wins)."""
+    def state_projections(self, cycle: str, fips: tuple[str, ...] | None = None) -> pl.DataFrame:
+        """Projections Central rows of every state (not the national 00 file), or of the states ``fips``, detailed
+        SOC 2018 codes the projections merge summed under the projections' code (a code the state publishes
+        itself wins)."""
         import polars as pl
 
+        if fips is not None:
+            fips = tuple(sorted(set(fips)))
+
         def load() -> pl.DataFrame:
-            p = (self.scan("state_projections", cycle).filter(pl.col("stfips") != "00")
+            keep = (pl.col("stfips") != "00") if fips is None else pl.col("stfips").is_in(list(fips))
+            p = (self.scan("state_projections", cycle).filter(keep)
                  .select("stfips", "state", "soc_code", "soc_level", "openings", "emp_base", "emp_proj", "title").collect())
             m = self.soc_map()
             if m is None:
@@ -318,7 +328,7 @@ class Tables:
             kept = p.join(mapped.select("stfips", "soc_code"), on=["stfips", "soc_code"], how="anti")
             return pl.concat([kept, merged.select(p.columns)])
 
-        return self.cached(("proj", cycle), load)
+        return self.cached(("proj", cycle, fips), load)
 
     def state_total_notes(self, cycle: str, fips: str | None = None) -> list[str]:
         """The parser's per-state checks (detail vs published total, openings rate) for every state or one."""

@@ -12,12 +12,15 @@ from gapkit.cli.options import (
     Awards,
     CompletionsYears,
     Demand,
+    EtplCompleters,
     ExtraSupply,
     Out,
     Region,
+    RegionFile,
     Retention,
     Scope,
     SectorFile,
+    SupplyArea,
     Top,
     Vintage,
     path_text,
@@ -29,8 +32,12 @@ sectors_app = typer.Typer(help="List the shipped sectors, or show one (`gapkit s
 
 def gap_cmd(
     sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`), or `all` to compare every shipped sector.")] = "transportation",
-    region: Annotated[str, typer.Option(help="US, a state (OH or 39), or all (every state).")] = "US",
-    by: Annotated[str | None, typer.Option(help="sector | subsector | group | occupation | state (default group; sector with --sector all)",
+    region: Annotated[str, typer.Option(help="US, a state (OH or 39), all (every state), metro:18140 or metro:NAME, "
+                                             "county:FIPS,..., wda:TX-9 (`gapkit regions STATE` lists them).")] = "US",
+    region_file: RegionFile = None,
+    supply_area: SupplyArea = "region",
+    by: Annotated[str | None, typer.Option(help="sector | subsector | group | occupation | state | metro | county | wda "
+                                                "(default group; sector with --sector all; metro/county/wda with --region STATE)",
                                            show_default=False)] = None,
     awards: Awards = "all",
     alloc: Alloc = None,
@@ -40,6 +47,7 @@ def gap_cmd(
     vintage: Vintage = None,
     retention: Retention = 1.0,
     extra_supply: ExtraSupply = None,
+    etpl_completers: EtplCompleters = None,
     sector_file: SectorFile = None,
     top: Top = None,
     sort: Annotated[str | None, typer.Option(help="Sort by a column: openings, supply, ratio, gap (descending).", show_default=False)] = None,
@@ -54,7 +62,8 @@ def gap_cmd(
 
     q = Query(question="sensitivity" if sensitivity else "gap", sector=sector, region=region, by=by, awards=awards, alloc=alloc,
               demand=demand, scope=scope, completions_years=completions_years, vintage=vintage, retention=retention, extra_supply=path_text(extra_supply),
-              sector_file=path_text(sector_file), top=top, sort=sort)
+              sector_file=path_text(sector_file), top=top, sort=sort, region_file=path_text(region_file), supply_area=supply_area,
+              etpl_completers=etpl_completers)
     run_gap(q, sensitivity=sensitivity, fmt=format.value, out=out, data_dir=data_dir)
 
 
@@ -90,6 +99,8 @@ def sectors_show(
 def occupation_cmd(
     soc: Annotated[str, typer.Argument(help="SOC code, e.g. 53-3032.")],
     region: Region = "US",
+    region_file: RegionFile = None,
+    supply_area: SupplyArea = "region",
     awards: Awards = "all",
     alloc: Alloc = None,
     demand: Demand = None,
@@ -103,11 +114,29 @@ def occupation_cmd(
     from gapkit.cli.commands import run_occupation
 
     q = Query(question="occupation", soc=soc, region=region, awards=awards, alloc=alloc, demand=demand,
-              completions_years=completions_years)
+              completions_years=completions_years, region_file=path_text(region_file), supply_area=supply_area)
     run_occupation(q, fmt=format.value, out=out, data_dir=data_dir)
+
+
+def regions_cmd(
+    state: Annotated[str | None, typer.Argument(help="A state (OH or 39); none = every state.", show_default=False)] = None,
+    kind: Annotated[str | None, typer.Option(help="Only metro, micro, wda or county.", show_default=False)] = None,
+    format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown")] = TableFormat.table,
+    out: Out = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List the regions `--region` accepts: metros and micros (CBSA), workforce areas and counties, with the area data gapkit
+    has for each (OEWS area rows, QCEW county files)."""
+    from gapkit.workspace import Workspace
+
+    rows, meta = Workspace(data_dir).regions(state, kind=kind)
+    from gapkit.render.tables import render
+
+    render(rows, format.value, method_line=meta["method_line"], metadata=meta, title=meta["title"], out=out)
 
 
 def register(app: typer.Typer) -> None:
     app.command("gap")(gap_cmd)
+    app.command("regions")(regions_cmd)
     app.add_typer(sectors_app, name="sectors")
     app.command("occupation")(occupation_cmd)

@@ -34,7 +34,9 @@ def cached(data_dir: DataDir, key: dict[str, Any], files: list[str], compute: Ca
 
 def gap_title(m: dict[str, Any], headline: str | None = None) -> str:
     """The table's title: what it compares, where, at what grain; the headline with its range when there is one."""
-    where = "the United States" if m["region"] == "US" else ("every state" if m["region"] == "all" else m["region"])
+    where = ("the United States" if m["region"] == "US" else "every state" if m["region"] == "all"
+             else m["region"] if m["region"] == m.get("region_name", m["region"]) or len(m["region"]) == 2
+             else f"{m['region_name']} ({m['region']})")
     if headline:
         return f"{m['sector_title']} in {where}: {headline}; by {m['by']}"
     what = {"openings": "annual openings", "entrants": "entrant openings", "growth": "growth openings"}.get(m.get("demand", ""), "openings")

@@ -10,7 +10,12 @@ from typing import Annotated
 
 import typer
 
-Region = Annotated[str, typer.Option(help="US or a state (OH or 39).")]
+Region = Annotated[str, typer.Option(help="US, a state (OH or 39), a metro (metro:18140 or metro:columbus), counties "
+                                          "(county:39049,39041) or a workforce area (wda:TX-9); `gapkit regions STATE` lists them.")]
+RegionFile = Annotated[Path | None, typer.Option(help="Your own region (TOML: name, title, counties = [FIPS, ...]).",
+                                                 show_default=False)]
+SupplyArea = Annotated[str, typer.Option(help="Sub-state areas: count the completers of institutions in the region's counties "
+                                              "(region) or the whole state's (state).")]
 Awards = Annotated[str, typer.Option(help="Award-level preset: all | subbacc | bachelor | graduate | entry")]
 Alloc = Annotated[str | None, typer.Option(help="Completions allocation: education (default: each award level to the occupations it "
                                                  "is an entry route into) | openings | employment | equal | none", show_default=False)]
@@ -23,6 +28,10 @@ Vintage = Annotated[str | None, typer.Option(help="Projection cycle, e.g. 2024-3
 Retention = Annotated[float, typer.Option(help="Share of completers who enter the occupation's labor market.")]
 ExtraSupply = Annotated[Path | None, typer.Option(help="CSV of non-IPEDS supply: soc,region,annual_completers,source.",
                                                   show_default=False)]
+EtplCompleters = Annotated[float | None, typer.Option(help="Count the region's Eligible Training Provider List programs outside IPEDS "
+                                                          "as supply at N completers a year each (registered apprenticeships: "
+                                                          "apprentices / 4 years); the list itself publishes no completers.",
+                                                     show_default=False)]
 SectorFile = Annotated[Path | None, typer.Option(help="Use your own sector definition (TOML).", show_default=False)]
 Top = Annotated[int | None, typer.Option(help="Show only the first N rows.", show_default=False)]
 Out = Annotated[Path | None, typer.Option(help="Write to this file instead of the terminal.", show_default=False)]

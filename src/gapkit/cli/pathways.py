@@ -17,7 +17,9 @@ from gapkit.cli.options import (
     Demand,
     Out,
     Region,
+    RegionFile,
     Rules,
+    SupplyArea,
     Top,
     Vintage,
     path_text,
@@ -97,6 +99,8 @@ def _run(question: str, options: dict[str, Any], fmt: str, out: Path | None, cha
 def pathways_cmd(
     sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`), or `all` for every occupation in the economy.")] = "all",
     region: Region = "US",
+    region_file: RegionFile = None,
+    supply_area: SupplyArea = "region",
     cluster: Annotated[str | None, typer.Option(help="Only this Advance CTE Career Cluster or sub-cluster (after `gapkit clusters load`).", show_default=False)] = None,
     by: Annotated[str, typer.Option(help="occupation (ranked) | cluster (Career Clusters and sub-clusters)")] = "occupation",
     rules: Rules = None,
@@ -114,7 +118,7 @@ def pathways_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """Occupations ranked for career pathways: openings, growth, wage vs the area median, entry education, supply, gap, tiers."""
-    _run("pathways", {"sector": sector, "region": region, "cluster": cluster, "by": by, "rules": path_text(rules), "awards": awards,
+    _run("pathways", {"sector": sector, "region": region, "region_file": path_text(region_file), "supply_area": supply_area, "cluster": cluster, "by": by, "rules": path_text(rules), "awards": awards,
                       "alloc": alloc, "demand": demand, "completions_years": completions_years, "vintage": vintage, "sort": sort,
                       "top": top},
          format.value, out, chart, data_dir)
@@ -122,6 +126,8 @@ def pathways_cmd(
 
 def programs_cmd(
     region: Region = "US",
+    region_file: RegionFile = None,
+    supply_area: SupplyArea = "region",
     cip: Annotated[str | None, typer.Option(help="Only this CIP program (51.3801), series (51.38) or family (51).", show_default=False)] = None,
     soc: Annotated[str | None, typer.Option(help="Only programs that feed this occupation (SOC, e.g. 29-1141).", show_default=False)] = None,
     cluster: Annotated[str | None, typer.Option(help="Only programs in this Advance CTE Career Cluster or sub-cluster.", show_default=False)] = None,
@@ -141,7 +147,7 @@ def programs_cmd(
     data_dir: DataDir = None,
 ) -> None:
     """CIP programs in a region: completions by award level and year, institutions, the occupations they feed, alignment."""
-    _run("programs", {"sector": sector, "region": region, "cip": cip, "soc": soc, "cluster": cluster, "by": by, "view": view,
+    _run("programs", {"sector": sector, "region": region, "region_file": path_text(region_file), "supply_area": supply_area, "cip": cip, "soc": soc, "cluster": cluster, "by": by, "view": view,
                       "rules": path_text(rules), "awards": awards, "alloc": alloc, "demand": demand,
                       "completions_years": completions_years, "top": top},
          format.value, out, chart, data_dir)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def _files(options: dict[str, Any]) -> list[str]:
-    return [str(options[k]) for k in ("sector_file", "extra_supply", "rules") if options.get(k)]
+    return [str(options[k]) for k in ("sector_file", "extra_supply", "rules", "region_file") if options.get(k)]
 
 
 def chart_bytes(kind: str, sector: str | None, options: dict[str, Any], fmt: str, data_dir: DataDir) -> tuple[str, bytes]:

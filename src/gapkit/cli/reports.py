@@ -17,12 +17,15 @@ from gapkit.cli.options import (
     Awards,
     CompletionsYears,
     Demand,
+    EtplCompleters,
     ExtraSupply,
     Region,
+    RegionFile,
     Retention,
     Rules,
     Scope,
     SectorFile,
+    SupplyArea,
     Vintage,
     path_text,
 )
@@ -39,7 +42,10 @@ def chart_cmd(
     out: Annotated[Path, typer.Option(help="Output file: .png (300 dpi), .svg or .pdf.", show_default=False)],
     sector: Annotated[str | None, typer.Option(help="Sector name (see `gapkit sectors`); default transportation, and all for "
                                                     "the pathways and programs kinds.", show_default=False)] = None,
-    region: Annotated[str, typer.Option(help="US or a state (OH or 39); the states chart always shows every state.")] = "US",
+    region: Annotated[str, typer.Option(help="US, a state (OH or 39) or a sub-state area (metro:18140, county:39049, wda:TX-9); "
+                                             "the states chart always shows every state.")] = "US",
+    region_file: RegionFile = None,
+    supply_area: SupplyArea = "region",
     by: Annotated[str, typer.Option(help="bars: group | subsector | occupation (top 12 by openings).")] = "group",
     awards: Awards = "all",
     alloc: Alloc = None,
@@ -49,6 +55,7 @@ def chart_cmd(
     vintage: Vintage = None,
     retention: Retention = 1.0,
     extra_supply: ExtraSupply = None,
+    etpl_completers: EtplCompleters = None,
     sector_file: SectorFile = None,
     cluster: Annotated[str | None, typer.Option(help="pathways/programs: only this Career Cluster or sub-cluster.", show_default=False)] = None,
     rules: Rules = None,
@@ -65,12 +72,12 @@ def chart_cmd(
     check_kind(kind)
     path = check_chart_path(out)
     if kind in PATHWAY_KINDS:
-        options = {"region": region, "cluster": cluster, "rules": path_text(rules), "cip": cip, "soc": soc, "limit": limit,
+        options = {"region": region, "region_file": path_text(region_file), "supply_area": supply_area, "cluster": cluster, "rules": path_text(rules), "cip": cip, "soc": soc, "limit": limit,
                    "awards": awards, "alloc": alloc, "demand": demand, "completions_years": completions_years, "vintage": vintage}
     else:
-        options = {"region": region, "by": by, "awards": awards, "alloc": alloc, "demand": demand, "scope": scope,
+        options = {"region": region, "region_file": path_text(region_file), "supply_area": supply_area, "by": by, "awards": awards, "alloc": alloc, "demand": demand, "scope": scope,
                    "completions_years": completions_years,
-                   "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply),
+                   "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply), "etpl_completers": etpl_completers,
                    "sector_file": path_text(sector_file)}
     title, data = chart_bytes(kind, sector, options, path.suffix.lower()[1:], data_dir)
     from gapkit.render.tables import write_output
@@ -83,6 +90,8 @@ def report_cmd(
     out: Annotated[Path, typer.Option(help="Folder for brief.md, brief.html and charts/ (created if missing).", show_default=False)],
     sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`).")] = "transportation",
     region: Region = "US",
+    region_file: RegionFile = None,
+    supply_area: SupplyArea = "region",
     awards: Awards = "all",
     alloc: Alloc = None,
     demand: Demand = None,
@@ -91,6 +100,7 @@ def report_cmd(
     vintage: Vintage = None,
     retention: Retention = 1.0,
     extra_supply: ExtraSupply = None,
+    etpl_completers: EtplCompleters = None,
     sector_file: SectorFile = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -100,9 +110,9 @@ def report_cmd(
     from gapkit.render.brief import check_out_dir
 
     check_out_dir(out)
-    b = brief(sector, {"region": region, "awards": awards, "alloc": alloc, "demand": demand, "scope": scope,
+    b = brief(sector, {"region": region, "region_file": path_text(region_file), "supply_area": supply_area, "awards": awards, "alloc": alloc, "demand": demand, "scope": scope,
                        "completions_years": completions_years,
-                       "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply),
+                       "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply), "etpl_completers": etpl_completers,
                        "sector_file": path_text(sector_file)}, data_dir)
     b.write(out)
     typer.echo(f"wrote {out}/brief.md, {out}/brief.html and {len(b.charts)} charts: {b.title}", err=True)

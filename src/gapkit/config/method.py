@@ -41,6 +41,9 @@ class MethodSettings:
     withhold_share: float
     detail_total_tolerance: float
     openings_rate_band: tuple[float, float]
+    apprenticeship_years: float
+    etpl_max_per_program: float
+    etpl_ipeds_types: tuple[str, ...]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MethodSettings:
@@ -59,6 +62,9 @@ class MethodSettings:
             expected_floor=float(g["expected_floor"]), withhold_share=float(g["withhold_share"]),
             detail_total_tolerance=float(g["detail_total_tolerance"]),
             openings_rate_band=(float(g["openings_rate_band"][0]), float(g["openings_rate_band"][1])),
+            apprenticeship_years=float(d["etpl"]["apprenticeship_years"]),
+            etpl_max_per_program=float(d["etpl"]["max_completers_per_program"]),
+            etpl_ipeds_types=tuple(d["etpl"]["ipeds_institution_types"]),
         )
 
 

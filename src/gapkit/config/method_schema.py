@@ -74,6 +74,12 @@ class GatesModel(Strict):
     openings_rate_band: tuple[float, float]
 
 
+class EtplModel(Strict):
+    apprenticeship_years: float = Field(gt=0, le=10)
+    max_completers_per_program: float = Field(gt=0)
+    ipeds_institution_types: list[str]
+
+
 class MethodModel(Strict):
     demand: DemandModel
     supply: SupplyModel
@@ -81,6 +87,7 @@ class MethodModel(Strict):
     scope: ScopeModel
     programs: ProgramsModel
     gates: GatesModel
+    etpl: EtplModel
 
 
 def validate_method_text(text: str, origin: str) -> dict[str, Any]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 from gapkit.codes import normalize_soc, normalize_state
 from gapkit.errors import UsageError
@@ -47,6 +49,8 @@ def read_extra_supply(path: str) -> list[ExtraSupplyRow]:
         reg = row["region"]
         if reg.upper() in {"US", "USA", "NATIONAL", ""}:
             reg = "US"
+        elif re.fullmatch(r"(metro|county|wda|custom):[\w+,.-]+", reg, re.I):  # a sub-state area, as --region names it
+            reg = reg.lower().split(":", 1)[0] + ":" + reg.split(":", 1)[1]
         else:
             try:
                 reg = normalize_state(reg)
@@ -60,3 +64,18 @@ def read_extra_supply(path: str) -> list[ExtraSupplyRow]:
             raise UsageError(f"--extra-supply {path}, row {n}: annual_completers {row['annual_completers']!r} is not a non-negative number.") from None
         rows.append((soc, reg, value, row["source"]))
     return rows
+
+
+def read_region_file(path: str) -> dict[str, Any]:
+    """A user's region (``--region-file``): TOML with name (a slug), title and counties (five-digit FIPS codes)."""
+    import tomllib
+
+    text = read_user_text(path, f"--region-file {path}", 'Give a TOML file: name = "central-ohio", title = "...", '
+                          'counties = ["39049", "39041"].')
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"--region-file {path}: not valid TOML ({exc}). Fix the syntax at that line.") from None
+    from gapkit.config.region_schema import validate_region
+
+    return validate_region(data, path)

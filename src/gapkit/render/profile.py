@@ -42,12 +42,16 @@ def _n(v: Any, money: bool = False) -> str:
 def _markdown(p: dict[str, Any]) -> str:
     n = p["national"]
     g = p["gap"]
-    where = "United States" if p["region"] == "US" else p["region"]
-    ratio = "no supply" if g["ratio"] is None else f"{g['ratio']:.2f}"
+    where = "United States" if p["region"] == "US" else (
+        p["region"] if p.get("region_name") in (None, p["region"]) or len(p["region"]) == 2 else f"{p['region_name']} ({p['region']})")
+    entrants = f" ({_n(g['entrants'])} filled by new entrants)" if g.get("entrants") is not None else ""
+    dnoun = {"entrants": "entrant openings", "openings": "openings", "growth": "new jobs"}.get(p.get("demand", "openings"), "openings")
+    ratio = (f"no ratio: {g.get('ratio_note') or 'no supply'}" if g["ratio"] is None
+             else f"{g['ratio']:.2f} {dnoun} per completer")
     out = [
         f"# {n['title']} ({p['soc_code']})",
         "",
-        f"**{where}: {_n(g['openings'])} openings a year vs {_n(g['supply'])} completers allocated (ratio {ratio}, gap {_n(g['gap'])}).** {g['flags'] or ''}",
+        f"**{where}: {_n(g['openings'])} openings a year{entrants} vs {_n(g['supply'])} completers allocated ({ratio}, gap {_n(g['gap'])}).** {g['flags'] or ''}",
         "",
         f"## National projections {p['cycle']}",
         "",
