@@ -161,6 +161,7 @@ def _static_parts() -> pl.DataFrame:
     return _frame(rows)
 
 
+@lru_cache(maxsize=1)
 def _static_index() -> pl.DataFrame:
     return _finish(_static_parts())
 
@@ -257,13 +258,22 @@ def _programs(tables: Tables) -> pl.DataFrame:
                 .agg(pl.col("completions").sum().cast(pl.Float64).alias("n")).collect())
         titles = titles.join(comp, on="cipcode", how="left")
         weight = pl.col("n").fill_null(0.0)
-        detail = pl.format("CIP 2020 program; {} completions in the U.S. (IPEDS {})",
-                           pl.col("n").fill_null(0).cast(pl.Int64), pl.lit(year))
+        detail = pl.format("CIP 2020 program; {} completions in the U.S. (IPEDS {})", _thousands(pl.col("n").fill_null(0)), pl.lit(year))
     return titles.select(
         pl.lit("program").alias("kind"), pl.col("cipcode").alias("code"), pl.lit(None, pl.String).alias("alt"), pl.col("t").alias("title"),
         detail.alias("detail"), pl.lit(0, pl.Int8).alias("rank"), weight.alias("weight"), pl.col("cipcode").alias("target"),
         pl.col("t").alias("target_title"), pl.col("t").alias("alias"), pl.lit("title").alias("via"),
     )
+
+
+def _thousands(x: pl.Expr) -> pl.Expr:
+    """A whole number as text with thousands separators (256911 -> 256,911), vectorized."""
+    import polars as pl
+
+    s = x.cast(pl.Int64).cast(pl.String).str.replace(r"(\d)(\d{3})$", "${1},${2}")
+    for _ in range(4):
+        s = s.str.replace(r"(\d)(\d{3}),", "${1},${2},")
+    return s
 
 
 def _geo(tables: Tables) -> list[pl.DataFrame]:
@@ -484,6 +494,8 @@ def _best(kind: str, text: str, tables: Tables | None) -> pl.DataFrame:
     import polars as pl
 
     hits = ranked(_of_kind(kind, tables), text)
+    if hits.height == 0:
+        return hits
     return hits.filter((pl.col("tier") == hits["tier"].min()) & pl.col("tier").is_in([0, 2]))
 
 
