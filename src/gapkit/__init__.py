@@ -32,6 +32,7 @@ _LAZY = {
     "occupation": ("gapkit.workspace", "occupation"),
     "chart": ("gapkit.workspace", "chart"),
     "brief": ("gapkit.workspace", "brief"),
+    "find": ("gapkit.workspace", "find"),
     "Query": ("gapkit.analysis.query", "Query"),
     "Tables": ("gapkit.analysis.tables", "Tables"),
     "ingest": ("gapkit.ingestion.pipeline", "ingest"),

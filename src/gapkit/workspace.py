@@ -9,6 +9,7 @@
     ws.pathways("healthcare", region="TX").table
     ws.programs(region="OH", cip="51.38").table()
     ws.occupation("53-3032", region="TX")
+    ws.find("truck driver")                             # occupations, programs, sectors, regions by name
     ws.chart("scatter", "transportation", region="OH").save("oh.svg")
     ws.brief("transportation", region="OH").write("reports/transportation-oh")
 
@@ -111,6 +112,16 @@ class Workspace:
 
         return list_sectors()
 
+    def find(self, text: str, kind: str | None = None, top: int | None = 20) -> pl.DataFrame:
+        """``gapkit find``: occupations, programs, sectors and regions matching a name or code, best first.
+
+        Columns kind, code, title, detail, match (why it matched); ``kind`` limits the search to occupation,
+        program, sector or region; ``top=None`` returns every match. See :mod:`gapkit.analysis.names`.
+        """
+        from gapkit.analysis.names import find
+
+        return find(self.tables, text, kind=kind, top=top)
+
     # -- questions ---------------------------------------------------------------------------------
     def query(self, question: str = "gap", sector: str | None = None, **options: Any) -> Query:
         from gapkit.analysis.query import Query
@@ -208,6 +219,11 @@ class Workspace:
 def _workspace(options: dict[str, Any]) -> Workspace:
     ws = options.pop("workspace", None)
     return ws if ws is not None else Workspace(options.pop("data_dir", None))
+
+
+def find(text: str, kind: str | None = None, top: int | None = 20, **options: Any) -> pl.DataFrame:
+    """``gapkit.find("truck driver")``: see :meth:`Workspace.find`."""
+    return _workspace(options).find(text, kind=kind, top=top)
 
 
 def gap(sector: str | None = None, **options: Any) -> GapResult:

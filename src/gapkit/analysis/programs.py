@@ -85,7 +85,8 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
 
     assert r.rules is not None
     rules = r.rules
-    cip, soc, cluster, by = r.query.cip, r.query.soc, r.query.cluster, r.by
+    cluster, by = r.query.cluster, r.by
+    cip = None if r.cip is None else r.cip[0].rstrip(".")  # the code asked for (a title given to --cip resolves to its code)
     occ, area, g, notes, r_align = _occupations(r, tables)
     notes = [*notes, *g.notes]
     years_used = [int(y) for y in g.method["completions_years"]]
@@ -236,7 +237,7 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
                  .sort("cipcode", "allocated_share", "soc_code", descending=[False, True, False]))
 
     if t.height == 0:
-        what = [f"--cip {cip}" if cip else "", f"--soc {soc}" if soc else "", f"--cluster {cluster}" if cluster else ""]
+        what = [f"--cip {cip}" if cip else "", f"--soc {soc_code}" if soc_code else "", f"--cluster {cluster}" if cluster else ""]
         notes.insert(0, f"No program with completers in {area.name} in IPEDS {', '.join(map(str, all_years))} matches "
                         f"{' '.join(w for w in what if w) or 'the award levels chosen'}.")
     providers = _providers(r, tables, sector_share, notes)

@@ -109,8 +109,23 @@ def resolve_region(text: str, option: str = "--region", tables: Tables | None = 
     try:
         abbr = normalize_state(t)
     except ValueError as exc:
-        raise UsageError(f"{option}: {exc}. Use US, all, a state, metro:CBSA or metro:NAME, county:FIPS,... or wda:ST-N "
-                         "(`gapkit regions STATE` lists them).") from None
+        from gapkit.analysis.names import resolve as by_name
+
+        hint = "Use US, all, a state, metro:CBSA or metro:NAME, county:FIPS,... or wda:ST-N (`gapkit regions STATE` lists them)."
+        try:
+            abbr = by_name("region", t, None, f"{option}: {exc}", hint)  # a state's unique name, or did-you-mean
+        except UsageError:
+            if tables is None or not tables.has("cbsa_delineation"):
+                raise
+            from gapkit.analysis import regions
+
+            try:  # a metro's name given without metro:
+                return regions.resolve_metro(t, tables)
+            except UsageError:
+                pass
+            raise
+        if abbr == "US":
+            return Region("US", "nation", "United States")
     fips = ABBR_TO_FIPS[abbr]
     return Region(abbr, "state", STATES[fips][1], fips)
 
@@ -438,7 +453,9 @@ def _sectors(q: Query, reuse: Resolved | None) -> tuple[tuple[Sector, ...], bool
         return tuple(list_sectors()), True
     if name == ALL_SECTORS:  # pathways and programs: every occupation of the economy
         return (load_sector(WHOLE_ECONOMY),), False
-    return (load_sector(name),), False
+    from gapkit.analysis.names import sector_name
+
+    return (load_sector(sector_name(name)),), False
 
 
 def _completion_years(wanted: tuple[int, ...] | None, tables: Tables) -> tuple[int, ...]:
@@ -486,20 +503,26 @@ def _etpl_supply(q: Query, region: Region, by: str, ep_cycle: str, tables: Table
 
 
 def _soc(text: str | None, tables: Tables, ep_cycle: str, option: str) -> str:
+    """A detailed occupation of the projections, by SOC code or exact title; did-you-mean, or the codes a group holds."""
+    from gapkit.analysis import names
+
     if text is None:
         raise UsageError(f"{option}: give a SOC code, e.g. 53-3032.")
     try:
         code = normalize_soc(text)
-    except ValueError as exc:
-        raise UsageError(f"{exc}." if option == "SOC" else f"{option}: {exc}.") from None
+    except ValueError:
+        where = "" if option == "SOC" else f"{option}: "
+        code = names.resolve("occupation", text, tables, f"{where}{text!r} is not a SOC code (NN-NNNN, e.g. 53-3032) or the title "
+                             "of a detailed occupation", names.find_hint("occupation", text))
     row = tables.ep_row(ep_cycle, code)
     if row is None or row["occ_type"] != "Line item":
+        why = names.not_detailed(code, tables, ep_cycle)
         kind = "a summary group, not a detailed occupation" if row is not None else "not in the BLS projections"
         if option == "SOC":
-            raise UsageError(f"SOC {code} is {kind} ({ep_cycle}). List detailed occupations with "
-                             "`gapkit gap --sector all-industries --by occupation`.")
-        raise UsageError(f"{option} {code} is not a BLS detailed occupation in the projections; list them with "
-                         "`gapkit pathways --sector all`.")
+            raise UsageError(why or f"SOC {code} is {kind} ({ep_cycle}). List detailed occupations with "
+                             "`gapkit gap --sector all-industries --by occupation`, or search by name with `gapkit find`.")
+        raise UsageError(f"{option} {code} is not a BLS detailed occupation in the projections"
+                         + (f": {why}" if why else "; list them with `gapkit pathways --sector all`."))
     return code
 
 
@@ -521,7 +544,7 @@ def _resolve_pathways(q: Query, r: Resolved, tables: Tables, reuse: Resolved | N
         raise UsageError("--by cluster groups the programs view; drop --view or use --view programs.")
     if q.cip and q.soc:
         raise UsageError("Give --cip or --soc, not both.")
-    cip = parse_cip_filter(q.cip) if q.cip else None
+    cip = parse_cip_filter(q.cip, tables) if q.cip else None
     soc = _soc(q.soc, tables, r.ep_cycle, "--soc") if q.soc else None
     if q.cluster:
         cluster = resolve_cluster(q.cluster, cluster_links(tables, "cip"))
@@ -529,14 +552,22 @@ def _resolve_pathways(q: Query, r: Resolved, tables: Tables, reuse: Resolved | N
                    limit=_top(q.limit, "--limit"))
 
 
-def parse_cip_filter(text: str) -> tuple[str, bool]:
-    """A user's CIP: ``51`` (family), ``51.38`` (series) or ``51.3801`` (program) -> (code, is_prefix)."""
+def parse_cip_filter(text: str, tables: Tables | None = None) -> tuple[str, bool]:
+    """A user's CIP: ``51`` (family), ``51.38`` (series) or ``51.3801`` (program), or with ``tables`` a program's
+    exact title -> (code, is_prefix)."""
     import re
 
     t = text.strip()
     m = re.match(r"^(\d{1,2})(?:\.(\d{2}|\d{4}))?$", t)
     if not m:
-        raise UsageError(f"--cip {text!r}: give a CIP code such as 51 (family), 51.38 (series) or 51.3801 (program).")
+        problem = f"--cip {text!r}: give a CIP code such as 51 (family), 51.38 (series) or 51.3801 (program)"
+        if tables is None:
+            raise UsageError(problem + ".")
+        from gapkit.analysis import names
+
+        t = names.resolve("program", t, tables, problem + ", or a program's exact title", names.find_hint("program", t))
+        m = re.match(r"^(\d{2})\.(\d{4})$", t)
+        assert m is not None, t
     fam = m.group(1).zfill(2)
     if m.group(2) is None:
         return fam + ".", True

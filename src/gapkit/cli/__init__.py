@@ -130,7 +130,7 @@ def _register_optional_commands() -> None:
     """Commands that live in their own modules (imported lazily by name, not at start-up)."""
     import importlib
 
-    for module in ("gapkit.cli.analysis", "gapkit.cli.reports", "gapkit.cli.pathways"):
+    for module in ("gapkit.cli.analysis", "gapkit.cli.reports", "gapkit.cli.pathways", "gapkit.cli.find"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

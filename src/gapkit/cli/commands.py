@@ -80,11 +80,12 @@ def show_sector(name: str, data_dir: DataDir) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from gapkit.analysis.names import sector_name
     from gapkit.analysis.tables import Tables
     from gapkit.config.sectors import load_sector
     from gapkit.errors import GapkitError
 
-    s = load_sector(name)
+    s = load_sector(sector_name(name))
     console = Console()
     console.print(f"[bold]{s.title}[/] ({s.name})", highlight=False)
     console.print(s.description, highlight=False, markup=False)
