@@ -156,7 +156,7 @@ def footer(method: dict[str, Any], extra: list[str] | None = None, *, alloc: str
     """The short footer: sources and vintages, method options, the chart's notes (most important first: a
     footer too long for four lines drops sentences from the end), the version."""
     parts = [sources_short(method, ipeds_years), options_short(method, alloc=alloc, awards=awards), *(extra or [])]
-    return " ".join(parts) + f" Full method and notes: file metadata; gapkit {__version__}."
+    return " ".join(parts) + f" Full method and notes: file\u00a0metadata; gapkit\u00a0{__version__}."
 
 
 def method_text(method: dict[str, Any], extra: list[str] | None = None, *, alloc: str | None = None,

@@ -270,7 +270,7 @@ def draw_scatter(cd: ChartData) -> Figure:
         strip.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _plain(v)))
         strip.xaxis.set_minor_formatter(NullFormatter())
         strip.grid(True, axis="x", zorder=0)
-        strip.set_facecolor("#f7f7f7")
+        strip.set_facecolor("white")
         strip.spines["left"].set_visible(False)
         ax.tick_params(axis="x", labelbottom=False)
         strip.set_xlabel("Openings per year")
@@ -317,14 +317,15 @@ def draw_scatter(cd: ChartData) -> Figure:
     leaders = [lb.leader_of(q) for q in placed if q.leader]
     # guides, where they cover no point, label or leader: which side of the diagonal is which, the diagonal's own
     # label (or, when no place on the plot is free for it, a key in the legend)
-    corner_kw = {"fontsize": st.ANNOT_PT, "color": st.MUTED, "style": "italic", "zorder": 2, "bbox": lb.GUIDE_BOX}
+    corner_kw = {"fontsize": st.ANNOT_PT, "color": st.MUTED, "style": "italic", "zorder": 2, "bbox": lb.GUIDE_BOX,
+                 "gid": "gapkit-guide"}
     t_up = lb.free_spot(p.fig, ax, "more completers than openings",
-                        [(x, y, "left", "top") for y in (0.97, 0.91, 0.85, 0.79, 0.73) for x in (0.02, 0.1)],
+                        [(x, y, "left", "top") for y in (0.97, 0.91, 0.85, 0.79, 0.73, 0.67) for x in (0.02, 0.1, 0.2)],
                         markers, taken, leaders, **corner_kw)
     taken.append(lb.text_box(p.fig, t_up))
     t_down = lb.free_spot(p.fig, ax, "more openings than completers",
-                          [(x, y, "right", "bottom") for y in (0.03, 0.09, 0.15, 0.21, 0.27) for x in (0.98, 0.85, 0.7)],
-                          markers, taken, leaders, **corner_kw)
+                          [(x, y, "right", "bottom") for y in (0.03, 0.08, 0.13, 0.18, 0.23, 0.28, 0.33, 0.38)
+                           for x in (0.98, 0.9, 0.8, 0.7)], markers, taken, leaders, **corner_kw)
     taken.append(lb.text_box(p.fig, t_down))
     diag = _diagonal_label(p.fig, ax, floor, hi, markers, taken, leaders)
     handles: list[Any] = []

@@ -221,12 +221,12 @@ def _place_once(fig: Figure, targets: list[Target], markers: np.ndarray, fixed: 
                     continue
                 if any(box_circle_distance(padded, qx, qy, qr) < 0 for qx, qy, qr in anchors):
                     continue
-                # the nearest marker must be its own, or a leader line says which point it is
+                # the nearest marker must be its own (clearly), or a leader line says which point it is
                 own = box_circle_distance(box, ax_, ay_, ar)
                 dist = (np.hypot(np.maximum.reduce([box[0] - mk[:, 0], np.zeros(len(mk)), mk[:, 0] - box[2]]),
                                  np.maximum.reduce([box[1] - mk[:, 1], np.zeros(len(mk)), mk[:, 1] - box[3]])) - mk[:, 2]
                         if len(mk) else np.zeros(0))
-                others_nearer = bool(((dist < own - 0.5 * px) & ~((np.abs(mk[:, 0] - ax_) < 0.5) & (np.abs(mk[:, 1] - ay_) < 0.5))).any()) \
+                others_nearer = bool(((dist < own + 1.5 * px) & ~((np.abs(mk[:, 0] - ax_) < 0.5) & (np.abs(mk[:, 1] - ay_) < 0.5))).any()) \
                     if len(mk) else False
                 leader = own > LEADER_AT_PT * px or others_nearer
                 if any(segment_hits_box(seg, padded) for seg in leaders):
@@ -306,16 +306,18 @@ def label_points(fig: Figure, targets: list[Target], markers: np.ndarray, fixed:
 
 def free_spot(fig: Figure, ax: Axes, text: str, candidates: list[tuple[float, float, str, str]], markers: np.ndarray,
               avoid: list[Box] | None = None, avoid_lines: list[Segment] | None = None, **kw: Any) -> Text:
-    """A guide text at the first candidate (axes fractions x, y, ha, va) covering no marker, no ``avoid`` box and no
-    ``avoid_lines`` segment (leader lines); failing that, the one covering the fewest markers."""
+    """A guide text at the first candidate (axes fractions x, y, ha, va) inside the plot covering no marker, no
+    ``avoid`` box and no ``avoid_lines`` segment (leader lines); failing that, the one covering the fewest markers."""
     px = fig.dpi / 72
     best: tuple[int, int] | None = None
+    frame = text_box(fig, ax.patch)
     for i, (x, y, ha, va) in enumerate(candidates):
         t = ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, **kw)
         box = text_box(fig, t)
         t.remove()
         padded = (box[0] - 2 * px, box[1] - 2 * px, box[2] + 2 * px, box[3] + 2 * px)
-        n = sum(1 for qx, qy, qr in markers if box_circle_distance(padded, qx, qy, qr) < 0)
+        n = 0 if _inside(box, [frame]) else 10_000  # inside the plot
+        n += sum(1 for qx, qy, qr in markers if box_circle_distance(padded, qx, qy, qr) < 0)
         n += 1000 * sum(1 for b in avoid or [] if overlap(padded, b))
         n += 1000 * sum(1 for sg in avoid_lines or [] if segment_hits_box(sg, padded))
         if best is None or n < best[0]:

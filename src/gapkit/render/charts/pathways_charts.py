@@ -223,14 +223,15 @@ def draw_pathways(cd: ChartData) -> Figure:
     ax.grid(True, zorder=0)
     p.fig.canvas.draw()
     markers = lb.markers_px(ax)
-    corner_kw = {"fontsize": st.ANNOT_PT, "color": st.MUTED, "style": "italic", "zorder": 2, "bbox": lb.GUIDE_BOX}
+    corner_kw = {"fontsize": st.ANNOT_PT, "color": st.MUTED, "style": "italic", "zorder": 2, "bbox": lb.GUIDE_BOX,
+                 "gid": "gapkit-guide"}
     t1 = lb.free_spot(p.fig, ax, "high-wage, high-growth", [(0.99, 0.985, "right", "top"), (0.75, 0.985, "right", "top")],
                       markers, **corner_kw)
     t2 = lb.free_spot(p.fig, ax, "lower wage, slower growth", [(0.01, 0.015, "left", "bottom"), (0.2, 0.015, "left", "bottom")],
                       markers, **corner_kw)
     fixed = [lb.text_box(p.fig, t1), lb.text_box(p.fig, t2)]
     # the dashed lines say what they are, in the free bands or along the line, where they cover no bubble
-    line_kw = {"fontsize": st.ANNOT_PT, "color": st.MUTED, "zorder": 2, "bbox": lb.GUIDE_BOX}
+    line_kw = {"fontsize": st.ANNOT_PT, "color": st.MUTED, "zorder": 2, "bbox": lb.GUIDE_BOX, "gid": "gapkit-guide"}
     fx = (m["wage_threshold"] - x_lo) / (x_hi - x_lo)
     fy = (m["growth_threshold"] - y_lo) / (y_hi - y_lo)
     dx = 4 / ax_w_pt
@@ -239,8 +240,8 @@ def draw_pathways(cd: ChartData) -> Figure:
                                                   (fx + dx, 0.015, "left", "bottom"), (fx - dx, 0.015, "right", "bottom")],
                       markers, fixed, **line_kw)
     fixed.append(lb.text_box(p.fig, t3))
-    along = [(x, fy + sgn * dy, "right" if x > 0.5 else "left", "bottom" if sgn > 0 else "top")
-             for x in (0.99, 0.01, 0.85, 0.15, 0.7, 0.3) for sgn in (1, -1)]
+    along = [(x, fy + sgn * dy, ha, "bottom" if sgn > 0 else "top")
+             for x in (0.99, 0.01, *(k / 20 for k in range(19, 0, -1))) for ha in ("right", "left") for sgn in (1, -1)]
     t4 = lb.free_spot(p.fig, ax, m["growth_line"], along, markers, fixed, **line_kw)
     fixed.append(lb.text_box(p.fig, t4))
     # labels: the largest bubbles first, then the top tier's largest, then any top-coded one (its label says so)
@@ -358,7 +359,7 @@ def draw_programs(cd: ChartData) -> Figure:
     rx.set_xscale("log")
     rx.set_xlim(lo, hi)
     rx.set_ylim(n - 0.5, -0.5)
-    rx.axvspan(m["over"], m["under"], color="#eeeeee", zorder=0)
+    rx.axvspan(m["over"], m["under"], color=st.BALANCED, alpha=0.12, linewidth=0, zorder=0, gid="balanced-band")
     rx.axvline(1, color=st.MUTED, linewidth=0.8, zorder=1)
     ticks = [0.05, 0.2, 1, 5, 20]
     rx.xaxis.set_major_locator(FixedLocator(ticks))
@@ -387,7 +388,8 @@ def draw_programs(cd: ChartData) -> Figure:
                         ha="right" if ratio > hi else "left", va="center", fontsize=st.ANNOT_PT, color=st.INK, zorder=3, **note)
         else:
             rx.scatter([ratio], [yi], s=30, color=color, edgecolors="white", linewidths=0.5, zorder=3, clip_on=False)
-    rx.text(math.sqrt(m["over"] * m["under"]), -0.5, "balanced", ha="center", va="bottom", fontsize=st.ANNOT_PT, color=st.MUTED)
+    rx.text(math.sqrt(m["over"] * m["under"]), -0.5, "balanced", ha="center", va="bottom", fontsize=st.ANNOT_PT, color=st.MUTED,
+            gid="gapkit-guide")
     said = {"undersupplied (expand)": f"undersupplied (expand): over {m['under']:g}",
             "balanced": f"balanced: {m['over']:g} to {m['under']:g}", "oversupplied": f"oversupplied: under {m['over']:g}"}
     p.fig.legend(handles=[Patch(color=ALIGN_COLORS[k], label=said.get(k, k)) for k in present], loc="upper left", ncols=ncols,

@@ -177,7 +177,7 @@ def wrap(text: str, width_in: float, size: float, weight: str = "normal", slash:
     space = text_width_pt("a a", size, weight) - 2 * text_width_pt("a", size, weight)
     lines: list[str] = []
     for para in text.split("\n"):
-        words = para.split()
+        words = [w for w in para.split(" ") if w]  # a no-break space (U+00A0) keeps two words on one line
         if slash:  # "A/B" -> "A/" + "B" glued with no space unless a line breaks there
             pieces: list[tuple[str, bool]] = []  # (piece, joins the previous piece without a space)
             for w in words:
@@ -322,14 +322,13 @@ def _sentences(text: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # the ratio scale: one definition for the state map and the pathway bubbles
 # ---------------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
 def ratio_cmap() -> Any:
     """OVER (1/10 and below) -> RATIO_MID (1) -> UNDER (10 and above), linear in log ratio."""
     from matplotlib.colors import LinearSegmentedColormap
 
     cmap = LinearSegmentedColormap.from_list("gapkit-ratio", [OVER, RATIO_MID, UNDER], N=256)
-    cmap.set_under(OVER)
-    cmap.set_over(UNDER)
-    return cmap
+    return cmap.with_extremes(under=OVER, over=UNDER)
 
 
 def ratio_norm() -> Any:
