@@ -454,9 +454,11 @@ def draw_sensitivity(cd: ChartData) -> Figure:
                         textcoords="offset points", va="center", ha="left" if right_side else "right",
                         fontsize=st.ANNOT_PT, fontweight="bold" if rec["chosen"] else "normal", color=st.INK)
     handles += [Line2D([], [], linestyle="none", marker="o", markersize=10, markerfacecolor="none", markeredgecolor=st.INK,
-                       markeredgewidth=1.2, label=f"chosen method (alloc={cd.meta['alloc']}, awards={cd.meta['awards']})"),
-                Patch(color=st.UNDER, label="ratio above 1: more openings"),
-                Patch(color=st.OVER, label="ratio below 1: more completers")]
+                       markeredgewidth=1.2, label=f"chosen method (alloc={cd.meta['alloc']}, awards={cd.meta['awards']})")]
+    if any(r > 1 for r in ratios):  # a key for each colour drawn
+        handles.append(Patch(color=st.UNDER, label="ratio above 1: more openings"))
+    if any(r < 1 for r in ratios):
+        handles.append(Patch(color=st.OVER, label="ratio below 1: more completers"))
     ax.set_xlabel("Openings per completer (log scale)")
     leg = p.fig.legend(handles=handles, loc="upper left", ncols=2, fontsize=st.TICK_PT, handletextpad=0.3,
                        columnspacing=1.2, borderaxespad=0, handlelength=1.2,
