@@ -86,7 +86,7 @@ def data_dir_arg(argv: list[str] | None = None) -> Path:
 # ---------------------------------------------------------------------------------------------
 # agreement between gapkit's CSV and the reference's rows
 # ---------------------------------------------------------------------------------------------
-PEOPLE = ("openings", "supply", "gap", "supply_extra")
+PEOPLE = ("openings", "entrants", "growth", "supply", "gap", "supply_extra")
 
 
 def read_gapkit_csv(text: str) -> list[dict[str, str]]:
@@ -97,7 +97,8 @@ def read_gapkit_csv(text: str) -> list[dict[str, str]]:
 def disagreements(ours: list[dict[str, Any]], gapkit_csv: str, keys: tuple[str, ...], tol: float = 0.01,
                   ordered: bool = False) -> list[str]:
     """Where the reference's rows and gapkit's CSV differ: rows present on one side only, people counts
-    further apart than ``tol``, ratios further apart than gapkit's 4 printed decimals, different flags.
+    (openings, entrants, growth, supply, gap) further apart than ``tol``, ratios or misalignment further
+    apart than gapkit's 4 printed decimals, a ratio on one side only, different ratio notes or flags.
     ``ordered`` also compares the row order. An empty list means they agree."""
     theirs = read_gapkit_csv(gapkit_csv)
     key = lambda r: tuple(str(r[k]) for k in keys)  # noqa: E731
@@ -119,6 +120,12 @@ def disagreements(ours: list[dict[str, Any]], gapkit_csv: str, keys: tuple[str, 
                 out.append(f"{k} ratio: reference {r['ratio']}, gapkit {g['ratio']!r}")
             elif r["ratio"] is not None and abs(r["ratio"] - float(g["ratio"])) > 1e-4:
                 out.append(f"{k} ratio: reference {r['ratio']:.6f}, gapkit {g['ratio']}")
+        if "ratio_note" in g and (r.get("ratio_note") or "") != g["ratio_note"]:
+            out.append(f"{k} ratio_note: reference {r.get('ratio_note')!r}, gapkit {g['ratio_note']!r}")
+        if "misalignment" in g:
+            m = r.get("misalignment")
+            if (m is None) != (g["misalignment"] == "") or (m is not None and abs(m - float(g["misalignment"])) > 1e-4):
+                out.append(f"{k} misalignment: reference {m}, gapkit {g['misalignment']!r}")
         if "flags" in g and r["flags"] != g["flags"]:
             out.append(f"{k} flags: reference {r['flags']!r}, gapkit {g['flags']!r}")
     return out
