@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,16 +30,30 @@ def best_of(cmd: list[str], n: int = 5, env: dict[str, str] | None = None) -> fl
     return min(measure(cmd, env).secs for _ in range(n))
 
 
+# The command is started by a small launcher process, not by this one: Linux charges a child started with
+# vfork (what subprocess and posix_spawn use) with the PARENT's peak RSS in its ru_maxrss, so a benchmark
+# that has itself held a big frame (bench_scale builds millions of rows) would report that as every
+# command's peak. The launcher (python -S, about 10 MiB) spawns the command, times it and reports its
+# wait4 rusage on stdout.
+_LAUNCHER = (
+    "import os,sys,time\n"
+    "n=os.open(os.devnull,os.O_RDWR)\n"
+    "t=time.perf_counter()\n"
+    "p=os.posix_spawnp(sys.argv[1],sys.argv[1:],os.environ,file_actions=[(os.POSIX_SPAWN_DUP2,n,1),(os.POSIX_SPAWN_DUP2,n,2)])\n"
+    "_,s,u=os.wait4(p,0)\n"
+    "print(time.perf_counter()-t,u.ru_maxrss,u.ru_utime+u.ru_stime,os.waitstatus_to_exitcode(s))\n"
+)
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
-    """Wall time, peak memory and CPU time of one whole command (its own rusage, from wait4)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
-    _, status, usage = os.wait4(proc.pid, 0)
-    secs = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise subprocess.CalledProcessError(proc.returncode, cmd)
-    return Run(secs, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)  # ru_maxrss in KiB on Linux
+    """Wall time, peak memory and CPU time of one whole command (its own rusage, from wait4 in a small
+    launcher process, so that this process's own memory does not count)."""
+    out = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *cmd], capture_output=True, text=True, check=True,
+                         env={**os.environ, **(env or {})}).stdout.split()
+    secs, maxrss_kib, cpu, rc = float(out[0]), int(out[1]), float(out[2]), int(out[3])
+    if rc:
+        raise subprocess.CalledProcessError(rc, cmd)
+    return Run(secs, maxrss_kib / 1024, cpu)  # ru_maxrss in KiB on Linux
 
 
 def interleaved(cmds: dict[str, tuple[list[str], dict[str, str] | None]], n: int = 5) -> dict[str, Run]:

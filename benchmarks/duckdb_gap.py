@@ -366,9 +366,14 @@ def state_demand(con: duckdb.DuckDBPyConnection, cat: Catalog, gates: dict[str, 
         CREATE TEMP TABLE proj AS
         WITH ok AS (SELECT * FROM proj_h WHERE soc_code IN (SELECT soc_code FROM ep)),
         old AS (SELECT * FROM proj_h WHERE soc_code NOT IN (SELECT soc_code FROM ep)),
+        -- the group keys as columns on both sides, so that the join is a hash join on (width, g)
+        socgrp AS (SELECT 6 AS width, left(soc_code, 6) AS g, soc_code, emp_base FROM ep
+                   UNION ALL SELECT 4, left(soc_code, 4), soc_code, emp_base FROM ep),
+        old_g AS (SELECT state, soc_code, 6 AS width, left(soc_code, 6) AS g FROM old
+                  UNION ALL SELECT state, soc_code, 4, left(soc_code, 4) FROM old),
         cand AS (
-            SELECT o.state, o.soc_code AS old_code, k.width, e.soc_code AS target, e.emp_base AS w
-            FROM old o CROSS JOIN (VALUES (6), (4)) k(width) JOIN ep e ON left(e.soc_code, k.width) = left(o.soc_code, k.width)
+            SELECT o.state, o.soc_code AS old_code, o.width, e.soc_code AS target, e.emp_base AS w
+            FROM old_g o JOIN socgrp e USING (width, g)
             WHERE NOT EXISTS (SELECT 1 FROM ok WHERE ok.state = o.state AND ok.soc_code = e.soc_code)),
         best AS (SELECT state, old_code, max(width) AS width FROM cand GROUP BY ALL),
         frac AS (
