@@ -433,14 +433,13 @@ def finish(con: duckdb.DuckDBPyConnection, rows: str, keys: list[str], demand: s
     k = ", ".join(keys)
     growth_col = "a.growth, " if demand == "growth" else ""
     mis = ""
-    # a window inside an aggregate is not allowed: compute the shares first
-    if not national:
+    if not national:  # state rows are one per (sector, region, occupation): the occupations' shares directly
         mis = f""",
-        per AS (SELECT {k}, soc_code, sum({demand}) AS d, sum(supply) AS s FROM r GROUP BY ALL),
+        tot AS (SELECT {k}, sum(supply) AS ts, sum({demand}) AS td FROM r GROUP BY ALL),
         mis AS (
-            SELECT {k}, if(max(ts) > 0 AND max(td) > 0, sum(abs(s / ts - d / td)) / 2, NULL) AS misalignment
-            FROM (SELECT *, sum(s) OVER (PARTITION BY {k}) AS ts, sum(d) OVER (PARTITION BY {k}) AS td FROM per)
-            GROUP BY ALL)"""
+            SELECT {k}, if(any_value(ts) > 0 AND any_value(td) > 0, sum(abs(r.supply / ts - r.{demand} / td)) / 2, NULL)
+                   AS misalignment
+            FROM r JOIN tot USING ({k}) GROUP BY ALL)"""
     return f"""
         WITH r AS ({rows}){mis},
         agg AS (
