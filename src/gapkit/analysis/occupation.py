@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from gapkit.analysis.engine import GapData, GapOptions, compute, method_line, va
 from gapkit.codes import normalize_soc
 from gapkit.config.presets import award_config
 from gapkit.errors import UsageError
-from gapkit.store import atomic_write_bytes
+from gapkit.render.tables import md_text
 
 
 def occupation_profile(soc: str, *, region: str = "US", awards: str = "all", alloc: str = "openings",
@@ -95,16 +94,16 @@ def occupation_profile(soc: str, *, region: str = "US", awards: str = "all", all
 
 
 def render_profile(p: dict[str, Any], fmt: str, out: Path | None) -> None:
+    from gapkit.render.tables import check_out_path, json_text, write_out
+
     if fmt == "json":
-        text = json.dumps(p, indent=1, default=str) + "\n"
+        text = json_text(p, indent=1) + "\n"
     elif fmt in {"table", "markdown"}:
         text = _markdown(p)
     else:
         raise UsageError(f"--format {fmt}: gapkit occupation prints table, markdown or json.")
     if out:
-        if out.is_dir():
-            raise UsageError(f"--out {out} is a folder; give a file name.")
-        atomic_write_bytes(out, text.encode())
+        write_out(text.encode(), check_out_path(out, fmt))  # never through a link, into a pipe or a device
         return
     if fmt == "table":
         from rich.console import Console
@@ -120,11 +119,12 @@ def _n(v: Any, money: bool = False) -> str:
         return "—"
     if isinstance(v, float | int):
         return f"${v:,.0f}" if money else f"{v:,.0f}"
-    return str(v)
+    return md_text(v)
 
 
 def _markdown(p: dict[str, Any]) -> str:
-    n = p["national"]
+    m = md_text
+    n = {k: m(v) if isinstance(v, str) else v for k, v in p["national"].items()}  # agency text: no raw HTML or links
     g = p["gap"]
     where = "United States" if p["region"] == "US" else p["region"]
     ratio = "no supply" if g["ratio"] is None else f"{g['ratio']:.2f}"
@@ -151,11 +151,11 @@ def _markdown(p: dict[str, Any]) -> str:
         out += [f"| {s['sector']} | {_n(s['openings'])} | {s['share']:.1%} |" for s in p["sector_shares"]]
         out.append("")
     out += ["## Linked programs (CIP) and completions", "", "| CIP | program | award | completions |", "|---|---|---|---:|"]
-    out += [f"| {r['cipcode']} | {r['cip_title']} | {r['award']} | {_n(r['completions'])} |" for r in p["programs"][:40]]
+    out += [f"| {m(r['cipcode'])} | {m(r['cip_title'])} | {m(r['award'])} | {_n(r['completions'])} |" for r in p["programs"][:40]]
     if not p["programs"]:
         out.append("| — | no linked programs with completions in this region | | |")
     out += ["", "## Top institutions in the region", "", "| institution | city | state | completions |", "|---|---|---|---:|"]
-    out += [f"| {r['name']} | {r['city']} | {r['state']} | {_n(r['completions'])} |" for r in p["top_institutions"]]
+    out += [f"| {m(r['name'])} | {m(r['city'])} | {m(r['state'])} | {_n(r['completions'])} |" for r in p["top_institutions"]]
     out += ["", f"*{p['method_line']}*", ""]
     out += [f"*Note: {x}*" for x in p["notes"]]
     return "\n".join(out) + "\n"

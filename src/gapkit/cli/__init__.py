@@ -6,8 +6,11 @@ compute stay fast (no polars, no matplotlib at start-up).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
+import threading
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -120,18 +123,93 @@ def _register_optional_commands() -> None:
         mod.register(app)
 
 
-def main(argv: list[str] | None = None) -> Any:
+class Terminated(BaseException):
+    """SIGTERM (a cron timeout, `kill`, a container stopping): raised in the main thread so that every
+    ``finally`` and cleanup handler runs (temporary files and folders are removed) before gapkit exits."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Stands in for standard output when the process started with it closed (``>&-``): writing the result
+    is one clear error instead of a crash; file descriptor 1 itself is parked on /dev/null so that no file
+    gapkit opens later can land on it."""
+
+    gapkit_closed = True
+    encoding = "utf-8"
+
+    def write(self, s: str) -> int:
+        from gapkit.render.tables import write_stdout
+
+        write_stdout(s.encode())  # raises the clear error
+        return 0
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def buffer(self) -> _ClosedOutput:
+        return self
+
+
+def _prepare_process() -> Any:
+    """Standard streams that work whatever the caller gave (closed, or a non-UTF-8 locale), and SIGTERM that
+    cleans up."""
+    import signal
+
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:  # closed by the caller: park /dev/null there
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if fd == 1:
+                sys.stdout = _ClosedOutput()
+            elif fd == 2:
+                sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    for stream in (sys.stdout, sys.stderr):
+        # a terminal or locale that cannot show a character (ISO-8859-1, C) gets '?' instead of a crash
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="replace")
+    if threading.current_thread() is threading.main_thread():
+        return signal.signal(signal.SIGTERM, _on_sigterm)
+    return None
+
+
+def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a command: a GapkitError is one paragraph and its exit code, an OS error (no space, a path that
+    cannot be used) one paragraph and exit 1, SIGTERM a clean stop; an unexpected error is still one
+    paragraph (exit 70), with the traceback only when GAPKIT_DEBUG=1."""
+    import signal
+
+    previous = _prepare_process()
     try:
-        _register_optional_commands()
-        return app(args=argv, standalone_mode=True)
+        return fn(*args, **kwargs)
     except GapkitError as exc:
         _print_error(exc.message)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _print_error("Interrupted; data already ingested was left untouched.")
         sys.exit(130)
+    except Terminated:
+        _print_error("Stopped by SIGTERM; temporary files were removed and data already ingested was left untouched.")
+        sys.exit(143)
     except BrokenPipeError:
         os._exit(0)
+    except OSError as exc:  # the environment, not gapkit: a full disk, a read-only folder, a path too long
+        if os.environ.get("GAPKIT_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        _print_error(f"{where}{exc.strerror or exc} (errno {exc.errno}). gapkit could not finish; check the path, the "
+                     "free disk space and the permissions, then run the command again. Data already ingested was left "
+                     "untouched.")
+        sys.exit(1)
     except Exception as exc:  # a bug: still one paragraph, never a traceback (GAPKIT_DEBUG=1 shows it)
         if os.environ.get("GAPKIT_DEBUG"):
             raise
@@ -141,11 +219,25 @@ def main(argv: list[str] | None = None) -> Any:
             "Data already ingested was left untouched."
         )
         sys.exit(70)
+    finally:
+        if previous is not None:  # in-process callers (tests, notebooks) get their handler back
+            signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    def run() -> Any:
+        _register_optional_commands()
+        return app(args=argv, standalone_mode=True)
+
+    return run_guarded(run)
 
 
 def _print_error(message: str) -> None:
-    """One paragraph on stderr (the terminal wraps it; scripts can grep it)."""
-    print("error: " + " ".join(message.split()), file=sys.stderr)
+    """One paragraph on stderr (the terminal wraps it; scripts can grep it); no control characters."""
+    from gapkit.render.tables import terminal_text
+
+    with contextlib.suppress(OSError, ValueError):  # stderr itself is gone: the exit code still says it
+        print("error: " + " ".join(terminal_text(message).split()), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -104,15 +104,17 @@ def _sensitivity_view(opts: GapOptions, data: GapData) -> tuple[Any, dict[str, A
 
 def show_sector(name: str, data_dir: str | os.PathLike[str] | None) -> None:
     import polars as pl
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from gapkit.config.sectors import load_sector
+    from gapkit.render.tables import rich_console
+    from gapkit.render.tables import terminal_text as t
 
     s = load_sector(name)
-    console = Console()
-    console.print(f"[bold]{s.title}[/] ({s.name})", highlight=False)
-    console.print(s.description, highlight=False, markup=False)
+    console = rich_console()  # a sector file's text is printed as text: no markup, no escape sequences
+    console.print(Text.assemble((t(s.title), "bold"), f" ({t(s.name)})"))
+    console.print(t(s.description))
     data = GapData(data_dir)
     cover: dict[str, tuple[float, float]] = {}
     total_emp = None
@@ -128,22 +130,22 @@ def show_sector(name: str, data_dir: str | os.PathLike[str] | None) -> None:
         console.print(f"Employment coverage from the {m_cycle} National Employment Matrix (thousands, base year).", style="dim")
     except Exception:  # no matrix ingested: show the definition alone
         console.print("Ingest the matrix (`gapkit ingest bls-matrix --from ...`) to see employment coverage.", style="dim")
-    t = Table(title="Subsectors")
+    tab = Table(title="Subsectors")
     for c in ("key", "title", "NEM industries", "NAICS", "employment (k)"):
-        t.add_column(c)
+        tab.add_column(c)
     for sub in s.subsectors:
         e = cover.get(sub.key)
-        t.add_row(sub.key, sub.title, ", ".join(sub.nem_industries), ", ".join(sub.naics), f"{e[0]:,.1f}" if e else "")
+        tab.add_row(t(sub.key), t(sub.title), ", ".join(sub.nem_industries), ", ".join(sub.naics), f"{e[0]:,.1f}" if e else "")
     if s.subsectors:
-        console.print(t)
+        console.print(tab)
     if cover and total_emp:
         tot = sum(v[0] for v in cover.values())
-        console.print(f"Sector employment {tot:,.1f}k = {tot / total_emp:.1%} of all line-item industry employment ({total_emp:,.1f}k).", highlight=False)
+        console.print(f"Sector employment {tot:,.1f}k = {tot / total_emp:.1%} of all line-item industry employment ({total_emp:,.1f}k).")
     g = Table(title="Occupational groups (first match wins)")
     for c in ("key", "title", "SOC"):
         g.add_column(c)
     for grp in s.groups:
-        g.add_row(grp.key, grp.title, ", ".join(grp.soc))
+        g.add_row(t(grp.key), t(grp.title), ", ".join(grp.soc))
     console.print(g)
 
 

@@ -25,6 +25,7 @@ from gapkit.cli.options import (
     Vintage,
     gap_options,
     parse_years,
+    positive_count,
 )
 from gapkit.errors import UsageError
 from gapkit.render.charts import (  # import-light: matplotlib loads when drawing
@@ -54,7 +55,8 @@ def chart_cmd(
     rules: Rules = None,
     cip: Annotated[str | None, typer.Option(help="programs: only this CIP code or family (51, 51.38, 51.3801).", show_default=False)] = None,
     soc: Annotated[str | None, typer.Option(help="programs: only programs feeding this SOC code.", show_default=False)] = None,
-    limit: Annotated[int | None, typer.Option(help="pathways/programs: how many bubbles or bars (default 40 / 20).", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option(help="pathways/programs: how many bubbles or bars (default 40 / 20).", show_default=False,
+                                              callback=positive_count("--limit"))] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Draw a chart for a brief: openings vs supply (bars), ratio by state (states), occupations (scatter),

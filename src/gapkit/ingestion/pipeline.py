@@ -23,7 +23,7 @@ from gapkit.ingestion.fetch import Fetched, Fetcher, copy_local, mirror_path, mi
 from gapkit.ingestion.readers import sniff
 from gapkit.ingestion.sources import SOURCES, all_sources, get_source
 from gapkit.ingestion.sources.base import IngestOptions, ParsedTable, Remote, Source
-from gapkit.store import Store, now_iso, sha256_file
+from gapkit.store import Store, check_target, now_iso, sha256_file
 
 SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "processed"}
 BIG_FILE_BYTES = 64 * 1024 * 1024
@@ -117,17 +117,18 @@ def ingest(
 
     with store.lock(wait), _Progress(progress) as bar:
         store.sweep_temporary()
-        if from_paths:
-            items = _scan_local(selected, [Path(p).expanduser().resolve() for p in from_paths], report, store)
-        else:
-            own_fetcher = fetcher is None and not offline and mirror_dir is None
-            f = fetcher or (Fetcher() if own_fetcher else None)
-            try:
-                items = _collect_remotes(selected, options, store, report, f, mirror, mirror_dir, offline, force, bar)
-            finally:
-                if own_fetcher and f is not None:
-                    f.close()
-        _parse_and_store(items, store, report, force, bar)
+        with store.scratch():  # archives are unpacked under the data folder, never the system temporary folder
+            if from_paths:
+                items = _scan_local(selected, [Path(p).expanduser().resolve() for p in from_paths], report, store)
+            else:
+                own_fetcher = fetcher is None and not offline and mirror_dir is None
+                f = fetcher or (Fetcher() if own_fetcher else None)
+                try:
+                    items = _collect_remotes(selected, options, store, report, f, mirror, mirror_dir, offline, force, bar)
+                finally:
+                    if own_fetcher and f is not None:
+                        f.close()
+            _parse_and_store(items, store, report, force, bar)
     return report
 
 
@@ -190,6 +191,9 @@ def _collect_remotes(
             final = store.raw_dir / raw_rel
             partial = store.raw_dir / source.name / ".partial" / remote.raw_name
             try:
+                # a link planted where the raw copy or its download goes is refused, never followed
+                check_target(partial, within=store.root)
+                check_target(final, within=store.root)
                 got = _fetch_one(source, remote, store, fetcher, mirror, mirror_dir, offline, force, final, partial, raw_rel, bar)
             except GapkitError as exc:
                 report.results.append(FileResult(source.name, remote.raw_name, "failed", origin=remote.url, error=exc.message))
@@ -355,23 +359,41 @@ def _parse_and_store(items: list[_Item], store: Store, report: IngestReport, for
         report.results.append(res)
         if ok:
             store.record_file(item.sha256, item.origin, [f"{d}/{v}" for d, v, _ in res.tables], item.source.name)
-        _settle_raw(item, store, keep=ok)
-    store.save_manifest()
+        note = _settle_raw(item, store, keep=ok)
+        if note:
+            res.notes.append(note)
+    try:
+        store.save_manifest()
+    except (GapkitError, OSError) as exc:
+        reason = exc.message if isinstance(exc, GapkitError) else (exc.strerror or str(exc))
+        report.results.append(FileResult("manifest", store.manifest_path.name, "failed", error=(
+            f"{store.manifest_path} could not be saved ({reason}). The tables written above are recorded in it; the "
+            "records of the raw copies are not, so the next ingest downloads or reads them again. Free some space "
+            "and run the ingest again.")))
 
 
-def _settle_raw(item: _Item, store: Store, keep: bool) -> None:
-    """Move a downloaded file into data/raw once its data is stored; drop it otherwise."""
+def _settle_raw(item: _Item, store: Store, keep: bool) -> str | None:
+    """Move a downloaded file into data/raw once its data is stored; drop it otherwise. Returns a note when the
+    raw copy could not be kept (its data is stored; the next run downloads it again)."""
     if item.final is None:
         if item.raw_rel and keep:  # a raw copy re-checked with the server (304): same fields as a download
             store.set_raw_record(item.raw_rel, {**item.record, "sha256": item.sha256, "bytes": item.path.stat().st_size})
-        return
+        return None
     if keep:
-        item.final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(item.path, item.final)
+        try:
+            check_target(item.final, within=store.root)
+            item.final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(item.path, item.final)
+        except (GapkitError, OSError) as exc:
+            with contextlib.suppress(OSError):
+                item.path.unlink()
+            reason = exc.message if isinstance(exc, GapkitError) else (exc.strerror or str(exc))
+            return f"{item.final}: the raw copy could not be kept ({reason}); its data was stored, and the next run downloads it again."
         store.set_raw_record(item.raw_rel or "", {**item.record, "sha256": item.sha256, "bytes": item.final.stat().st_size})
     else:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             item.path.unlink()
+    return None
 
 
 class _Progress:

@@ -77,27 +77,34 @@ class Doc:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    """A table cell: neutralized like all Markdown text (render.tables.md_text), pipes escaped."""
+    from gapkit.render.tables import md_text
+
+    return md_text(text).replace("|", "\\|")
 
 
 def to_markdown(doc: Doc) -> str:
+    """The document as Markdown. Every text goes through render.tables.md_text: titles and descriptions from a
+    user's sector file (or an agency's titles) cannot smuggle raw HTML or links into brief.md."""
+    from gapkit.render.tables import md_text
+
     out: list[str] = []
     for kind, v in doc.blocks:
         if kind == "h":
-            out += ["#" * v[0] + " " + v[1], ""]
+            out += ["#" * v[0] + " " + md_text(v[1]), ""]
         elif kind in {"p", "generated"}:
-            out += [v if kind == "p" else f"*{v}*", ""]
+            out += [md_text(v) if kind == "p" else f"*{md_text(v)}*", ""]
         elif kind == "ul":
-            out += [f"- {item}" for item in v] + [""]
+            out += [f"- {md_text(item)}" for item in v] + [""]
         elif kind == "table":
             if v.caption:
-                out += [f"**{v.caption}**", ""]
+                out += [f"**{md_text(v.caption)}**", ""]
             out.append("| " + " | ".join(_md_escape(c) for c in v.columns) + " |")
             out.append("|" + "|".join("---:" if n else "---" for n in v.numeric) + "|")
             out += ["| " + " | ".join(_md_escape(c) for c in r) + " |" for r in v.rows]
             out.append("")
         elif kind == "figure":
-            out += [f"![{v.title}]({v.file})", ""]
+            out += [f"![{md_text(v.title)}]({v.file})", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -465,22 +472,30 @@ def _provenance(data: GapData, m: dict[str, Any], state_method: dict[str, Any] |
 # writing
 # ---------------------------------------------------------------------------------------------
 def check_out_dir(out: str | os.PathLike[str]) -> Path:
-    p = Path(out).expanduser()
-    if p.exists() and not p.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder for brief.md, brief.html and charts/.")
-    parent = p if p.exists() else p.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"--out {out}: {parent} is not writable; choose a writable folder.")
+    from gapkit.render.tables import check_output_path
+
+    p = check_output_path(out)  # length, links, pipes and devices: refused, never followed or replaced
+    try:
+        if p.exists() and not p.is_dir():
+            raise UsageError(f"--out {out} is a file; give a folder for brief.md, brief.html and charts/.")
+        parent = p if p.exists() else p.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise UsageError(f"--out {out}: {parent} is not a folder; choose a folder for the brief.")
+        if not os.access(parent, os.W_OK):
+            raise UsageError(f"--out {out}: {parent} is not writable; choose a writable folder.")
+    except OSError as exc:
+        raise UsageError(f"--out {out}: the path cannot be used ({exc.strerror or exc}); choose another.") from None
     return p
 
 
-def _write(path: Path, data: bytes) -> Path:
-    """Atomic write, then the usual permissions for a document (rw-r--r-- less the umask): a brief is meant to be shared."""
+def _write(path: Path, data: bytes, *, within: Path | None = None, label: str | None = None) -> Path:
+    """Atomic write (never through a link: see store.atomic_write_bytes), then the usual permissions for a
+    document (rw-r--r-- less the umask): a brief is meant to be shared."""
     from gapkit.store import atomic_write_bytes
 
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, data, within=within, label=label)
     mask = os.umask(0)
     os.umask(mask)
     os.chmod(path, 0o666 & ~mask)
@@ -489,17 +504,20 @@ def _write(path: Path, data: bytes) -> Path:
 
 def write(brief: Brief, out: str | os.PathLike[str]) -> list[Path]:
     """Write brief.md, brief.html and charts/*.svg into ``out`` (created if needed)."""
+    from gapkit.store import check_target
+
     root = check_out_dir(out)
     written = []
     try:
+        check_target(root / "charts" / CHART_FILES[0], f"--out {out}", within=root)  # charts/ is a real folder
         (root / "charts").mkdir(parents=True, exist_ok=True)
         for name in CHART_FILES:  # charts of an earlier brief for another region
             if name not in brief.charts and (root / "charts" / name).exists():
                 (root / "charts" / name).unlink()
         for name, data in brief.charts.items():
-            written.append(_write(root / "charts" / name, data))
+            written.append(_write(root / "charts" / name, data, within=root, label=f"--out {out}: charts/{name}"))
         for name, text in (("brief.md", brief.markdown), ("brief.html", brief.html)):
-            written.append(_write(root / name, text.encode("utf-8")))
+            written.append(_write(root / name, text.encode("utf-8"), within=root, label=f"--out {out}: {name}"))
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write the brief there ({exc.strerror or exc}); choose a writable folder.") from None
     return written

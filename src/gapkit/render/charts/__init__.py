@@ -55,26 +55,32 @@ class Chart:
         path = check_chart_path(out)
         data = self.to_bytes(path.suffix.lower()[1:])
         try:
-            _write(path, data)
+            _write(path, data, label=f"--out {out}")
         except OSError as exc:
-            raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc}); choose a writable folder.") from None
+            raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc}); choose a writable folder with free "
+                             "space. Nothing was written.") from None
         return path
 
     def _repr_png_(self) -> bytes:  # Jupyter shows the chart at screen resolution
         return self.to_bytes("png", 110)
 
 
-def check_chart_path(out: str | os.PathLike[str]) -> Path:
-    p = Path(out).expanduser()
+def check_chart_path(out: str | os.PathLike[str], option: str = "--out") -> Path:
+    from gapkit.render.tables import check_output_path
+
+    p = check_output_path(out, option)  # length, links, pipes and devices
     if p.suffix.lower() not in EXTENSIONS:
-        raise UsageError(f"--out {out}: the extension chooses the format; use .png (300 dpi), .svg or .pdf.")
-    if p.is_dir():
-        raise UsageError(f"--out {out} is a folder; give a file name such as {p / 'chart.png'}.")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"--out {out}: the folder {parent} does not exist; create it first.")
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise UsageError(f"--out {out}: {parent if not p.exists() else p} is not writable; choose a writable folder.")
+        raise UsageError(f"{option} {out}: the extension chooses the format; use .png (300 dpi), .svg or .pdf.")
+    try:
+        if p.is_dir():
+            raise UsageError(f"{option} {out} is a folder; give a file name such as {p / 'chart.png'}.")
+        parent = p.parent if str(p.parent) else Path(".")
+        if not parent.is_dir():
+            raise UsageError(f"{option} {out}: the folder {parent} does not exist; create it first.")
+        if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+            raise UsageError(f"{option} {out}: {parent if not p.exists() else p} is not writable; choose a writable folder.")
+    except OSError as exc:
+        raise UsageError(f"{option} {out}: the path cannot be used ({exc.strerror or exc}); choose another.") from None
     return p
 
 
