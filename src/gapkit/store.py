@@ -322,7 +322,12 @@ class Store:
     def manifest(self) -> dict[str, Any]:
         if self._manifest is None:
             try:
-                text = self._read_own(self.manifest_path) if check_regular_file(self.manifest_path, within=self.root) else b"{}"
+                if check_regular_file(self.manifest_path, within=self.root):
+                    text = self._read_own(self.manifest_path)
+                elif os.path.lexists(self.manifest_path):  # a folder (links, pipes and devices were refused above)
+                    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(self.manifest_path))
+                else:
+                    text = b"{}"
             except GapkitError:
                 raise
             except OSError as exc:

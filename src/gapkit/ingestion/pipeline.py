@@ -102,18 +102,25 @@ def ingest(
     report = IngestReport()
     mirror_dir: Path | None = None
     if mirror and not mirror.startswith(("http://", "https://")):
-        mirror_dir = Path(mirror).expanduser().resolve()
-        if not mirror_dir.is_dir():
+        try:
+            mirror_dir = Path(mirror).expanduser().resolve()
+            usable = mirror_dir.is_dir()
+        except (OSError, RuntimeError):
+            usable = False
+        if not usable:
             raise UsageError(f"--mirror {mirror}: no such folder. Give a folder laid out as <host>/<path> (like ../shared/mirror) or an http(s) base URL.")
     elif mirror and offline:
         raise UsageError("--offline cannot be combined with an http(s) --mirror; give a mirror folder or drop --offline.")
     if from_paths:
         for p in from_paths:
             path = Path(p).expanduser()
-            if not path.exists():
-                raise UsageError(f"--from {p}: no such file or folder.")
-            if not (path.is_file() or path.is_dir()):
-                raise UsageError(f"--from {p}: not a regular file or a folder (a pipe or device cannot be ingested).")
+            try:
+                if not path.exists():
+                    raise UsageError(f"--from {p}: no such file or folder.")
+                if not (path.is_file() or path.is_dir()):
+                    raise UsageError(f"--from {p}: not a regular file or a folder (a pipe or device cannot be ingested).")
+            except OSError as exc:
+                raise UsageError(f"--from {p}: the path cannot be used ({exc.strerror or exc}).") from None
 
     with store.lock(wait), _Progress(progress) as bar:
         store.sweep_temporary()

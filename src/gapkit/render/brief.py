@@ -509,7 +509,11 @@ def write(brief: Brief, out: str | os.PathLike[str]) -> list[Path]:
     root = check_out_dir(out)
     written = []
     try:
-        check_target(root / "charts" / CHART_FILES[0], f"--out {out}", within=root)  # charts/ is a real folder
+        # every file of the brief is checked before the first is written: a link or pipe among them stops the
+        # run with nothing changed
+        targets = [root / "charts" / name for name in brief.charts] + [root / "brief.md", root / "brief.html"]
+        for target in targets:
+            check_target(target, f"--out {out}: {target.relative_to(root)}", within=root)
         (root / "charts").mkdir(parents=True, exist_ok=True)
         for name in CHART_FILES:  # charts of an earlier brief for another region
             if name not in brief.charts and (root / "charts" / name).exists():

@@ -66,7 +66,7 @@ _NUMBER = re.compile(r"[+-]?(\d[\d,]*)?(\.\d+)?([eE][+-]?\d+)?")
 # element a browser knows (script, img, a, svg, iframe ...). A bare unknown tag such as gapkit's own "C<year>_A"
 # can neither run nor link anything and is left as written.
 _HTML_START = re.compile(r"<(?=[/!?]|[A-Za-z][A-Za-z0-9-]*(?:[^A-Za-z0-9>-]|$)|(?P<name>[A-Za-z][A-Za-z0-9-]*)>)")
-HTML_ELEMENTS = frozenset("""
+_ELEMENT_NAMES = """
 a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound big blink blockquote body br
 button canvas caption center cite code col colgroup data datalist dd del details dfn dialog dir div dl dt em embed
 fieldset figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe image
@@ -74,7 +74,8 @@ img input ins isindex kbd keygen label legend li link listing main map mark marq
 multicol nav nextid nobr noembed noframes noscript object ol optgroup option output p param picture plaintext pre
 progress q rb rp rt rtc ruby s samp script search section select slot small source spacer span strike strong style
 sub summary sup svg table tbody td template textarea tfoot th thead time title tr track tt u ul var video wbr xmp
-""".split())
+"""
+HTML_ELEMENTS = frozenset(_ELEMENT_NAMES.split())
 
 
 def _html_lt(m: re.Match[str]) -> str:
