@@ -5,8 +5,10 @@ folder untouched; downloaded content is never evaluated, TLS is verified unless 
 
 from __future__ import annotations
 
+import os
 import re
 import ssl
+import stat
 from pathlib import Path
 
 import pytest
@@ -40,10 +42,49 @@ def user_files(d: Path) -> dict[str, Path]:
         "sector-bad-industry.toml": b'name = "x"\ntitle = "X"\n[[subsectors]]\nkey = "s"\ntitle = "S"\nnem_industries = ["48A"]\n'
                                     b'[[groups]]\nkey = "a"\ntitle = "A"\nsoc = ["*"]\n',
         "sector-latin1.toml": 'name = "x"\ntitle = "Caf\u00e9"\n'.encode("latin-1"),
+        # numbers that are not numbers of people
+        "supply-inf.csv": b"soc,region,annual_completers,source\n53-3032,US,inf,apprenticeships\n",
+        "supply-nan.csv": b"soc,region,annual_completers,source\n53-3032,US,NaN,apprenticeships\n",
+        "supply-minus-inf.csv": b"soc,region,annual_completers,source\n53-3032,US,-Infinity,apprenticeships\n",
+        "supply-overflow.csv": b"soc,region,annual_completers,source\n53-3032,US,1e308,a\n53-3032,US,1e308,b\n",
+        # a 200 KB cell, and a row with more cells than the header
+        "supply-huge-field.csv": b"soc,region,annual_completers,source\n53-3032,US,5," + b"x" * 200_000 + b"\n",
+        "supply-surplus.csv": b"soc,region,annual_completers,source\n53-3032,US,5,CDL school,extra,cells\n",
+        # TOML nested 100,000 deep (Python's parser would exhaust its recursion)
+        "sector-deep.toml": b'name = "x"\ntitle = "X"\nkey_occupations = ' + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+        "rules-deep.toml": b"[wage]\nfactor = " + b"[" * 100_000 + b"]" * 100_000 + b"\n",
+        "victim.csv": b"precious\n",
     }
     for name, body in files.items():
         (d / name).write_bytes(body)
+    # what an attacker (or an accident) leaves where gapkit reads or writes: pipes, links, a link loop
+    for name in ("supply-fifo.csv", "sector-fifo.toml", "rules-fifo.toml", "out-fifo.csv", "out-fifo.svg"):
+        os.mkfifo(d / name)
+    for name in ("out-link.csv", "out-link.parquet", "out-link.png", "out-link.md"):
+        (d / name).symlink_to(d / "victim.csv")
+    (d / "victim-dir").mkdir()
+    (d / "victim-dir" / "keep.txt").write_text("precious\n")
+    (d / "report-link").symlink_to(d / "victim-dir")
+    (d / "report-dir").mkdir()
+    (d / "report-dir" / "brief.md").symlink_to(d / "victim.csv")
+    (d / "loop").symlink_to(d / "loop")
+    (d / "empty").mkdir()
     return {name: d / name for name in files}
+
+
+def device(d: Path) -> str:
+    """A character device to give as --out: a private /dev/null twin when root may create one (so a regression
+    could only replace that twin), else /dev/null itself (which a non-root process cannot replace)."""
+    if os.geteuid() == 0:
+        dev = d / "null-device"
+        if not dev.exists():
+            os.mknod(dev, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        return str(dev)
+    return "/dev/null"
+
+
+LONG_NAME = "a" * 300
+LONG_PATH = "/".join(["d" * 200] * 25) + "/x"
 
 
 # (id, arguments, message fragments). {data} is the data folder, {u} the folder of user files.
@@ -96,6 +137,75 @@ BAD: list[tuple[str, list[str], list[str]]] = [
     ("sector-file-bad-industry", ["gap", "--sector-file", "{u}/sector-bad-industry.toml"], ["sector-bad-industry.toml", "48A"]),
     ("sector-file-not-utf8", ["gap", "--sector-file", "{u}/sector-latin1.toml"], ["sector-latin1.toml", "UTF-8"]),
     ("sector-file-is-a-folder", ["gap", "--sector-file", "{u}"], ["Sector file", "is a folder"]),
+    # -- Hardening II ---------------------------------------------------------------------------------------
+    # numbers past 64 bits, and waits that never end
+    ("gap-top-past-64-bits", ["gap", "--top", "18446744073709551616"], ["--top 18446744073709551616", "at most"]),
+    ("gap-top-hugely-negative", ["gap", "--top", "-18446744073709551616"], ["--top -18446744073709551616"]),
+    ("pathways-top-past-64-bits", ["pathways", "--top", "18446744073709551616"], ["--top 18446744073709551616"]),
+    ("programs-top-past-64-bits", ["programs", "--top", "99999999999999999999999"], ["--top 99999999999999999999999"]),
+    ("chart-limit-past-64-bits", ["chart", "pathways", "--limit", "18446744073709551616", "--out", "{u}/c.png"],
+     ["--limit 18446744073709551616"]),
+    ("chart-limit-zero", ["chart", "programs", "--limit", "0", "--out", "{u}/c.png"], ["--limit 0"]),
+    ("ingest-wait-nan", ["ingest", "--wait", "nan", "--offline", "--from", "{u}/empty"], ["--wait nan", "seconds"]),
+    ("ingest-wait-inf", ["ingest", "--wait", "inf", "--offline", "--from", "{u}/empty"], ["--wait inf"]),
+    ("ingest-wait-1e400", ["ingest", "--wait", "1e400", "--offline", "--from", "{u}/empty"], ["--wait inf"]),
+    ("ingest-wait-negative", ["ingest", "--wait", "-5", "--offline", "--from", "{u}/empty"], ["--wait -5"]),
+    ("clusters-load-wait-nan", ["clusters", "load", "{u}/empty", "--wait", "nan"], ["--wait nan"]),
+    ("clusters-load-fifo", ["clusters", "load", "{u}/out-fifo.csv"], ["out-fifo.csv", "not a regular file"]),
+    ("gap-retention-nan", ["gap", "--retention", "nan"], ["--retention nan"]),
+    ("gap-retention-inf", ["gap", "--retention", "inf"], ["--retention inf"]),
+    # the data folder: a link loop, a name too long
+    ("data-dir-symlink-loop", ["gap", "--data-dir", "{u}/loop"], ["--data-dir", "symbolic link loop"]),
+    ("sources-data-dir-symlink-loop", ["sources", "--data-dir", "{u}/loop"], ["--data-dir", "symbolic link loop"]),
+    ("ingest-data-dir-symlink-loop", ["ingest", "--offline", "--from", "{u}/empty", "--data-dir", "{u}/loop"],
+     ["symbolic link loop"]),
+    ("data-dir-name-too-long", ["sources", "--data-dir", "{u}/" + LONG_NAME], ["File name too long"]),
+    # --out: a pipe, a device or a link is refused, never replaced
+    ("gap-out-fifo", ["gap", "--format", "csv", "--out", "{u}/out-fifo.csv"], ["out-fifo.csv", "named pipe"]),
+    ("gap-out-device", ["gap", "--format", "csv", "--out", "{dev}"], ["character device"]),
+    ("gap-out-symlink", ["gap", "--format", "csv", "--out", "{u}/out-link.csv"], ["out-link.csv", "symbolic link"]),
+    ("gap-parquet-out-symlink", ["gap", "--format", "parquet", "--out", "{u}/out-link.parquet"], ["out-link.parquet", "symbolic link"]),
+    ("gap-json-out-device", ["gap", "--format", "json", "--out", "{dev}"], ["character device"]),
+    ("pathways-out-symlink", ["pathways", "--top", "3", "--format", "csv", "--out", "{u}/out-link.csv"], ["symbolic link"]),
+    ("pathways-chart-symlink", ["pathways", "--top", "3", "--chart", "{u}/out-link.png"], ["out-link.png", "symbolic link"]),
+    ("programs-out-fifo", ["programs", "--top", "3", "--out", "{u}/out-fifo.csv"], ["out-fifo.csv", "named pipe"]),
+    ("programs-chart-fifo", ["programs", "--top", "3", "--chart", "{u}/out-fifo.svg"], ["out-fifo.svg", "named pipe"]),
+    ("occupation-out-symlink", ["occupation", "53-3032", "--format", "markdown", "--out", "{u}/out-link.md"], ["symbolic link"]),
+    ("occupation-out-device", ["occupation", "53-3032", "--format", "json", "--out", "{dev}"], ["character device"]),
+    ("chart-out-symlink", ["chart", "bars", "--out", "{u}/out-link.png"], ["out-link.png", "symbolic link"]),
+    ("chart-out-fifo", ["chart", "bars", "--out", "{u}/out-fifo.svg"], ["out-fifo.svg", "named pipe"]),
+    ("report-out-symlink-folder", ["report", "--out", "{u}/report-link"], ["report-link", "symbolic link"]),
+    ("report-out-fifo", ["report", "--out", "{u}/out-fifo.csv"], ["out-fifo.csv", "named pipe"]),
+    ("report-brief-md-is-a-symlink", ["report", "--out", "{u}/report-dir"], ["brief.md", "symbolic link"]),
+    # names and paths past the system's limits (a 250-character name is legal: see the store suite)
+    ("gap-out-name-300", ["gap", "--format", "csv", "--out", "{u}/" + LONG_NAME + ".csv"], ["255 bytes"]),
+    ("chart-out-name-300", ["chart", "bars", "--out", "{u}/" + LONG_NAME + ".png"], ["255 bytes"]),
+    ("report-out-name-300", ["report", "--out", "{u}/" + LONG_NAME], ["255 bytes"]),
+    ("pathways-out-name-300", ["pathways", "--format", "json", "--out", "{u}/" + LONG_NAME + ".json"], ["255 bytes"]),
+    ("gap-out-path-5000", ["gap", "--format", "csv", "--out", "{u}/" + LONG_PATH + ".csv"], ["paths can be at most"]),
+    ("chart-out-path-5000", ["chart", "bars", "--out", "{u}/" + LONG_PATH + ".png"], ["paths can be at most"]),
+    ("report-out-path-5000", ["report", "--out", "{u}/" + LONG_PATH], ["paths can be at most"]),
+    ("ingest-from-path-5000", ["ingest", "--offline", "--from", "{u}/" + LONG_PATH], ["--from", "File name too long"]),
+    ("supply-path-5000", ["gap", "--extra-supply", "{u}/" + LONG_PATH + ".csv"], ["--extra-supply", "File name too long"]),
+    # user files that are pipes (reading one blocks forever), nested past any real file, or not finite
+    ("supply-fifo", ["gap", "--extra-supply", "{u}/supply-fifo.csv"], ["supply-fifo.csv", "named pipe"]),
+    ("sector-file-fifo", ["gap", "--sector-file", "{u}/sector-fifo.toml"], ["sector-fifo.toml", "named pipe"]),
+    ("sectors-show-fifo", ["sectors", "show", "{u}/sector-fifo.toml"], ["sector-fifo.toml", "named pipe"]),
+    ("rules-fifo", ["pathways", "--rules", "{u}/rules-fifo.toml"], ["rules-fifo.toml", "named pipe"]),
+    ("programs-rules-fifo", ["programs", "--rules", "{u}/rules-fifo.toml"], ["rules-fifo.toml", "named pipe"]),
+    ("chart-supply-fifo", ["chart", "bars", "--extra-supply", "{u}/supply-fifo.csv", "--out", "{u}/c.png"], ["named pipe"]),
+    ("report-sector-fifo", ["report", "--sector-file", "{u}/sector-fifo.toml", "--out", "{u}/r"], ["named pipe"]),
+    ("sector-file-100k-deep", ["gap", "--sector-file", "{u}/sector-deep.toml"], ["sector-deep.toml", "nested"]),
+    ("sectors-show-100k-deep", ["sectors", "show", "{u}/sector-deep.toml"], ["sector-deep.toml", "nested"]),
+    ("rules-100k-deep", ["pathways", "--rules", "{u}/rules-deep.toml"], ["rules-deep.toml", "nested"]),
+    ("supply-infinity", ["gap", "--extra-supply", "{u}/supply-inf.csv"], ["supply-inf.csv, row 2", "'inf'"]),
+    ("supply-nan", ["gap", "--extra-supply", "{u}/supply-nan.csv"], ["supply-nan.csv, row 2", "'NaN'"]),
+    ("supply-minus-infinity", ["gap", "--extra-supply", "{u}/supply-minus-inf.csv"], ["supply-minus-inf.csv, row 2"]),
+    ("supply-two-1e308", ["gap", "--extra-supply", "{u}/supply-overflow.csv"], ["supply-overflow.csv, row 2", "10,000,000"]),
+    ("supply-200kb-field", ["gap", "--extra-supply", "{u}/supply-huge-field.csv"], ["supply-huge-field.csv, row 2", "longer than"]),
+    ("supply-surplus-cells", ["gap", "--extra-supply", "{u}/supply-surplus.csv"], ["supply-surplus.csv, row 2", "more cell"]),
+    ("chart-supply-infinity", ["chart", "bars", "--extra-supply", "{u}/supply-inf.csv", "--out", "{u}/c.png"], ["'inf'"]),
+    ("report-supply-nan", ["report", "--extra-supply", "{u}/supply-nan.csv", "--out", "{u}/r"], ["'NaN'"]),
 ]
 
 
@@ -103,13 +213,18 @@ BAD: list[tuple[str, list[str], list[str]]] = [
 def test_bad_input_is_one_clear_paragraph(data: Path, tmp_path: Path, case: str, args: list[str], needles: list[str]) -> None:
     u = tmp_path / "user"
     user_files(u)
-    argv = [a.replace("{data}", str(data)).replace("{u}", str(u)) for a in args]
-    before = fk.snapshot(data)
-    proc = fk.run_cli(*argv, data_dir=data, env={**fk.FAST, "GAPKIT_CACHE_DIR": str(tmp_path / "cache")}, timeout=120)
+    argv = [a.replace("{data}", str(data)).replace("{u}", str(u)).replace("{dev}", device(u)) for a in args]
+    before, outside = fk.snapshot(data), fk.tree_state(u)
+    # a case naming its own --data-dir gets no other (the last --data-dir would win)
+    own_dir = "--data-dir" in argv
+    env = {**fk.FAST, "GAPKIT_CACHE_DIR": str(tmp_path / "cache")}
+    proc = fk.run_cli(*argv, data_dir=None if own_dir else data, env=env, timeout=120)  # the bound: no hang
     fk.assert_clean_failure(proc, [n.replace("{data}", str(data)) for n in needles])
     # usage errors exit 2; a file that cannot be had (offline, no copy) is a failed ingest: exit 1
     assert proc.returncode == (1 if case == "ingest-offline-without-files" else 2), f"{case}: exit {proc.returncode}"
+    assert "unexpected error" not in proc.stderr
     assert fk.snapshot(data) == before, "bad input changed the data folder"
+    assert fk.tree_state(u) == outside, "bad input changed a file outside the data folder (a link's target, a pipe...)"
     assert not list(u.glob("PWNED")) and not list(Path.cwd().glob("PWNED")), "a user file was executed"
 
 

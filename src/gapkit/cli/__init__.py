@@ -154,11 +154,45 @@ class _ClosedOutput(io.TextIOBase):
         return self
 
 
+class _GuardedOutput:
+    """Standard output whose write errors (a full disk behind ``> file``, an I/O error) are one clear error
+    naming standard output, whatever prints (tables, rich, print)."""
+
+    def __init__(self, inner: Any, binary: bool = False) -> None:
+        self._inner = inner
+        self._binary = binary
+
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            from gapkit.render.tables import OutputError
+
+            raise OutputError(f"The result could not be written to standard output ({exc.strerror or exc}); if it "
+                              "goes to a file, free some space on its disk, or give --out FILE elsewhere.") from None
+
+    def write(self, s: Any) -> Any:
+        return self._guard(self._inner.write, s)
+
+    def flush(self) -> None:
+        self._guard(self._inner.flush)
+
+    @property
+    def buffer(self) -> _GuardedOutput:
+        return _GuardedOutput(self._inner.buffer, binary=True) if not self._binary else self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def _prepare_process() -> Any:
-    """Standard streams that work whatever the caller gave (closed, or a non-UTF-8 locale), and SIGTERM that
-    cleans up."""
+    """Standard streams that work whatever the caller gave (closed, full, or a non-UTF-8 locale), and SIGTERM
+    that cleans up. Returns a function that puts back what it changed (for in-process callers)."""
     import signal
 
+    saved = (sys.stdout, sys.stderr)
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)
@@ -177,20 +211,27 @@ def _prepare_process() -> Any:
         if reconfigure is not None:
             with contextlib.suppress(ValueError, OSError):
                 reconfigure(errors="replace")
-    if threading.current_thread() is threading.main_thread():
-        return signal.signal(signal.SIGTERM, _on_sigterm)
-    return None
+    if sys.stdout is not None and not getattr(sys.stdout, "gapkit_closed", False):
+        sys.stdout = _GuardedOutput(sys.stdout)  # type: ignore[assignment]
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() else None
+
+    def restore() -> None:
+        sys.stdout, sys.stderr = saved
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return restore
 
 
 def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Run a command: a GapkitError is one paragraph and its exit code, an OS error (no space, a path that
     cannot be used) one paragraph and exit 1, SIGTERM a clean stop; an unexpected error is still one
     paragraph (exit 70), with the traceback only when GAPKIT_DEBUG=1."""
-    import signal
-
-    previous = _prepare_process()
+    restore = _prepare_process()
     try:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, not at exit: a full disk is reported like any other error
+        return result
     except GapkitError as exc:
         _print_error(exc.message)
         sys.exit(exc.exit_code)
@@ -220,8 +261,7 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
         )
         sys.exit(70)
     finally:
-        if previous is not None:  # in-process callers (tests, notebooks) get their handler back
-            signal.signal(signal.SIGTERM, previous)
+        restore()
 
 
 def main(argv: list[str] | None = None) -> Any:

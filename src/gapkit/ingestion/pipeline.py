@@ -23,7 +23,7 @@ from gapkit.ingestion.fetch import Fetched, Fetcher, copy_local, mirror_path, mi
 from gapkit.ingestion.readers import sniff
 from gapkit.ingestion.sources import SOURCES, all_sources, get_source
 from gapkit.ingestion.sources.base import IngestOptions, ParsedTable, Remote, Source
-from gapkit.store import Store, check_target, now_iso, sha256_file
+from gapkit.store import Store, check_target, finite_seconds, now_iso, sha256_file
 
 SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "processed"}
 BIG_FILE_BYTES = 64 * 1024 * 1024
@@ -97,6 +97,7 @@ def ingest(
 ) -> IngestReport:
     """Ingest the selected sources (all when ``sources`` is empty); see the module docstring."""
     selected = parse_sources(sources)
+    wait = finite_seconds(wait, "--wait")  # before anything else: a wait that never ends is refused at once
     options = options or IngestOptions()
     store = Store(data_dir)
     report = IngestReport()
