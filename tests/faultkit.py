@@ -160,8 +160,8 @@ def assert_no_leftovers(d: Path) -> None:
 
 def assert_clean_failure(proc: subprocess.CompletedProcess[str], needles: list[str]) -> None:
     """Non-zero exit, no traceback, one ``error:`` paragraph per failure naming what went wrong."""
-    assert proc.returncode != 0, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+    assert proc.returncode != 0, (proc.stdout or "") + proc.stderr
+    assert "Traceback" not in proc.stderr and "Traceback" not in (proc.stdout or ""), proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")] or [proc.stderr]
     assert errors, proc.stderr
     for n in needles:

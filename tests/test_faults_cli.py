@@ -5,10 +5,13 @@ folder untouched; downloaded content is never evaluated, TLS is verified unless 
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import ssl
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -285,3 +288,217 @@ def test_archive_members_never_leave_a_temporary_folder(data: Path, tmp_path: Pa
                         faults={fk.HD24: fk.body(fk.zip_bytes({f"../../../../{target.name}/hd2024.csv": b"UNITID\n1\n"}))})
     fk.assert_clean_failure(proc, ["zip-slip"])
     assert not target.exists()
+
+
+# -- standard output closed or full, a locale that is not UTF-8 ------------------------------------------------
+STREAM_COMMANDS: list[tuple[str, list[str]]] = [
+    ("sources", ["sources"]),
+    ("sources-json", ["sources", "--format", "json"]),
+    ("gap", ["gap", "--top", "3"]),
+    ("gap-csv", ["gap", "--format", "csv"]),
+    ("sectors-show", ["sectors", "show", "transportation"]),
+    ("pathways", ["pathways", "--top", "3"]),
+    ("programs", ["programs", "--top", "3"]),
+    ("occupation", ["occupation", "53-3032"]),
+]
+STREAMS = ["stdout-closed", "stdout-disk-full", "latin1-locale", "c-locale"]
+
+
+@pytest.fixture(scope="session")
+def latin1(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A real ISO-8859-1 locale, compiled with localedef into a private LOCPATH (no root needed); where
+    localedef or the locale sources are missing, Python is told the same encoding."""
+    import shutil
+    import subprocess
+
+    loc = tmp_path_factory.mktemp("locale")
+    if shutil.which("localedef"):
+        subprocess.run(["localedef", "-i", "en_US", "-f", "ISO-8859-1", str(loc / "en_US.ISO-8859-1")], capture_output=True,
+                       timeout=120)
+        if (loc / "en_US.ISO-8859-1").is_dir():
+            return {"LOCPATH": str(loc), "LC_ALL": "en_US.ISO-8859-1", "LANG": "en_US.ISO-8859-1"}
+    return {"LC_ALL": "en_US.ISO-8859-1", "PYTHONIOENCODING": "iso-8859-1"}
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+@pytest.mark.parametrize(("name", "args"), STREAM_COMMANDS, ids=[c[0] for c in STREAM_COMMANDS])
+def test_standard_output_closed_full_or_not_utf8(good: Path, tmp_path: Path, latin1: dict[str, str], stream: str, name: str,
+                                                 args: list[str]) -> None:
+    """`gapkit ... >&-`, `gapkit ... > /dev/full`, and an ISO-8859-1 or C (ASCII) locale: a clear paragraph (exit 1)
+    when the result has nowhere to go, a normal run otherwise; never "unexpected error"."""
+    env = {**fk.FAST, "GAPKIT_CACHE_DIR": str(tmp_path / "cache")}
+    before = fk.snapshot(good)
+    if stream == "stdout-closed":
+        proc = fk.run_cli(*args, data_dir=good, env=env, timeout=120, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(1))
+        fk.assert_clean_exit(proc, ["Standard output is closed"], codes=(1,))
+    elif stream == "stdout-disk-full":
+        if not Path("/dev/full").exists():
+            pytest.skip("no /dev/full on this system")
+        with open("/dev/full", "w") as full:
+            proc = fk.run_cli(*args, data_dir=good, env=env, timeout=120, stdout=full)
+        fk.assert_clean_exit(proc, ["standard output", "No space left on device"], codes=(1,))
+    else:
+        locale_env = latin1 if stream == "latin1-locale" else {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0",
+                                                                "PYTHONCOERCECLOCALE": "0"}
+        proc = fk.run_cli(*args, data_dir=good, env={**env, **locale_env}, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() and "Traceback" not in proc.stderr and "error:" not in proc.stderr
+    assert fk.snapshot(good) == before
+
+
+# -- text from a user's files is never output raw ---------------------------------------------------------------
+HOSTILE = ("=HYPERLINK(\"http://evil.example\",\"x\") \u001b[31mred\u001b[0m \u001b]8;;http://evil.example\u0007link\u001b]8;;\u0007 "
+           "[/]x [link=http://evil.example]click[/link] <script>alert(1)</script> <img src=x onerror=alert(1)> "
+           "[x](javascript:alert(1)) ![i](http://evil.example/t.png) \u202emirrored $\\frac{1}{$")
+
+
+def hostile_files(d: Path) -> dict[str, Path]:
+    d.mkdir(parents=True, exist_ok=True)
+    t = json.dumps(HOSTILE)  # a TOML basic string (JSON escapes are TOML escapes)
+    sector = f'''name = "hostile"
+title = {t}
+description = {t}
+[[subsectors]]
+key = "trucking"
+title = {json.dumps("+cmd|' /C calc'!A0 " + HOSTILE)}
+nem_industries = ["484000"]
+[[groups]]
+key = "drivers"
+title = {json.dumps("@SUM(A1) " + HOSTILE)}
+soc = ["53-3"]
+[[groups]]
+key = "other"
+title = {json.dumps("-2+3 " + HOSTILE)}
+soc = ["*"]
+'''
+    rules = f'''[[tiers]]
+name = "=cmd"
+description = {t}
+all = ["high_wage"]
+[[tiers]]
+name = "other"
+description = {t}
+'''
+    (d / "hostile.toml").write_text(sector)
+    (d / "rules.toml").write_text(rules)
+    # a big extra supply makes one group's gap negative: a negative number must stay a number in CSV
+    (d / "supply.csv").write_text("soc,region,annual_completers,source\n53-3032,US,2000000,\"=HYPERLINK(\"\"http://evil\"\")\"\n")
+    return {"sector": d / "hostile.toml", "rules": d / "rules.toml", "supply": d / "supply.csv"}
+
+
+INJECTION = [
+    ("gap-table", ["gap", "--sector-file", "{sector}", "--extra-supply", "{supply}"], "terminal"),
+    ("gap-csv-stdout", ["gap", "--sector-file", "{sector}", "--extra-supply", "{supply}", "--format", "csv"], "csv"),
+    ("gap-csv-file", ["gap", "--sector-file", "{sector}", "--extra-supply", "{supply}", "--format", "csv", "--out", "{out}/g.csv"], "csv"),
+    ("gap-markdown", ["gap", "--sector-file", "{sector}", "--by", "subsector", "--format", "markdown"], "markdown"),
+    ("gap-json", ["gap", "--sector-file", "{sector}", "--extra-supply", "{supply}", "--format", "json"], "json"),
+    ("sectors-show", ["sectors", "show", "{sector}"], "terminal"),
+    ("report", ["report", "--sector-file", "{sector}", "--sector", "hostile", "--out", "{out}/brief"], "report"),
+    ("chart-svg", ["chart", "bars", "--by", "subsector", "--sector-file", "{sector}", "--out", "{out}/c.svg"], "svg"),
+    ("pathways-table", ["pathways", "--rules", "{rules}", "--top", "5"], "terminal"),
+    ("pathways-markdown", ["pathways", "--rules", "{rules}", "--top", "5", "--format", "markdown"], "markdown"),
+    ("pathways-csv", ["pathways", "--rules", "{rules}", "--top", "5", "--format", "csv"], "csv"),
+]
+RAW_TERMINAL = re.compile("[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.mark.parametrize(("case", "args", "kind"), INJECTION, ids=[c[0] for c in INJECTION])
+def test_text_from_user_files_is_never_output_raw(good: Path, tmp_path: Path, case: str, args: list[str], kind: str) -> None:
+    import csv
+
+    files = hostile_files(tmp_path / "user")
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [a.replace("{out}", str(out)).replace("{sector}", str(files["sector"])).replace("{rules}", str(files["rules"]))
+            .replace("{supply}", str(files["supply"])) for a in args]
+    before = fk.snapshot(good)
+    proc = fk.run_cli(*argv, data_dir=good, env={**fk.FAST, "GAPKIT_CACHE_DIR": str(tmp_path / "cache")}, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert fk.snapshot(good) == before
+    # nothing reaches the terminal raw, whatever the format (stderr carries titles too: "wrote ...: TITLE")
+    assert not RAW_TERMINAL.search(proc.stdout + proc.stderr), repr(RAW_TERMINAL.findall(proc.stdout + proc.stderr))
+    written = {p.name: p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file() and p.suffix in {".csv", ".md", ".html", ".svg"}}
+    if kind == "terminal":
+        assert "[link=" in proc.stdout or "=cmd" in proc.stdout or "HYPERLINK" in proc.stdout  # shown, as text
+    elif kind == "csv":
+        text = written.get("g.csv", proc.stdout)
+        rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
+        header, body = rows[0], rows[1:]
+        assert body
+        for r in body:
+            for cell in r:
+                if cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+                    float(cell.replace(",", ""))  # only numbers may start like a formula
+        if "gap" in header and case.startswith("gap"):
+            gaps = [float(r[header.index("gap")]) for r in body]
+            assert any(g < 0 for g in gaps), "the negative gap was not kept as a number"
+        assert "'=HYPERLINK(" in text or "'=cmd" in text or "'@SUM" in text
+    elif kind == "markdown" or kind == "report":
+        md = written.get("brief.md", proc.stdout)
+        for raw in (r"<script", r"<img", r"(?<!\\)\]\(javascript:", r"!\[i(?<!\\)\]\(http"):
+            assert not re.search(raw, md), f"{raw!r} reached the Markdown"
+        if "{sector}" in args:
+            assert "&lt;script" in md and "\\[x\\]" in md  # shown as text
+        if kind == "report":
+            page = written["brief.html"]
+            assert "<script>alert" not in page and "<img src=x" not in page and "&lt;script&gt;" in page
+    elif kind == "json":
+        doc = json.loads(proc.stdout, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+        assert doc["rows"] and "\u001b" not in json.dumps(doc, ensure_ascii=False).replace("\\u001b", "")
+    elif kind == "svg":
+        svg = written["c.svg"]
+        assert "<script" not in svg and "\u001b" not in svg and "$\\frac{1}{$" in svg  # the dollar signs stay text
+
+
+# -- the scheduled refresh's config --------------------------------------------------------------------------------
+REFRESH: list[tuple[str, str | None, int, list[str]]] = [
+    # (id, config text (None: a folder or a pipe, see the test), exit, message fragments)
+    ("config-is-a-folder", None, 2, ["is a folder"]),
+    ("config-is-a-fifo", None, 2, ["named pipe"]),
+    ("config-100k-deep", 'out = "r"\n[[report]]\nname = "x"\nsector = ' + "[" * 100_000 + "]" * 100_000 + "\n", 2, ["nested"]),
+    ("config-not-toml", "out = \n[[report]\n", 2, ["not valid TOML"]),
+    ("config-not-utf8", 'out = "r"\n# caf\xe9\n', 2, ["UTF-8"]),
+    ("region-a-number", 'out = "r"\n[[report]]\nname = "oh"\nsector = "transportation"\nregion = 39\n', 0, ["refreshed 1 report"]),
+    ("completions-years-a-list", 'out = "r"\n[[report]]\nname = "us"\nsector = "transportation"\ncompletions_years = [2024]\n',
+     0, ["refreshed 1 report"]),
+    ("completions-years-text-list", 'out = "r"\n[[report]]\nname = "us"\nsector = "transportation"\ncompletions_years = ["2024"]\n',
+     2, ["completions_years", "must be text"]),
+    ("completions-years-not-a-year", 'out = "r"\n[[report]]\nname = "us"\nsector = "transportation"\ncompletions_years = "last"\n',
+     1, ["completions_years 'last'"]),
+    ("retention-text", 'out = "r"\n[[report]]\nname = "us"\nsector = "transportation"\nretention = "most"\n', 2, ["retention", "number"]),
+    ("region-true", 'out = "r"\n[[report]]\nname = "us"\nsector = "transportation"\nregion = true\n', 2, ["region", "must be text"]),
+    ("extra-supply-a-number", 'out = "r"\n[[report]]\nname = "us"\nsector = "transportation"\nextra_supply = 5\n', 2,
+     ["extra_supply", "must be text"]),
+    ("sector-a-table", 'out = "r"\n[[report]]\nname = "us"\nsector = {x = 1}\n', 2, ["sector"]),
+    ("out-a-number", 'out = 5\n[[report]]\nname = "us"\nsector = "transportation"\n', 2, ["`out`"]),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "code", "needles"), REFRESH, ids=[c[0] for c in REFRESH])
+def test_refresh_config(data: Path, tmp_path: Path, case: str, text: str | None, code: int, needles: list[str]) -> None:
+    """`python -m gapkit.cli.refresh --config X`: a bad config is one paragraph naming it (no Python traceback); a number
+    where text is usual (a FIPS region, a list of years) is read as the command line would."""
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "refresh.toml"
+    if case == "config-is-a-folder":
+        cfg.mkdir()
+    elif case == "config-is-a-fifo":
+        os.mkfifo(cfg)
+    else:
+        assert text is not None
+        cfg.write_bytes(text.encode("latin-1"))
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    before = fk.snapshot(data)
+    env = {**os.environ, **fk.FAST, "GAPKIT_CACHE_DIR": str(tmp_path / "cache"), "GAPKIT_DATA_DIR": str(data)}
+    proc = subprocess.run([sys.executable, "-m", "gapkit.cli.refresh", "--config", str(cfg), "--offline", "--from", str(empty)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert "Traceback" not in proc.stderr and "unexpected error" not in proc.stderr, proc.stderr
+    assert proc.returncode == code, proc.stderr
+    for n in needles:
+        assert n in proc.stderr, f"{n!r} not in {proc.stderr}"
+    assert fk.snapshot(data) == before
+    if code == 0:
+        assert len(list((tmp_path / "r").glob("*/brief.md"))) == 1

@@ -93,8 +93,10 @@ def pathways_cmd(
 def _save_chart(c: Any, path: Path) -> None:
     import sys
 
+    from gapkit.render.tables import terminal_text
+
     c.save(path)
-    print(f"wrote {path}: {c.title}", file=sys.stderr)
+    print(terminal_text(f"wrote {path}: {c.title}"), file=sys.stderr)
 
 
 def programs_cmd(

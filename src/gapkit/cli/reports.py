@@ -34,6 +34,7 @@ from gapkit.render.charts import (  # import-light: matplotlib loads when drawin
     check_chart_path,
     check_kind,
 )
+from gapkit.render.tables import terminal_text
 
 
 def chart_cmd(
@@ -76,7 +77,7 @@ def chart_cmd(
                        extra_supply=extra_supply, sector_file=sector_file)
     c = make_chart(kind, opts, GapData(data_dir))
     path = c.save(out)
-    typer.echo(f"wrote {path}: {c.title}", err=True)
+    typer.echo(terminal_text(f"wrote {path}: {c.title}"), err=True)
 
 
 def _pathway_chart(kind: str, out: Path, *, sector: str, region: str, cluster: str | None, rules: Path | None, cip: str | None,
@@ -96,7 +97,7 @@ def _pathway_chart(kind: str, out: Path, *, sector: str, region: str, cluster: s
     else:
         c = program_chart(region, limit=limit or 20, cip=cip, soc=soc, cluster=cluster, sector=sector, **common)
     path = c.save(out)
-    typer.echo(f"wrote {path}: {c.title}", err=True)
+    typer.echo(terminal_text(f"wrote {path}: {c.title}"), err=True)
 
 
 def report_cmd(
@@ -122,7 +123,7 @@ def report_cmd(
                        completions_years=completions_years, vintage=vintage, retention=retention,
                        extra_supply=extra_supply, sector_file=sector_file)
     brief = report(opts, out, data_dir=data_dir)
-    typer.echo(f"wrote {out}/brief.md, {out}/brief.html and {len(brief.charts)} charts: {brief.title}", err=True)
+    typer.echo(terminal_text(f"wrote {out}/brief.md, {out}/brief.html and {len(brief.charts)} charts: {brief.title}"), err=True)
 
 
 def register(app: typer.Typer) -> None:
