@@ -94,7 +94,8 @@ def _stamps_removed(manifest: dict[str, Any]) -> dict[str, Any]:
     m = json.loads(json.dumps(manifest))
     m.pop("updated", None)
     for rec in m.get("raw", {}).values():
-        rec.pop("checked", None)
+        if isinstance(rec, dict):
+            rec.pop("checked", None)
     return m
 
 
