@@ -349,6 +349,9 @@ class Store:
             self._manifest.setdefault("datasets", {})
             self._manifest.setdefault("raw", {})
             self._manifest.setdefault("files", {})
+            for part in ("raw", "files"):  # records that are not objects say nothing: dropped at the next save
+                for k in [k for k, v in self._manifest[part].items() if not isinstance(v, dict)]:
+                    del self._manifest[part][k]
         return self._manifest
 
     MAX_MANIFEST_BYTES = 512 * 1024 * 1024
