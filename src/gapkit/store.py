@@ -191,7 +191,16 @@ def create_new(path: Path, mode: int = 0o600) -> Any:
 def open_for_write(path: Path) -> Any:
     """Open (create or truncate) ``path`` for writing, refusing a symbolic link (O_NOFOLLOW) and anything that is
     not a regular file (O_NONBLOCK so a pipe does not block; fstat refuses it)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+    except OSError:
+        try:  # a link (ELOOP) or a pipe without a reader (ENXIO): say what is there
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            raise _refusal(path, st.st_mode, None, True) from None
+        raise
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
