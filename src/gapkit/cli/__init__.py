@@ -187,9 +187,10 @@ class _GuardedOutput:
         return getattr(self._inner, name)
 
 
-def _prepare_process() -> Any:
-    """Standard streams that work whatever the caller gave (closed, full, or a non-UTF-8 locale), and SIGTERM
-    that cleans up. Returns a function that puts back what it changed (for in-process callers)."""
+def _prepare_process(own_process: bool = True) -> Any:
+    """Standard streams that work whatever the caller gave (closed, full, or a non-UTF-8 locale), and (when gapkit
+    is the process, not a call inside a notebook or a test run) SIGTERM that cleans up. Returns a function that
+    puts back what it changed."""
     import signal
 
     saved = (sys.stdout, sys.stderr)
@@ -213,7 +214,8 @@ def _prepare_process() -> Any:
                 reconfigure(errors="replace")
     if sys.stdout is not None and not getattr(sys.stdout, "gapkit_closed", False):
         sys.stdout = _GuardedOutput(sys.stdout)  # type: ignore[assignment]
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() else None
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if own_process and on_main_thread else None
 
     def restore() -> None:
         sys.stdout, sys.stderr = saved
@@ -222,11 +224,12 @@ def _prepare_process() -> Any:
     return restore
 
 
-def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
+def run_guarded(fn: Any, *args: Any, own_process: bool = True, **kwargs: Any) -> Any:
     """Run a command: a GapkitError is one paragraph and its exit code, an OS error (no space, a path that
-    cannot be used) one paragraph and exit 1, SIGTERM a clean stop; an unexpected error is still one
-    paragraph (exit 70), with the traceback only when GAPKIT_DEBUG=1."""
-    restore = _prepare_process()
+    cannot be used) one paragraph and exit 1, SIGTERM a clean stop (``own_process``: gapkit is the process,
+    started from the command line); an unexpected error is still one paragraph (exit 70), with the traceback
+    only when GAPKIT_DEBUG=1."""
+    restore = _prepare_process(own_process)
     try:
         result = fn(*args, **kwargs)
         if sys.stdout is not None:
@@ -265,11 +268,12 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    """The `gapkit` command. Called with ``argv`` (a test, a notebook), SIGTERM keeps the caller's handling."""
     def run() -> Any:
         _register_optional_commands()
         return app(args=argv, standalone_mode=True)
 
-    return run_guarded(run)
+    return run_guarded(run, own_process=argv is None)
 
 
 def _print_error(message: str) -> None:

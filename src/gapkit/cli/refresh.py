@@ -193,7 +193,7 @@ def _swap(config: RefreshConfig, staging: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     from gapkit.cli import run_guarded
 
-    return int(run_guarded(_main, argv))
+    return int(run_guarded(_main, argv, own_process=argv is None))
 
 
 def _main(argv: list[str] | None = None) -> int:
