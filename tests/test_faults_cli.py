@@ -502,3 +502,29 @@ def test_refresh_config(data: Path, tmp_path: Path, case: str, text: str | None,
     assert fk.snapshot(data) == before
     if code == 0:
         assert len(list((tmp_path / "r").glob("*/brief.md"))) == 1
+
+
+# -- no space left for the output ------------------------------------------------------------------------------------
+FULL_OUTPUT = [
+    ("gap-csv", ["gap", "--by", "occupation", "--format", "csv", "--out", "{out}/g.csv"], "g.csv"),
+    ("gap-parquet", ["gap", "--by", "occupation", "--format", "parquet", "--out", "{out}/g.parquet"], "g.parquet"),
+    ("pathways-json", ["pathways", "--format", "json", "--out", "{out}/p.json"], "p.json"),
+    ("occupation-json", ["occupation", "53-3032", "--format", "json", "--out", "{out}/o.json"], "o.json"),
+    ("chart-png", ["chart", "bars", "--out", "{out}/c.png"], "c.png"),
+    ("report", ["report", "--out", "{out}/brief"], "brief"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "name"), FULL_OUTPUT, ids=[c[0] for c in FULL_OUTPUT])
+def test_no_space_left_for_the_output(good: Path, tmp_path: Path, case: str, args: list[str], name: str) -> None:
+    """The output file cannot grow (RLIMIT_FSIZE, which fails a write as a full disk does): one paragraph naming
+    --out, nothing half-written left behind, the data folder untouched."""
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [a.replace("{out}", str(out)) for a in args]
+    before = fk.snapshot(good)
+    proc = fk.run_cli(*argv, data_dir=good, env={**fk.FAST, "GAPKIT_CACHE_DIR": str(tmp_path / "c")}, timeout=180,
+                      preexec_fn=fk.fsize_limit(2000))
+    fk.assert_clean_exit(proc, ["--out", name, "File too large"])
+    assert not [p for p in out.rglob("*") if p.is_file() and (p.name.endswith(".tmp") or p.name == name)], list(out.rglob("*"))
+    assert fk.snapshot(good) == before
