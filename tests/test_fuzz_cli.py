@@ -8,8 +8,9 @@ exit 0, 1 or 2 with no traceback and never "unexpected error" (exit 70).
 
 Runs in-process through ``gapkit.cli.main`` (the real entry point, same argument parsing and error
 handling) against the session's ingested data folder, which no drawn command may change; a few examples
-go through a real subprocess. Bounded: ``GAPKIT_FUZZ_EXAMPLES`` (default 40) examples per test,
-no example database (nothing is written outside tmp folders).
+go through a real subprocess. Bounded so that the file runs in about half a minute: ``GAPKIT_FUZZ_EXAMPLES``
+(default 20) command lines, half as many user files, 3 charts/reports and 3 subprocesses; no example
+database (nothing is written outside tmp folders). A deeper hunt: GAPKIT_FUZZ_EXAMPLES=300.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from hypothesis import strategies as st
 
 from tests import faultkit as fk
 
-N = int(os.environ.get("GAPKIT_FUZZ_EXAMPLES", "40"))
+N = int(os.environ.get("GAPKIT_FUZZ_EXAMPLES", "20"))
 FUZZ = settings(max_examples=N, deadline=None, database=None, derandomize=False,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -193,7 +194,7 @@ def test_fuzz_charts_and_reports(env: Path, paths: dict[str, str]) -> None:
     before = fk.tree_state(env)
     Path(paths["dir"], "out").mkdir(exist_ok=True)
 
-    @settings(FUZZ, max_examples=max(4, N // 5))
+    @settings(FUZZ, max_examples=max(3, N // 7))
     @given(command(paths, slow=True))
     def one(argv: list[str]) -> None:
         full = _with_data(argv, env)
@@ -251,7 +252,7 @@ def test_fuzz_user_files(env: Path, tmp_path: Path) -> None:
     rules_text = (SHIPPED / "pathways.toml").read_text()
     before = fk.tree_state(env)
 
-    @FUZZ
+    @settings(FUZZ, max_examples=max(6, N // 2))
     @given(st.sampled_from(["sector", "sectors-show", "rules", "supply"]), st.data())
     def one(kind: str, data: st.DataObject) -> None:
         if kind == "supply":
@@ -300,7 +301,7 @@ def test_fuzz_through_the_real_binary(env: Path, paths: dict[str, str]) -> None:
     """A few drawn command lines through a real process (its own argument bytes, stdio and signal handling)."""
     Path(paths["dir"], "out").mkdir(exist_ok=True)
 
-    @settings(FUZZ, max_examples=4)
+    @settings(FUZZ, max_examples=3)
     @given(command(paths))
     def one(argv: list[str]) -> None:
         proc = fk.run_cli(*_with_data(argv, env), env={"GAPKIT_NO_CACHE": "1", "GAPKIT_CACHE_DIR": paths["dir"] + "/vc"},
