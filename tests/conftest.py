@@ -45,8 +45,9 @@ def fixtures() -> Path:
     return FIXTURES
 
 
-def run_cli(*args: str, data_dir: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300):
-    """Run the real `gapkit` CLI in a subprocess; returns CompletedProcess (text)."""
+def run_cli(*args: str, data_dir: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300, **popen):
+    """Run the real `gapkit` CLI in a subprocess; returns CompletedProcess (text). ``popen``: more subprocess.run
+    arguments (``preexec_fn`` for resource limits, ``stdout`` for a closed or full output...)."""
     import subprocess
     import sys
 
@@ -56,7 +57,12 @@ def run_cli(*args: str, data_dir: Path | None = None, env: dict[str, str] | None
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     if data_dir is not None:
         full_env["GAPKIT_DATA_DIR"] = str(data_dir)
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    if "stdout" in popen or "stderr" in popen:
+        popen.setdefault("stdout", subprocess.PIPE)
+        popen.setdefault("stderr", subprocess.PIPE)
+    else:
+        popen["capture_output"] = True
+    return subprocess.run(cmd, text=True, timeout=timeout, env=full_env, **popen)
 
 
 def assert_clean_error(proc, *needles: str) -> None:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import socket
+import stat
 import struct
 import subprocess
 import zipfile
@@ -92,19 +94,46 @@ def _stamps_removed(manifest: dict[str, Any]) -> dict[str, Any]:
     m = json.loads(json.dumps(manifest))
     m.pop("updated", None)
     for rec in m.get("raw", {}).values():
-        rec.pop("checked", None)
+        if isinstance(rec, dict):
+            rec.pop("checked", None)
     return m
 
 
 def snapshot(d: Path) -> dict[str, str]:
     """sha256 of every file in the data folder (not the lock, not the result cache), and of the
-    manifest without its ``updated``/``checked`` time stamps."""
-    out = {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
-           for p in sorted(d.rglob("*")) if p.is_file() and p.name != ".gapkit.lock" and "cache" not in p.relative_to(d).parts}
-    m = json.loads((d / "manifest.json").read_text())
-    # each test's loopback server listens on its own port: the mirror URLs in raw records differ by it
-    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", json.dumps(_stamps_removed(m), sort_keys=True))
-    out["manifest (without time stamps)"] = hashlib.sha256(text.encode()).hexdigest()
+    manifest without its ``updated``/``checked`` time stamps. Links are recorded by their target and pipes or
+    devices by their kind: a snapshot never follows a planted link or opens a pipe."""
+    out = {k: v for k, v in tree_state(d).items() if not k.endswith(".gapkit.lock") and "cache" not in Path(k).parts}
+    m_path = d / "manifest.json"
+    if m_path.is_file() and not m_path.is_symlink():
+        try:
+            m = json.loads(m_path.read_text())
+        except (ValueError, RecursionError):
+            return out
+        if isinstance(m, dict):
+            # each test's loopback server listens on its own port: the mirror URLs in raw records differ by it
+            text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", json.dumps(_stamps_removed(m), sort_keys=True))
+            out["manifest (without time stamps)"] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+def tree_state(folder: Path) -> dict[str, str]:
+    """What is under ``folder``: a regular file's sha256, a link's target (never followed), another entry's kind
+    (a pipe is never opened). Folders themselves are not listed."""
+    out: dict[str, str] = {}
+    if not folder.exists():
+        return out
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [*filenames, *(n for n in dirnames if (Path(dirpath) / n).is_symlink())]:
+            p = Path(dirpath) / name
+            st = os.lstat(p)
+            rel = str(p.relative_to(folder))
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = "link -> " + os.readlink(p)
+            elif stat.S_ISREG(st.st_mode):
+                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+            else:
+                out[rel] = f"special {stat.S_IFMT(st.st_mode):o}"
     return out
 
 
@@ -120,18 +149,68 @@ def assert_intact(before: dict[str, str], d: Path, *, manifest_bytes: bool) -> N
     else:
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) and k != "manifest.json")
     assert not changed, f"changed or new files after a failed run: {changed}"
-    leftovers = [str(p) for p in d.rglob("*") if p.is_file() and (".partial" in p.parts or p.name.endswith(".tmp"))]
+    assert_no_leftovers(d)
+
+
+def assert_no_leftovers(d: Path) -> None:
+    """No temporary file (``*.tmp``, partial downloads) and nothing in the scratch folder stays behind."""
+    leftovers = [str(p) for p in d.rglob("*") if (p.is_file() or p.is_symlink())
+                 and (".partial" in p.parts or p.name.endswith(".tmp") or p.relative_to(d).parts[0] == "tmp")]
     assert not leftovers, f"temporary files left behind: {leftovers}"
 
 
 def assert_clean_failure(proc: subprocess.CompletedProcess[str], needles: list[str]) -> None:
     """Non-zero exit, no traceback, one ``error:`` paragraph per failure naming what went wrong."""
-    assert proc.returncode != 0, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+    assert proc.returncode != 0, (proc.stdout or "") + proc.stderr
+    assert "Traceback" not in proc.stderr and "Traceback" not in (proc.stdout or ""), proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")] or [proc.stderr]
     assert errors, proc.stderr
     for n in needles:
         assert n in proc.stderr, f"{n!r} not in stderr:\n{proc.stderr}"
+
+
+def assert_clean_exit(proc: subprocess.CompletedProcess[str], needles: list[str], codes: tuple[int, ...] = (1, 2)) -> None:
+    """A failure the user or the environment caused: exit 1 or 2 (never 70, "a bug"), one ``error:`` paragraph
+    naming what went wrong, no traceback."""
+    assert_clean_failure(proc, needles)
+    assert proc.returncode in codes, f"exit {proc.returncode}, expected one of {codes}:\n{proc.stderr}"
+    assert "unexpected error" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors, f"no 'error:' paragraph:\n{proc.stderr}"
+
+
+def fsize_limit(nbytes: int) -> Callable[[], None]:
+    """A ``preexec_fn``: files the process writes may not grow past ``nbytes`` (RLIMIT_FSIZE). With SIGXFSZ
+    ignored, a write past it fails with EFBIG, as a full disk fails with ENOSPC: no root, no special
+    file system."""
+    import resource
+    import signal
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+    return limit
+
+
+def deep_json(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def hold_lock(d: Path) -> Any:
+    """Hold the data folder's ingest lock from this process (as a running ingest would); a context manager."""
+    import contextlib
+    import fcntl
+
+    @contextlib.contextmanager
+    def held() -> Any:
+        with open(d / ".gapkit.lock", "a+") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            fh.seek(0)
+            fh.truncate()
+            fh.write("pid 1 since a test")
+            fh.flush()
+            yield
+    return held()
 
 
 def assert_consistent(d: Path) -> None:

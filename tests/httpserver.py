@@ -126,3 +126,21 @@ def trickle(length: int, chunks: int, chunk: bytes, pause: float) -> Fault:
         h.close_connection = True
         return True
     return fault
+
+
+def trickle_headers(pause: float, lines: int = 10_000) -> Fault:
+    """Answer 200, then send one header line every ``pause`` seconds and never finish the headers: every read
+    returns within the client's read timeout, so only a deadline that covers the headers stops it."""
+    def fault(h: Handler) -> bool:
+        try:
+            h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            h.wfile.flush()
+            for i in range(lines):
+                time.sleep(pause)
+                h.wfile.write(f"X-Slow-{i}: {'x' * 8}\r\n".encode())
+                h.wfile.flush()
+        except OSError:
+            pass
+        h.close_connection = True
+        return True
+    return fault

@@ -9,6 +9,7 @@ bounded number of times) and then ingest normally.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests import faultkit as fk
-from tests.httpserver import Handler
+from tests.conftest import require_shared
+from tests.httpserver import Handler, base_url, serve, trickle_headers
 
 
 @pytest.fixture(scope="session")
@@ -155,3 +157,75 @@ def test_unchanged_upstream_costs_one_conditional_request(data: Path) -> None:
     assert requests == [fk.EP] and "unchanged" in proc.stdout
     after = fk.snapshot(data)
     assert {k: v for k, v in after.items() if k != "manifest.json"} == {k: v for k, v in before.items() if k != "manifest.json"}
+
+
+# -- Hardening II: every read has a bound -----------------------------------------------------------------------
+def _no_length(data: bytes) -> fk.Fault:
+    """200 with no Content-Length: the body runs until the server closes the connection."""
+    def f(h: Handler) -> bool:
+        h.send_response(200)
+        h.end_headers()
+        try:
+            for i in range(0, len(data), 1 << 20):
+                h.wfile.write(data[i:i + (1 << 20)])
+        except OSError:
+            pass
+        h.close_connection = True
+        return True
+    return f
+
+
+def _announces(length: int) -> fk.Fault:
+    def f(h: Handler) -> bool:
+        h.send_response(200)
+        h.send_header("Content-Length", str(length))
+        h.end_headers()
+        h.close_connection = True
+        return True
+    return f
+
+
+def _duplicated_page() -> bytes:
+    """A 14 MB Projections Central page: the state's rows repeated (merging pages used to compare every
+    occupation code with every other: 39 s for this page, minutes for a bigger one)."""
+    rows = fk.wy_rows()
+    many = rows * (14_000_000 // len(json.dumps(rows)) + 1)
+    return fk.projections_json(many)
+
+
+WYA = ["projections", "--states", "WY"]
+BOUNDED: list[tuple[str, list[str], Callable[[], dict[str, fk.Fault]], list[str], dict[str, str] | None]] = [
+    ("headers-trickled-past-deadline", BLS, lambda: {fk.EP: trickle_headers(0.2)}, ["occupation.xlsx", "took longer than 1.5 s",
+                                                                                     "headers"], {"GAPKIT_HTTP_DEADLINE": "1.5"}),
+    ("json-headers-trickled-past-deadline", WYA, lambda: {fk.WY: trickle_headers(0.2)}, ["LongTermRestJson/56", "took longer than 1.5 s"],
+     {"GAPKIT_HTTP_DEADLINE": "1.5"}),
+    ("json-page-14mb-duplicated", WYA, lambda: {fk.WY: fk.body(_duplicated_page())}, ["LongTermRestJson/56", "more than once"], None),
+    ("json-page-past-64mb-streamed", WYA, lambda: {fk.WY: _no_length(b'{"rows": [' + b'{"OccCode": "11-1011"},' * 3_200_000 + b"{}]}")},
+     ["LongTermRestJson/56", "size limit of 67,108,864 bytes"], None),
+    ("json-page-announcing-500mb", WYA, lambda: {fk.WY: _announces(500_000_000)}, ["LongTermRestJson/56", "500,000,000 bytes"], None),
+    ("json-page-200k-deep", WYA, lambda: {fk.WY: fk.body(fk.deep_json(200_000))}, ["LongTermRestJson/56", "nested"], None),
+    ("json-page-200k-deep-object", WYA, lambda: {fk.WY: fk.body(b'{"rows": ' + fk.deep_json(200_000) + b"}")},
+     ["LongTermRestJson/56", "nested"], None),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "faults", "needles", "env"), BOUNDED, ids=[c[0] for c in BOUNDED])
+def test_every_read_has_a_bound(data: Path, case: str, args: list[str], faults: Callable[[], dict[str, fk.Fault]], needles: list[str],
+                                env: dict[str, str] | None) -> None:
+    before = fk.snapshot(data)
+    proc, _ = fk.ingest(data, *args, faults=faults(), env=env, timeout=120)  # the timeout is the bound
+    fk.assert_clean_exit(proc, needles, codes=(1,))
+    fk.assert_intact(before, data, manifest_bytes=True)
+
+
+@pytest.mark.parametrize("target", ["xlsx", "paged-json"])
+def test_disk_full_while_downloading(data: Path, target: str) -> None:
+    """No space for the download (RLIMIT_FSIZE: the kernel fails the write past the limit as a full disk would):
+    a DownloadError naming the URL and the file, the previous raw copy and tables untouched."""
+    args, path = (["bls-ep", "--force"], fk.EP) if target == "xlsx" else (["projections", "--states", "WY", "--force"], fk.WY)
+    before = fk.snapshot(data)
+    with serve(require_shared() / "mirror") as srv:
+        proc = fk.run_cli("ingest", *args, "--mirror", base_url(srv), data_dir=data, env=fk.FAST, timeout=120,
+                          preexec_fn=fk.fsize_limit(len(fk.mirror_bytes(path)) // 3))
+    fk.assert_clean_exit(proc, [path.rsplit("/", 1)[-1], "could not be saved", "File too large", "Free some disk space"], codes=(1,))
+    fk.assert_intact(before, data, manifest_bytes=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gapkit.errors import DownloadError, UsageError
+from gapkit.errors import DownloadError, GapkitError, UsageError
 from gapkit.ingestion.fetch import Fetcher, mirror_path, mirror_url, user_agent
 from tests.httpserver import Handler, base_url, hang_for, serve, trickle
 
@@ -172,3 +172,39 @@ def test_mirror_mapping(tmp_path: Path) -> None:
     assert mirror_path(tmp_path, url) == (tmp_path / "www.bls.gov/emp/ind-occ-matrix/occupation.xlsx").resolve()
     with pytest.raises(UsageError, match="outside"):
         mirror_path(tmp_path, "https://x/../../etc/passwd")
+
+
+@pytest.mark.parametrize("pause", [0.05, 0.2])
+def test_trickled_headers_past_deadline(site: Path, tmp_path: Path, pause: float) -> None:
+    """Each header line arrives well within the read timeout; only the deadline, which covers the headers, stops it."""
+    from tests.httpserver import trickle_headers
+
+    with serve(site, {"/f/data.bin": trickle_headers(pause)}) as srv, fetcher(retries=0, timeout=2.0, deadline=0.8) as f:
+        with pytest.raises(DownloadError, match="longer than 0.8 s"):
+            f.download(base_url(srv) + "f/data.bin", tmp_path / "o")
+        assert not (tmp_path / "o").exists()
+
+
+def test_deadline_does_not_outlive_its_download(site: Path, tmp_path: Path) -> None:
+    """The deadline applies to one download: a kept-alive connection used later is not timed out by it."""
+    import time
+
+    with serve(site) as srv, fetcher(deadline=0.5) as f:
+        f.download(base_url(srv) + "f/data.bin", tmp_path / "a")
+        time.sleep(0.6)
+        got = f.download(base_url(srv) + "f/data.bin", tmp_path / "b")
+        assert got.status == "downloaded"
+
+
+def test_download_refuses_a_link_or_pipe_as_destination(site: Path, tmp_path: Path) -> None:
+    import os
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / "link").symlink_to(victim)
+    os.mkfifo(tmp_path / "pipe")
+    with serve(site) as srv, fetcher() as f:
+        for dest, kind in (("link", "symbolic link"), ("pipe", "named pipe")):
+            with pytest.raises(GapkitError, match=kind):
+                f.download(base_url(srv) + "f/data.bin", tmp_path / dest)
+    assert victim.read_text() == "precious"

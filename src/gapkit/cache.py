@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from gapkit import __version__
-from gapkit.store import Store, atomic_write_bytes
+from gapkit.config.user_files import read_user_bytes
+from gapkit.errors import GapkitError
+from gapkit.store import Store, atomic_write_bytes, check_regular_file, open_regular
 
 CACHE_VERSION = "1"
 
@@ -34,39 +36,79 @@ def _code_stamp() -> bytes:
     return "\n".join(parts).encode()
 
 
+MAX_ENTRY_BYTES = 256 * 1024 * 1024
+_SCALAR = (str, int, float, bool, type(None))
+
+
 class ResultCache:
     def __init__(self, data_dir: str | os.PathLike[str] | None, params: dict[str, Any], files: list[str] | None = None) -> None:
         self.enabled = os.environ.get("GAPKIT_NO_CACHE", "") in {"", "0"}
         self.store = Store(data_dir)
         self.path: Path | None = None
-        if not self.enabled or not self.store.manifest_path.exists():
+        if not self.enabled:
+            return
+        manifest = self.store.manifest_bytes()
+        if manifest is None:
             return
         h = hashlib.sha256()
         h.update(f"{CACHE_VERSION}\0{__version__}\0".encode())
         h.update(json.dumps(params, sort_keys=True, default=str).encode())
-        h.update(self.store.manifest_path.read_bytes())
+        h.update(manifest)
         h.update(_code_stamp())
         shipped = Path(str(resources.files("gapkit").joinpath("config/shipped")))
         for entry in sorted(shipped.rglob("*.toml")):
             h.update(str(entry.relative_to(shipped)).encode() + b"\0" + entry.read_bytes())
         for f in files or []:
             try:
-                h.update(Path(f).read_bytes())
-            except OSError:
+                # a regular file only, with a bound: a pipe or device named as a user file never blocks here
+                h.update(read_user_bytes(f, f, ""))
+            except GapkitError:
                 self.enabled = False  # let the computation report the problem
                 return
         self.path = self.store.root / "cache" / "results" / f"{h.hexdigest()[:40]}.json"
 
     def get(self) -> dict[str, Any] | None:
+        """The cached result, or None: a missing entry, and equally one that is not a regular file, not JSON or
+        not the shape gapkit writes (damage from outside; the next put rewrites it)."""
         if not self.enabled or self.path is None:
             return None
         try:
-            return json.loads(self.path.read_text())  # type: ignore[no-any-return]
-        except (OSError, ValueError):
+            if not check_regular_file(self.path, within=self.store.root):
+                return None
+            with open_regular(self.path) as fh:
+                raw = fh.read(MAX_ENTRY_BYTES + 1)
+            if len(raw) > MAX_ENTRY_BYTES:
+                return None
+            value = json.loads(raw)
+        except (OSError, GapkitError, ValueError, RecursionError):
             return None
+        return value if well_formed(value) else None
 
     def put(self, value: dict[str, Any]) -> None:
         if not self.enabled or self.path is None:
             return
-        with contextlib.suppress(OSError):
-            atomic_write_bytes(self.path, json.dumps(value, default=str).encode())
+        with contextlib.suppress(OSError, GapkitError, ValueError):
+            atomic_write_bytes(self.path, json.dumps(value, default=str, allow_nan=False).encode(), within=self.store.root)
+
+
+def well_formed(value: Any) -> bool:
+    """A result as `gapkit gap`, `pathways` and `programs` store it: rows (columns, numeric flags, rows of
+    scalars of the right length), method, notes, title and method line."""
+    if not isinstance(value, dict):
+        return False
+    rows = value.get("rows")
+    if not isinstance(rows, dict):
+        return False
+    cols, numeric, body = rows.get("columns"), rows.get("numeric"), rows.get("rows")
+    if not (isinstance(cols, list) and isinstance(numeric, list) and isinstance(body, list)):
+        return False
+    if len(cols) != len(numeric) or not all(isinstance(c, str) for c in cols) or not all(isinstance(n, bool) for n in numeric):
+        return False
+    if not all(isinstance(r, list) and len(r) == len(cols) and all(isinstance(v, _SCALAR) for v in r) for r in body):
+        return False
+    notes = value.get("notes")
+    if not isinstance(value.get("method"), dict) or not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        return False
+    if not isinstance(value.get("title"), str) or not isinstance(value.get("method_line"), str):
+        return False
+    return "unallocated" not in value or isinstance(value["unallocated"], dict)

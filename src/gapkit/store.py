@@ -12,8 +12,11 @@ import errno
 import fcntl
 import hashlib
 import json
+import math
 import os
-import tempfile
+import secrets
+import shutil
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,9 +38,18 @@ UNIT_COLUMN = "source_unit"
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     if data_dir:
-        return Path(data_dir).expanduser().resolve()
-    env = os.environ.get(ENV_DATA_DIR)
-    return Path(env).expanduser().resolve() if env else (Path.cwd() / "data").resolve()
+        given, label = Path(data_dir), f"--data-dir {data_dir}"
+    elif os.environ.get(ENV_DATA_DIR):
+        given, label = Path(os.environ[ENV_DATA_DIR]), f"{ENV_DATA_DIR}={os.environ[ENV_DATA_DIR]}"
+    else:
+        given, label = Path.cwd() / "data", "the data folder ./data"
+    try:
+        return given.expanduser().resolve()
+    except (RuntimeError, OSError) as exc:  # a symbolic link loop (RuntimeError before Python 3.13), a name too long
+        reason = "a symbolic link loop" if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP \
+            else (exc.strerror or str(exc))
+        raise UsageError(f"{label}: the path cannot be used ({reason}). Give --data-dir (or {ENV_DATA_DIR}) an existing "
+                         "folder or a new folder's name; nothing was changed.") from None
 
 
 def now_iso() -> str:
@@ -46,25 +58,217 @@ def now_iso() -> str:
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+# -- files gapkit writes and reads: never through a symbolic link, never a pipe or a device -----------
+def kind_of(mode: int) -> str:
+    """What a file of this ``st_mode`` is, for messages."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a regular file" if stat.S_ISREG(mode) else "not a regular file"
+
+
+class UnsafePathError(GapkitError):
+    """gapkit was about to write (or read its own file) through a symbolic link, or into a pipe or device."""
+
+
+def _refusal(path: Path, mode: int, label: str | None, writing: bool) -> UnsafePathError:
+    what = label or str(path)
+    if stat.S_ISLNK(mode):
+        try:
+            target = f" (pointing to {os.readlink(path)})"
+        except OSError:
+            target = ""
+        if label and label.startswith("--"):
+            return UnsafePathError(
+                f"{what} is a symbolic link{target}. gapkit never writes through a link or replaces one (it could "
+                "overwrite a file anywhere on the machine): give the real path of the file, or another name; nothing "
+                "was written.")
+        return UnsafePathError(
+            f"{what} is a symbolic link{target} where gapkit keeps a file of its own. gapkit never "
+            f"{'writes' if writing else 'reads its own files'} through a link (it could overwrite a file anywhere on the "
+            "machine): remove the link and run again; nothing was changed.")
+    kind = kind_of(mode)
+    if label and label.startswith("--"):
+        return UnsafePathError(
+            f"{what} is {kind}, not a regular file; gapkit writes only regular files it can replace atomically. To send "
+            f"the output there, leave out the option and redirect it (`> {path}`); nothing was written.")
+    return UnsafePathError(
+        f"{what} is {kind} where gapkit keeps a regular file of its own; gapkit never opens it (reading a pipe "
+        "would hang, writing a device would destroy it). Remove it and run again; nothing was changed.")
+
+
+def check_target(path: Path, label: str | None = None, *, within: Path | None = None, writing: bool = True) -> None:
+    """Refuse ``path`` when it is a symbolic link, or exists and is neither a regular file nor a folder (a
+    folder is left to the caller, whose error says "Is a directory"). With ``within`` (gapkit's own folder,
+    e.g. the data folder), every folder between it and ``path`` must be a real folder, not a link.
+
+    Raises :class:`UnsafePathError` (one paragraph naming the path); a name too long is a UsageError.
+    """
     try:
-        with os.fdopen(fd, "wb") as fh:
+        if within is not None:
+            try:
+                rel = path.relative_to(within)
+            except ValueError:
+                rel = None
+            cur = within
+            for part in (rel.parts[:-1] if rel is not None else ()):
+                cur = cur / part
+                try:
+                    st = os.lstat(cur)
+                except FileNotFoundError:
+                    break  # created later by gapkit itself (mkdir), a real folder
+                if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+                    raise _refusal(cur, st.st_mode, None, writing)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return
+    except OSError as exc:
+        raise UsageError(f"{label or path}: the path cannot be used ({exc.strerror or exc}); choose a shorter or valid "
+                         "path; nothing was changed.") from None
+    if stat.S_ISLNK(st.st_mode) or not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        raise _refusal(path, st.st_mode, label, writing)
+
+
+def check_regular_file(path: Path, label: str | None = None, *, within: Path | None = None) -> bool:
+    """True when ``path`` is a regular file gapkit may read (False when it does not exist); a link, pipe,
+    device or socket is refused before anything opens it (opening a pipe blocks forever)."""
+    check_target(path, label, within=within, writing=False)
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def open_regular(path: Path) -> Iterator[Any]:
+    """Open a file for reading only if it is a regular file: O_NOFOLLOW is not used (readers of user files
+    may follow links), but O_NONBLOCK makes a pipe return at once and the fstat check refuses it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({kind_of(st.st_mode)})", str(path))
+        os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        yield fh
+
+
+def temp_name(path: Path, suffix: str = ".tmp") -> Path:
+    """A short, unpredictable sibling name for a temporary file (``.<first 24 chars of the name>.<8 hex><suffix>``):
+    a legal 250-character file name never gets a temporary name past the 255-byte limit."""
+    stem = path.name[:24]
+    return path.with_name(f".{stem}.{secrets.token_hex(4)}{suffix}")
+
+
+def create_new(path: Path, mode: int = 0o600) -> Any:
+    """A new file opened for writing: fails if anything (a planted link included) is already there."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    return os.fdopen(fd, "wb")
+
+
+def open_for_write(path: Path) -> Any:
+    """Open (create or truncate) ``path`` for writing, refusing a symbolic link (O_NOFOLLOW) and anything that is
+    not a regular file (O_NONBLOCK so a pipe does not block; fstat refuses it)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+    except OSError:
+        try:  # a link (ELOOP) or a pipe without a reader (ENXIO): say what is there
+            st = os.lstat(path)
+        except OSError:
+            st = None
+        if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            raise _refusal(path, st.st_mode, None, True) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _refusal(path, st.st_mode, None, True)
+        os.set_blocking(fd, True)
+        os.ftruncate(fd, 0)
+        return os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, within: Path | None = None, label: str | None = None,
+                       mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` atomically (a short temporary sibling, fsync, rename).
+
+    A symbolic link or special file at ``path`` is refused (:class:`UnsafePathError`), and with ``within`` so is
+    a link anywhere between that folder and ``path``: the rename would otherwise replace a link the user
+    placed, and a folder that is a link would send the file elsewhere. OS errors (no space, read-only...)
+    propagate as OSError after the temporary file is removed. ``mode`` is the new file's permissions before the
+    umask (0o600: the store's own files; documents the user asked for pass 0o666, rw-r--r-- under the usual umask).
+    """
+    check_target(path, label, within=within)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name(path)
+    try:
+        with create_new(tmp, mode) as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def finite_seconds(value: float, option: str, *, maximum: float = 7 * 86400) -> float:
+    """A waiting time from the command line: a finite number of seconds between 0 and ``maximum`` (a week)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not math.isfinite(v) or v < 0 or v > maximum:
+        raise UsageError(f"{option} {value}: give a number of seconds from 0 to {maximum:,.0f} (a week); "
+                         "nothing was changed.")
+    return v
+
+
+# The scratch folder of the running ingest (``<data folder>/tmp``, swept under the lock): sources unpack
+# archive members there instead of the system temporary folder, so a killed ingest leaves nothing behind
+# that the next one does not remove.
+_SCRATCH: list[Path] = []
+
+
+def scratch_dir() -> Path | None:
+    """Where a source may create temporary folders now (None outside an ingest: the system default)."""
+    return _SCRATCH[-1] if _SCRATCH else None
+
+
+def _reason(exc: BaseException) -> str:
+    """An OS or library error in a few words (``No space left on device``)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, GapkitError):
+        return exc.message
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
 
 
 def vintage_sort_key(vintage: str) -> tuple[int, str]:
@@ -82,21 +286,34 @@ class DatasetEntry:
     updated: str
     inputs: dict[str, dict[str, Any]]
 
+    @classmethod
+    def from_record(cls, rec: Any) -> DatasetEntry | None:
+        """The entry of a manifest record, or None when the record is unusable (a key missing or of the wrong
+        type: damage from outside, or a run killed by an older gapkit). Keys a newer gapkit added are ignored.
+        An unusable entry is rewritten by the next ingest of its source (its files count as not yet parsed)."""
+        if not isinstance(rec, dict):
+            return None
+        kinds = {"dataset": str, "vintage": str, "source": str, "rows": int, "path": str, "updated": str, "inputs": dict}
+        if not all(isinstance(rec.get(k), t) for k, t in kinds.items()) or isinstance(rec["rows"], bool):
+            return None
+        inputs = {str(u): i for u, i in rec["inputs"].items() if isinstance(i, dict)}
+        return cls(**{k: rec[k] for k in kinds if k != "inputs"}, inputs=inputs)
+
     @property
     def sha256(self) -> str:
         """The raw file's sha256, or for a table built from many files a digest of their digests."""
-        shas = sorted({i["sha256"] for i in self.inputs.values()})
+        shas = sorted({str(i.get("sha256") or "") for i in self.inputs.values()})
         if len(shas) == 1:
             return shas[0]
         return hashlib.sha256("".join(shas).encode()).hexdigest()
 
     @property
     def retrieved(self) -> str:
-        return max((i.get("retrieved") or "" for i in self.inputs.values()), default="")
+        return max((str(i.get("retrieved") or "") for i in self.inputs.values()), default="")
 
     @property
     def origins(self) -> list[str]:
-        return sorted({i.get("origin", "") for i in self.inputs.values()})
+        return sorted({str(i.get("origin", "")) for i in self.inputs.values()})
 
 
 class Store:
@@ -116,9 +333,14 @@ class Store:
     def manifest(self) -> dict[str, Any]:
         if self._manifest is None:
             try:
-                text = self.manifest_path.read_bytes()
-            except FileNotFoundError:
-                text = b"{}"
+                if check_regular_file(self.manifest_path, within=self.root):
+                    text = self._read_own(self.manifest_path)
+                elif os.path.lexists(self.manifest_path):  # a folder (links, pipes and devices were refused above)
+                    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(self.manifest_path))
+                else:
+                    text = b"{}"
+            except GapkitError:
+                raise
             except OSError as exc:
                 raise GapkitError(f"{self.manifest_path} cannot be read ({exc.strerror or exc}); gapkit keeps its record of "
                                   "every ingested table there. Fix or remove it; nothing was changed.") from None
@@ -126,7 +348,7 @@ class Store:
                 loaded = json.loads(text)
                 if not isinstance(loaded, dict) or not all(isinstance(loaded.get(k, {}), dict) for k in ("datasets", "raw", "files")):
                     raise ValueError
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 # A manifest is only ever replaced atomically, so this is outside damage. Never
                 # overwrite it silently: the tables' provenance would be lost without a word.
                 raise GapkitError(
@@ -138,7 +360,30 @@ class Store:
             self._manifest.setdefault("datasets", {})
             self._manifest.setdefault("raw", {})
             self._manifest.setdefault("files", {})
+            for part in ("raw", "files"):  # records that are not objects say nothing: dropped at the next save
+                for k in [k for k, v in self._manifest[part].items() if not isinstance(v, dict)]:
+                    del self._manifest[part][k]
         return self._manifest
+
+    MAX_MANIFEST_BYTES = 512 * 1024 * 1024
+
+    def _read_own(self, path: Path) -> bytes:
+        """A file of gapkit's own (the manifest), read with a bound: a regular file only, at most 512 MB."""
+        with open_regular(path) as fh:
+            data = fh.read(self.MAX_MANIFEST_BYTES + 1)
+        if len(data) > self.MAX_MANIFEST_BYTES:
+            raise GapkitError(f"{path} is larger than {self.MAX_MANIFEST_BYTES // 2**20} MB, far beyond any manifest gapkit "
+                              "writes; it is damaged. Move it aside and run the ingest again; nothing was changed.")
+        return data
+
+    def manifest_bytes(self) -> bytes | None:
+        """The manifest's bytes (for cache keys), or None when there is none or it cannot be read safely."""
+        try:
+            if not check_regular_file(self.manifest_path, within=self.root):
+                return None
+            return self._read_own(self.manifest_path)
+        except (GapkitError, OSError):
+            return None
 
     def save_manifest(self, force: bool = False) -> None:
         """Write the manifest atomically, only when something in it changed."""
@@ -148,15 +393,19 @@ class Store:
         m = self.manifest()
         m["gapkit_version"] = __version__
         m["updated"] = now_iso()
-        atomic_write_bytes(self.manifest_path, json.dumps(m, indent=1, sort_keys=True).encode())
+        try:
+            atomic_write_bytes(self.manifest_path, json.dumps(m, indent=1, sort_keys=True).encode(), within=self.root)
+        except BaseException:
+            self._dirty = True  # still unsaved
+            raise
 
     def entries(self) -> list[DatasetEntry]:
-        out = [DatasetEntry(**e) for e in self.manifest()["datasets"].values()]
+        """The usable dataset entries (see :meth:`DatasetEntry.from_record`)."""
+        out = [e for rec in self.manifest()["datasets"].values() if (e := DatasetEntry.from_record(rec)) is not None]
         return sorted(out, key=lambda e: (e.source, e.dataset, vintage_sort_key(e.vintage)))
 
     def entry(self, dataset: str, vintage: str) -> DatasetEntry | None:
-        e = self.manifest()["datasets"].get(f"{dataset}/{vintage}")
-        return DatasetEntry(**e) if e else None
+        return DatasetEntry.from_record(self.manifest()["datasets"].get(f"{dataset}/{vintage}"))
 
     def known_sha(self, sha256: str, source: str | None = None) -> bool:
         """True when a file with this digest was parsed and every table it fed is still on disk.
@@ -165,12 +414,15 @@ class Store:
         state's projections as CSV and as JSON) still counts as parsed: it is not parsed again.
         """
         rec = self.manifest()["files"].get(sha256)
-        if not rec or (source is not None and rec.get("source", source) != source):
+        if not isinstance(rec, dict) or (source is not None and rec.get("source", source) != source):
             return False
+        outputs = rec.get("outputs")
+        if not isinstance(outputs, list) or not all(isinstance(k, str) for k in outputs):
+            return False  # an incomplete record: parse the file again, which rewrites it
         datasets = self.manifest()["datasets"]
-        for key in rec["outputs"]:
-            e = datasets.get(key)
-            if e is None or not self.table_readable(self.root / e["path"]):
+        for key in outputs:
+            e = DatasetEntry.from_record(datasets.get(key))
+            if e is None or not self.table_readable(self.root / e.path):
                 return False
         return True
 
@@ -180,8 +432,12 @@ class Store:
             import polars as pl
 
             try:
-                pl.read_parquet_schema(path)
-                self._readable[path] = True
+                # a link, pipe or device where a table belongs is refused before anything opens it
+                self._readable[path] = check_regular_file(path, within=self.root)
+                if self._readable[path]:
+                    pl.read_parquet_schema(path)
+            except UnsafePathError:
+                self._readable[path] = False
             except Exception:
                 self._readable[path] = False
         return self._readable[path]
@@ -191,7 +447,8 @@ class Store:
         self._dirty = True
 
     def raw_record(self, rel: str) -> dict[str, Any] | None:
-        return self.manifest()["raw"].get(rel)
+        rec = self.manifest()["raw"].get(rel)
+        return rec if isinstance(rec, dict) else None
 
     def set_raw_record(self, rel: str, record: dict[str, Any]) -> None:
         self.manifest()["raw"][rel] = record
@@ -235,7 +492,10 @@ class Store:
         new = [f.with_columns(pl.col(c).cast(pl.Categorical) for c in ("source_file", UNIT_COLUMN) if c in f.columns) for f in new]
         path = self.table_path(dataset, vintage)
         key = f"{dataset}/{vintage}"
-        old_entry = self.manifest()["datasets"].get(key)
+        check_target(path, within=self.root)  # a link or pipe where the table belongs: refused, never followed
+        raw_old_entry = self.manifest()["datasets"].get(key)
+        old = DatasetEntry.from_record(raw_old_entry)
+        old_entry = {"inputs": old.inputs} if old is not None else None
         frames: list[pl.DataFrame] = []
         inputs: dict[str, dict[str, Any]] = {}
         # Other units' rows stay, also when the manifest has no entry for this table (a new manifest
@@ -264,20 +524,33 @@ class Store:
         table = table.select(full_schema.names).cast(dict(target))  # type: ignore[arg-type]
         path.parent.mkdir(parents=True, exist_ok=True)
         self._readable.pop(path, None)
-        fd, tmp = tempfile.mkstemp(prefix=f".{vintage}.", suffix=".parquet.tmp", dir=path.parent)
-        os.close(fd)
+        tmp = temp_name(path, ".parquet.tmp")
+        backup = temp_name(path, ".parquet.prev.tmp")
+        had_old = path.exists()
         try:
-            table.write_parquet(tmp, compression="zstd")
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            try:
+                create_new(tmp).close()
+                table.write_parquet(tmp, compression="zstd")
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+                if had_old:  # the previous table, put back if the manifest cannot be saved
+                    try:
+                        os.link(path, backup)
+                    except OSError:  # a file system without hard links
+                        shutil.copyfile(path, backup)
+                os.replace(tmp, path)
+            except Exception as exc:
+                raise GapkitError(f"Writing {path} failed ({_reason(exc)}); the previous table was left in place and the "
+                                  "manifest was not changed.") from None
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            for leftover in (tmp, backup):
+                with contextlib.suppress(OSError):
+                    os.unlink(leftover)
             raise
         for u, f, rec in parts:
             inputs[u] = {**rec, "rows": f.height}
-        self.manifest()["datasets"][key] = {
+        datasets = self.manifest()["datasets"]
+        datasets[key] = {
             "dataset": dataset,
             "vintage": vintage,
             "source": source,
@@ -287,7 +560,30 @@ class Store:
             "inputs": inputs,
         }
         self._dirty = True
-        self.save_manifest()
+        try:
+            self.save_manifest()
+        except BaseException as exc:
+            # The table and its manifest entry change together or not at all: put the previous table back
+            # (or remove the new one) and forget the new entry.
+            with contextlib.suppress(OSError):
+                if had_old:
+                    os.replace(backup, path)
+                else:
+                    os.unlink(path)
+            if raw_old_entry is None:
+                datasets.pop(key, None)
+            else:
+                datasets[key] = raw_old_entry
+            self._readable.pop(path, None)
+            if isinstance(exc, Exception):
+                raise GapkitError(f"The manifest {self.manifest_path} could not be saved ({_reason(exc)}), so the new "
+                                  f"{dataset} {vintage} table was not kept: the previous table and manifest were left in "
+                                  "place. Free some space (or make the data folder writable) and run the ingest again."
+                                  ) from None
+            raise
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(backup)
         return table.height
 
     def scan(self, dataset: str, vintage: str | None = None) -> pl.LazyFrame:
@@ -305,6 +601,7 @@ class Store:
         elif vintage not in available:
             raise MissingDataError(dataset, hint + f" (ingested vintages: {', '.join(available)})", vintage)
         path = self.table_path(dataset, vintage)
+        check_target(path, within=self.root, writing=False)  # a link or pipe: named, never opened
         if not self.table_readable(path):
             raise GapkitError(f"{path} is damaged (not a readable Parquet file; changed outside gapkit?). Run `{hint}` "
                               "again to rebuild it (add --force if it says unchanged).")
@@ -312,23 +609,86 @@ class Store:
 
     # -- lock -----------------------------------------------------------------------------------
     def sweep_temporary(self) -> None:
-        """Remove what a killed ingest left behind (temporary Parquet/manifest files, partial downloads).
+        """Remove what a killed ingest left behind: temporary Parquet/manifest/cache files, partial downloads and
+        the scratch folder's contents. Links are removed as links, never followed.
 
         Only called with the lock held: no other writer can be using them.
         """
-        leftovers = [*self.root.glob(f".{MANIFEST}.*.tmp"), *self.processed_dir.glob("*/.*.parquet.tmp"),
-                     *(p for p in self.raw_dir.glob("*/.partial/**/*") if p.is_file())]
-        for p in leftovers:
+        def entries(folder: Path) -> list[os.DirEntry[str]]:
+            if not _real_dir(folder):
+                return []
+            with contextlib.suppress(OSError), os.scandir(folder) as it:
+                return list(it)
+            return []
+
+        def remove(e: os.DirEntry[str]) -> None:
             with contextlib.suppress(OSError):
-                p.unlink()
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path)
+                else:
+                    os.unlink(e.path)
+
+        for e in entries(self.root):
+            if e.name.startswith(f".{MANIFEST}.") and e.name.endswith(".tmp"):
+                remove(e)
+        own = [Path(d.path) for d in entries(self.processed_dir) if d.is_dir(follow_symlinks=False)]
+        own.append(self.root / "cache" / "results")
+        for folder in own:
+            for e in entries(folder):
+                if e.name.startswith(".") and e.name.endswith(".tmp"):
+                    remove(e)
+        for d in entries(self.raw_dir):
+            if d.is_dir(follow_symlinks=False):
+                for e in entries(Path(d.path) / ".partial"):
+                    remove(e)
+        for e in entries(self.scratch_path):
+            remove(e)
+
+    @property
+    def scratch_path(self) -> Path:
+        return self.root / "tmp"
+
+    @contextlib.contextmanager
+    def scratch(self) -> Iterator[Path]:
+        """Make ``<data folder>/tmp`` the place sources unpack archives into (see :func:`scratch_dir`) while an
+        ingest runs; an empty scratch folder is removed afterwards. Only used with the lock held."""
+        d = self.scratch_path
+        check_target(d, within=self.root)
+        try:
+            d.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise GapkitError(f"{d}: gapkit's scratch folder cannot be created ({exc.strerror or exc}); remove what is "
+                              "there and run again; nothing was changed.") from None
+        _SCRATCH.append(d)
+        try:
+            yield d
+        finally:
+            _SCRATCH.remove(d)
+            with contextlib.suppress(OSError):
+                d.rmdir()
 
     @contextlib.contextmanager
     def lock(self, wait: float = 0.0) -> Iterator[None]:
+        wait = finite_seconds(wait, "--wait")
         if self.root.exists() and not self.root.is_dir():
             raise UsageError(f"The data folder {self.root} is a file, not a folder; give --data-dir (or GAPKIT_DATA_DIR) a folder.")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            fh = open(self.lock_path, "a+")  # noqa: SIM115 - held for the duration of the context
+        except OSError as exc:
+            raise UsageError(f"Cannot use the data folder {self.root}: {exc.strerror or exc} ({exc.filename or self.root}). "
+                             "Give --data-dir a writable folder; nothing was changed.") from None
+        check_target(self.lock_path, within=self.root)  # a planted link would have its target truncated
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise _refusal(self.lock_path, st.st_mode, None, True)
+                os.set_blocking(fd, True)
+                fh = os.fdopen(fd, "r+")
+            except BaseException:
+                os.close(fd)
+                raise
         except OSError as exc:
             raise UsageError(f"Cannot use the data folder {self.root}: {exc.strerror or exc} ({exc.filename or self.lock_path}). "
                              "Give --data-dir a writable folder; nothing was changed.") from None
@@ -343,12 +703,12 @@ class Store:
                         raise
                     if time.monotonic() >= deadline:
                         fh.seek(0)
-                        holder = fh.read().strip() or "another process"
+                        holder = " ".join(fh.read(200).split()) or "another process"
                         raise LockedError(
                             f"Another gapkit ingest ({holder}) is writing to {self.root}. Wait for it to finish, "
                             "or pass --wait SECONDS to queue behind it; nothing was changed."
                         ) from None
-                    time.sleep(0.2)
+                    time.sleep(min(0.2, max(0.0, deadline - time.monotonic())) or 0.01)
             fh.seek(0)
             fh.truncate()
             fh.write(f"pid {os.getpid()} since {now_iso()}")
@@ -358,6 +718,13 @@ class Store:
             with contextlib.suppress(OSError):
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
             fh.close()
+
+
+def _real_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def load(dataset: str, vintage: str | None = None, data_dir: str | os.PathLike[str] | None = None) -> pl.LazyFrame:

@@ -6,8 +6,11 @@ compute stay fast (no polars, no matplotlib at start-up).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
+import threading
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -140,18 +143,137 @@ def _register_optional_commands() -> None:
         mod.register(app)
 
 
-def main(argv: list[str] | None = None) -> Any:
+class Terminated(BaseException):
+    """SIGTERM (a cron timeout, `kill`, a container stopping): raised in the main thread so that every
+    ``finally`` and cleanup handler runs (temporary files and folders are removed) before gapkit exits."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Stands in for standard output when the process started with it closed (``>&-``): writing the result
+    is one clear error instead of a crash; file descriptor 1 itself is parked on /dev/null so that no file
+    gapkit opens later can land on it."""
+
+    gapkit_closed = True
+    encoding = "utf-8"
+
+    def write(self, s: str) -> int:
+        from gapkit.render.tables import write_stdout
+
+        write_stdout(s.encode())  # raises the clear error
+        return 0
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def buffer(self) -> _ClosedOutput:
+        return self
+
+
+class _GuardedOutput:
+    """Standard output whose write errors (a full disk behind ``> file``, an I/O error) are one clear error
+    naming standard output, whatever prints (tables, rich, print)."""
+
+    def __init__(self, inner: Any, binary: bool = False) -> None:
+        self._inner = inner
+        self._binary = binary
+
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            from gapkit.render.tables import OutputError
+
+            raise OutputError(f"The result could not be written to standard output ({exc.strerror or exc}); if it "
+                              "goes to a file, free some space on its disk, or give --out FILE elsewhere.") from None
+
+    def write(self, s: Any) -> Any:
+        return self._guard(self._inner.write, s)
+
+    def flush(self) -> None:
+        self._guard(self._inner.flush)
+
+    @property
+    def buffer(self) -> _GuardedOutput:
+        return _GuardedOutput(self._inner.buffer, binary=True) if not self._binary else self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _prepare_process(own_process: bool = True) -> Any:
+    """Standard streams that work whatever the caller gave (closed, full, or a non-UTF-8 locale), and (when gapkit
+    is the process, not a call inside a notebook or a test run) SIGTERM that cleans up. Returns a function that
+    puts back what it changed."""
+    import signal
+
+    saved = (sys.stdout, sys.stderr)
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:  # closed by the caller: park /dev/null there
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if fd == 1:
+                sys.stdout = _ClosedOutput()
+            elif fd == 2:
+                sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    for stream in (sys.stdout, sys.stderr):
+        # a terminal or locale that cannot show a character (ISO-8859-1, C) gets '?' instead of a crash
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="replace")
+    if sys.stdout is not None and not getattr(sys.stdout, "gapkit_closed", False):
+        sys.stdout = _GuardedOutput(sys.stdout)  # type: ignore[assignment]
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if own_process and on_main_thread else None
+
+    def restore() -> None:
+        sys.stdout, sys.stderr = saved
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return restore
+
+
+def run_guarded(fn: Any, *args: Any, own_process: bool = True, **kwargs: Any) -> Any:
+    """Run a command: a GapkitError is one paragraph and its exit code, an OS error (no space, a path that
+    cannot be used) one paragraph and exit 1, SIGTERM a clean stop (``own_process``: gapkit is the process,
+    started from the command line); an unexpected error is still one paragraph (exit 70), with the traceback
+    only when GAPKIT_DEBUG=1."""
+    restore = _prepare_process(own_process)
     try:
-        _register_optional_commands()
-        return app(args=argv, standalone_mode=True)
+        result = fn(*args, **kwargs)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, not at exit: a full disk is reported like any other error
+        return result
     except GapkitError as exc:
         _print_error(exc.message)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _print_error("Interrupted; data already ingested was left untouched.")
         sys.exit(130)
+    except Terminated:
+        _print_error("Stopped by SIGTERM; temporary files were removed and data already ingested was left untouched.")
+        sys.exit(143)
     except BrokenPipeError:
         os._exit(0)
+    except OSError as exc:  # the environment, not gapkit: a full disk, a read-only folder, a path too long
+        if os.environ.get("GAPKIT_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        _print_error(f"{where}{exc.strerror or exc} (errno {exc.errno}). gapkit could not finish; check the path, the "
+                     "free disk space and the permissions, then run the command again. Data already ingested was left "
+                     "untouched.")
+        sys.exit(1)
     except Exception as exc:  # a bug: still one paragraph, never a traceback (GAPKIT_DEBUG=1 shows it)
         if os.environ.get("GAPKIT_DEBUG"):
             raise
@@ -161,11 +283,25 @@ def main(argv: list[str] | None = None) -> Any:
             "Data already ingested was left untouched."
         )
         sys.exit(70)
+    finally:
+        restore()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """The `gapkit` command. Called with ``argv`` (a test, a notebook), SIGTERM keeps the caller's handling."""
+    def run() -> Any:
+        _register_optional_commands()
+        return app(args=argv, standalone_mode=True)
+
+    return run_guarded(run, own_process=argv is None)
 
 
 def _print_error(message: str) -> None:
-    """One paragraph on stderr (the terminal wraps it; scripts can grep it)."""
-    print("error: " + " ".join(message.split()), file=sys.stderr)
+    """One paragraph on stderr (the terminal wraps it; scripts can grep it); no control characters."""
+    from gapkit.render.tables import terminal_text
+
+    with contextlib.suppress(OSError, ValueError):  # stderr itself is gone: the exit code still says it
+        print("error: " + " ".join(terminal_text(message).split()), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -72,17 +72,17 @@ def sectors_list(ctx: typer.Context) -> None:
     """List the shipped sectors."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.console import Console
     from rich.table import Table
 
     from gapkit.config.sectors import list_sectors
+    from gapkit.render.tables import rich_console
 
     t = Table(title="Shipped sectors (gapkit gap --sector NAME)")
     for c in ("name", "title", "subsectors", "groups"):
         t.add_column(c)
     for s in list_sectors():
         t.add_row(s.name, s.title, ", ".join(x.key for x in s.subsectors) or "(whole economy)", ", ".join(g.key for g in s.groups))
-    Console().print(t)
+    rich_console().print(t)
 
 
 @sectors_app.command("show")

@@ -77,24 +77,26 @@ def run_gap(query: Query, *, sensitivity: bool, fmt: str, out: str | os.PathLike
 
 
 def show_sector(name: str, data_dir: DataDir) -> None:
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from gapkit.analysis.names import sector_name
     from gapkit.analysis.tables import Tables
     from gapkit.config.sectors import load_sector
     from gapkit.errors import GapkitError
+    from gapkit.render.tables import rich_console
+    from gapkit.render.tables import terminal_text as txt
 
     s = load_sector(sector_name(name))
-    console = Console()
-    console.print(f"[bold]{s.title}[/] ({s.name})", highlight=False)
-    console.print(s.description, highlight=False, markup=False)
-    t = Tables(data_dir)
+    console = rich_console()  # a sector file's text is printed as text: no markup, no escape sequences
+    console.print(Text.assemble((txt(s.title), "bold"), f" ({txt(s.name)})"))
+    console.print(txt(s.description))
+    tables = Tables(data_dir)
     cover: dict[str, tuple[float, float]] = {}
     total_emp = None
     try:
-        m_cycle = t.vintage("nem_matrix")
-        emp = t.industry_employment(m_cycle)
+        m_cycle = tables.vintage("nem_matrix")
+        emp = tables.industry_employment(m_cycle)
         total_emp = sum(v for v in emp.values() if v)
         for sub in s.subsectors:
             cover[sub.key] = (sum(emp.get(c) or 0.0 for c in sub.nem_industries), float(len([c for c in sub.nem_industries if c in emp])))
@@ -106,18 +108,17 @@ def show_sector(name: str, data_dir: DataDir) -> None:
         tab.add_column(c)
     for sub in s.subsectors:
         e = cover.get(sub.key)
-        tab.add_row(sub.key, sub.title, ", ".join(sub.nem_industries), ", ".join(sub.naics), f"{e[0]:,.1f}" if e else "")
+        tab.add_row(txt(sub.key), txt(sub.title), ", ".join(sub.nem_industries), ", ".join(sub.naics), f"{e[0]:,.1f}" if e else "")
     if s.subsectors:
         console.print(tab)
     if cover and total_emp:
         tot = sum(v[0] for v in cover.values())
-        console.print(f"Sector employment {tot:,.1f}k = {tot / total_emp:.1%} of all line-item industry employment ({total_emp:,.1f}k).",
-                      highlight=False)
+        console.print(f"Sector employment {tot:,.1f}k = {tot / total_emp:.1%} of all line-item industry employment ({total_emp:,.1f}k).")
     g = Table(title="Occupational groups (first match wins)")
     for c in ("key", "title", "SOC"):
         g.add_column(c)
     for grp in s.groups:
-        g.add_row(grp.key, grp.title, ", ".join(grp.soc))
+        g.add_row(txt(grp.key), txt(grp.title), ", ".join(grp.soc))
     console.print(g)
 
 

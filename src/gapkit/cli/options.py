@@ -5,10 +5,13 @@ Import-light like the rest of the CLI layer: typer and the standard library only
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from gapkit.errors import UsageError
 
 Region = Annotated[str, typer.Option(help="US, a state (OH or 39), a metro (metro:18140 or metro:columbus), counties "
                                           "(county:39049,39041) or a workforce area (wda:TX-9); `gapkit regions STATE` lists them.")]
@@ -33,7 +36,20 @@ EtplCompleters = Annotated[float | None, typer.Option(help="Count the region's E
                                                           "apprentices / 4 years); the list itself publishes no completers.",
                                                      show_default=False)]
 SectorFile = Annotated[Path | None, typer.Option(help="Use your own sector definition (TOML).", show_default=False)]
-Top = Annotated[int | None, typer.Option(help="Show only the first N rows.", show_default=False)]
+MAX_COUNT = 1_000_000_000
+
+
+def positive_count(option: str) -> Callable[[int | None], int | None]:
+    """A typer callback: a count of rows (or bars) between 1 and a billion, checked as the option is parsed
+    (a number past 64 bits would otherwise overflow deep in the query engine)."""
+    def check(value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= MAX_COUNT:
+            raise UsageError(f"{option} {value}: give a positive number of rows, at most {MAX_COUNT:,}.")
+        return value
+    return check
+
+
+Top = Annotated[int | None, typer.Option(help="Show only the first N rows.", show_default=False, callback=positive_count("--top"))]
 Out = Annotated[Path | None, typer.Option(help="Write to this file instead of the terminal.", show_default=False)]
 Rules = Annotated[Path | None, typer.Option(help="Your rules file (TOML): thresholds and tiers, overriding gapkit/config/shipped/pathways.toml.",
                                             show_default=False)]

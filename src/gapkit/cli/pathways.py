@@ -87,7 +87,9 @@ def _run(question: str, options: dict[str, Any], fmt: str, out: Path | None, cha
             cd = pathways_data(drawn) if question == "pathways" else programs_data(drawn)
             c = draw_data(cd)
             c.save(chart)
-            print(f"wrote {chart}: {c.title}", file=sys.stderr)
+            from gapkit.render.tables import terminal_text
+
+            print(terminal_text(f"wrote {chart}: {c.title}"), file=sys.stderr)
         return {"rows": Rows.from_frame(_published(table)).to_json(), "method": res.method, "notes": res.notes,
                 "title": title, "method_line": res.method_line()}
 

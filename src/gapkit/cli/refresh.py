@@ -29,7 +29,6 @@ import re
 import shutil
 import sys
 import tempfile
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,13 +59,14 @@ class RefreshConfig:
 
 def load_config(path: str | os.PathLike[str]) -> RefreshConfig:
     """Read and check the refresh config; every problem is one clear ConfigError naming the file."""
+    from gapkit.config.user_files import parse_toml, read_user_text
+
     p = Path(path)
+    fix = "Give a refresh config (see `python -m gapkit.cli.refresh --help`) with --config PATH."
     try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such refresh config. Create it (see `python -m gapkit.cli.refresh --help`) or pass --config PATH.") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{p}: not valid TOML ({exc}).") from None
+        doc = parse_toml(read_user_text(p, f"Refresh config {p}", fix), "Refresh config", str(p))
+    except GapkitError as exc:
+        raise ConfigError(exc.message) from None
     unknown = set(doc) - {"out", "report"}
     if unknown:
         raise ConfigError(f"{p}: unknown key(s) {', '.join(sorted(unknown))}; the file has `out` and [[report]] tables.")
@@ -94,12 +94,43 @@ def load_config(path: str | os.PathLike[str]) -> RefreshConfig:
         seen.add(name)
         if not isinstance(r.get("sector"), str):
             raise ConfigError(f"{where} ({name}): `sector` is required (a sector name, see `gapkit sectors`).")
-        opts = {k: v for k, v in r.items() if k != "name"}
+        opts = {k: _option_value(where, name, k, v) for k, v in r.items() if k != "name"}
         for key in ("extra_supply", "sector_file"):
             if key in opts:
-                opts[key] = str((base / str(opts[key])).resolve())
+                try:
+                    opts[key] = str((base / str(opts[key])).resolve())
+                except (OSError, RuntimeError):
+                    raise ConfigError(f"{where} ({name}): `{key}` = {opts[key]!r} is not a usable path.") from None
         reports.append(ReportSpec(name, opts))
     return RefreshConfig(p, (base / out).resolve(), reports)
+
+
+def _option_value(where: str, name: str, key: str, value: Any) -> Any:
+    """A report option as `gapkit report` takes it on the command line: text, except `retention` (a number),
+    `region` (a state postal code, or its FIPS number: 39 is Ohio) and `completions_years` (2024, "2022-2024"
+    or a list of years)."""
+    if key == "retention":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} ({name}): `retention` must be a number such as 0.8, got {value!r}.")
+        return float(value)
+    if key == "region" and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:02d}" if 0 <= value < 100 else str(value)
+    if key == "completions_years":
+        from gapkit.analysis.query import parse_years
+        from gapkit.errors import UsageError
+
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        elif isinstance(value, list) and value and all(isinstance(y, int) and not isinstance(y, bool) for y in value):
+            value = ",".join(str(y) for y in value)
+        if isinstance(value, str):
+            try:
+                parse_years(value, "completions_years")
+            except UsageError as exc:
+                raise ConfigError(f"{where} ({name}): {exc.message}") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} ({name}): `{key}` must be text (in quotes), got {value!r}.")
+    return value
 
 
 def regenerate(config: RefreshConfig, data_dir: str | os.PathLike[str] | None = None,
@@ -152,6 +183,12 @@ def _swap(config: RefreshConfig, staging: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gapkit.cli import run_guarded
+
+    return int(run_guarded(_main, argv, own_process=argv is None))
+
+
+def _main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m gapkit.cli.refresh", description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     ap.add_argument("--config", default=None, help=f"reports to regenerate (default ./{DEFAULT_CONFIG} when present)")

@@ -28,6 +28,7 @@ from gapkit.cli.options import (
     SupplyArea,
     Vintage,
     path_text,
+    positive_count,
 )
 from gapkit.render.charts import (  # import-light: matplotlib loads when drawing
     KINDS,
@@ -35,6 +36,7 @@ from gapkit.render.charts import (  # import-light: matplotlib loads when drawin
     check_chart_path,
     check_kind,
 )
+from gapkit.render.tables import terminal_text
 
 
 def chart_cmd(
@@ -61,7 +63,8 @@ def chart_cmd(
     rules: Rules = None,
     cip: Annotated[str | None, typer.Option(help="programs: only this CIP code or family (51, 51.38, 51.3801).", show_default=False)] = None,
     soc: Annotated[str | None, typer.Option(help="programs: only programs feeding this SOC code.", show_default=False)] = None,
-    limit: Annotated[int | None, typer.Option(help="pathways/programs: how many bubbles or bars (default 40 / 20).", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option(help="pathways/programs: how many bubbles or bars (default 40 / 20).", show_default=False,
+                                              callback=positive_count("--limit"))] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Draw a chart for a brief: openings vs supply (bars), ratio by state (states), occupations (scatter),
@@ -83,7 +86,7 @@ def chart_cmd(
     from gapkit.render.tables import write_output
 
     write_output(path, data)
-    typer.echo(f"wrote {path}: {title}", err=True)
+    typer.echo(terminal_text(f"wrote {path}: {title}"), err=True)
 
 
 def report_cmd(
@@ -115,7 +118,7 @@ def report_cmd(
                        "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply), "etpl_completers": etpl_completers,
                        "sector_file": path_text(sector_file)}, data_dir)
     b.write(out)
-    typer.echo(f"wrote {out}/brief.md, {out}/brief.html and {len(b.charts)} charts: {b.title}", err=True)
+    typer.echo(terminal_text(f"wrote {out}/brief.md, {out}/brief.html and {len(b.charts)} charts: {b.title}"), err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -77,4 +77,4 @@ def method_settings() -> MethodSettings:
 
         return validate_method_text(t, ORIGIN)
 
-    return MethodSettings.from_dict(validated("method", text, check))
+    return validated("method", text, check, MethodSettings.from_dict)

@@ -69,7 +69,7 @@ def award_config() -> AwardConfig:
 
         return validate_awards_text(t, "gapkit/config/shipped/awards.toml")
 
-    return AwardConfig.from_dict(validated("awards", text, check))
+    return validated("awards", text, check, AwardConfig.from_dict)
 
 
 def preset(name: str) -> Preset:

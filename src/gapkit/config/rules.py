@@ -83,4 +83,4 @@ def load_rules(path: str | os.PathLike[str] | None = None) -> Rules:
         return validate_rules_text(shipped, user, origin)
 
     key = f"rules-schema-{RULES_SCHEMA}\0" + shipped + "\0" + (user if user is not None else "\0none")
-    return Rules.from_dict(validated("pathways", key, check), origin)
+    return validated("pathways", key, check, lambda d: Rules.from_dict(d, origin))

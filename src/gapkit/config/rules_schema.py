@@ -7,7 +7,6 @@ name the file and the exact key, e.g. ``wage.factor: Input should be greater tha
 
 from __future__ import annotations
 
-import tomllib
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -129,10 +128,9 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load(text: str, origin: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"Rules file {origin}: not valid TOML ({exc}). Fix the syntax at that line.") from None
+    from gapkit.config.user_files import parse_toml
+
+    return parse_toml(text, "Rules file", origin)
 
 
 def validate_rules_text(shipped: str, user: str | None, origin: str) -> dict[str, Any]:

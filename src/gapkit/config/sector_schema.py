@@ -9,7 +9,6 @@ put the key's location at the start of their message.
 from __future__ import annotations
 
 import re
-import tomllib
 from typing import Annotated, Any
 
 from pydantic import (
@@ -184,10 +183,9 @@ def format_errors(what: str, origin: str, exc: ValidationError, hint: str) -> st
 
 def validate_sector_text(text: str, origin: str) -> dict[str, Any]:
     """TOML text -> the normalized definition, or a UsageError naming the file and the bad key."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"Sector file {origin}: not valid TOML ({exc}). Fix the syntax at that line.") from None
+    from gapkit.config.user_files import parse_toml
+
+    data = parse_toml(text, "Sector file", origin)
     try:
         return SectorModel.model_validate(data).model_dump()
     except ValidationError as exc:

@@ -56,7 +56,15 @@ class Sector:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Sector:
-        return cls(**{**d, "subsectors": [Subsector(**s) for s in d["subsectors"]], "groups": [Group(**g) for g in d["groups"]]})
+        """The sector of a validated definition (raises on anything else, e.g. a damaged cache entry)."""
+        s = cls(**{**d, "subsectors": [Subsector(**s) for s in d["subsectors"]], "groups": [Group(**g) for g in d["groups"]]})
+        texts = [s.name, s.title, s.description, s.sources, *(x for g in s.groups for x in (g.key, g.title, g.notes)),
+                 *(x for u in s.subsectors for x in (u.key, u.title, u.notes))]
+        codes = [*s.key_occupations, *(c for g in s.groups for c in g.soc),
+                 *(c for u in s.subsectors for c in (*u.nem_industries, *u.naics))]
+        if not s.groups or not all(isinstance(t, str) for t in texts + codes) or not isinstance(s.whole_economy, bool):
+            raise TypeError("not a validated sector definition")
+        return s
 
     @property
     def industries(self) -> list[str]:
@@ -75,7 +83,7 @@ def parse_sector_text(text: str, origin: str) -> Sector:
 
         return validate_sector_text(t, origin)
 
-    return Sector.from_dict(validated(f"sector{SCHEMA_REVISION}", text, check))
+    return validated(f"sector{SCHEMA_REVISION}", text, check, Sector.from_dict)
 
 
 @lru_cache(maxsize=1)

@@ -174,6 +174,9 @@ def _expand(paths: list[str | os.PathLike[str]]) -> list[Path]:
             files.extend(found)
         elif p.is_file():
             files.append(p)
+        elif p.exists():
+            raise UsageError(f"{raw}: not a regular file or a folder (a pipe or device cannot be loaded: reading it could "
+                             "block forever).")
         else:
             raise UsageError(f"{raw}: no such file or folder.")
     return files
@@ -185,6 +188,9 @@ def load(paths: list[str | os.PathLike[str]], data_dir: str | os.PathLike[str] |
 
     All files are read and checked before anything is written; a bad file leaves the store untouched.
     """
+    from gapkit.store import finite_seconds
+
+    wait = finite_seconds(wait, "--wait")
     vintage = vintage or DEFAULT_VINTAGE
     if not re.match(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}$", vintage):
         raise UsageError(f"--vintage {vintage!r}: use letters, digits, '.', '-' or '_' (e.g. 2024).")

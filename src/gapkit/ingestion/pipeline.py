@@ -23,7 +23,7 @@ from gapkit.ingestion.fetch import Fetched, Fetcher, copy_local, mirror_path, mi
 from gapkit.ingestion.readers import sniff
 from gapkit.ingestion.sources import SOURCES, all_sources, get_source
 from gapkit.ingestion.sources.base import IngestOptions, ParsedTable, Remote, Source
-from gapkit.store import Store, now_iso, sha256_file
+from gapkit.store import Store, check_target, finite_seconds, now_iso, sha256_file
 
 SKIP_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "processed"}
 BIG_FILE_BYTES = 64 * 1024 * 1024
@@ -97,23 +97,31 @@ def ingest(
 ) -> IngestReport:
     """Ingest the selected sources (all when ``sources`` is empty); see the module docstring."""
     selected = parse_sources(sources)
+    wait = finite_seconds(wait, "--wait")  # before anything else: a wait that never ends is refused at once
     options = options or IngestOptions()
     store = Store(data_dir)
     report = IngestReport()
     mirror_dir: Path | None = None
     if mirror and not mirror.startswith(("http://", "https://")):
-        mirror_dir = Path(mirror).expanduser().resolve()
-        if not mirror_dir.is_dir():
+        try:
+            mirror_dir = Path(mirror).expanduser().resolve()
+            usable = mirror_dir.is_dir()
+        except (OSError, RuntimeError):
+            usable = False
+        if not usable:
             raise UsageError(f"--mirror {mirror}: no such folder. Give a folder laid out as <host>/<path> (like ../shared/mirror) or an http(s) base URL.")
     elif mirror and offline:
         raise UsageError("--offline cannot be combined with an http(s) --mirror; give a mirror folder or drop --offline.")
     if from_paths:
         for p in from_paths:
             path = Path(p).expanduser()
-            if not path.exists():
-                raise UsageError(f"--from {p}: no such file or folder.")
-            if not (path.is_file() or path.is_dir()):
-                raise UsageError(f"--from {p}: not a regular file or a folder (a pipe or device cannot be ingested).")
+            try:
+                if not path.exists():
+                    raise UsageError(f"--from {p}: no such file or folder.")
+                if not (path.is_file() or path.is_dir()):
+                    raise UsageError(f"--from {p}: not a regular file or a folder (a pipe or device cannot be ingested).")
+            except OSError as exc:
+                raise UsageError(f"--from {p}: the path cannot be used ({exc.strerror or exc}).") from None
 
     # What to download is settled before anything is fetched: a source that cannot name its files for
     # these options (QCEW without --counties, a source without a fixed URL) stops a run that asked
@@ -121,17 +129,18 @@ def ingest(
     plans = [] if from_paths else _plan_remotes(selected, options, explicit=bool(sources))
     with store.lock(wait), _Progress(progress) as bar:
         store.sweep_temporary()
-        if from_paths:
-            items = _scan_local(selected, [Path(p).expanduser().resolve() for p in from_paths], report, store)
-        else:
-            own_fetcher = fetcher is None and not offline and mirror_dir is None
-            f = fetcher or (Fetcher() if own_fetcher else None)
-            try:
-                items = _collect_remotes(plans, store, report, f, mirror, mirror_dir, offline, force, bar)
-            finally:
-                if own_fetcher and f is not None:
-                    f.close()
-        _parse_and_store(items, store, report, force, bar)
+        with store.scratch():  # archives are unpacked under the data folder, never the system temporary folder
+            if from_paths:
+                items = _scan_local(selected, [Path(p).expanduser().resolve() for p in from_paths], report, store)
+            else:
+                own_fetcher = fetcher is None and not offline and mirror_dir is None
+                f = fetcher or (Fetcher() if own_fetcher else None)
+                try:
+                    items = _collect_remotes(plans, store, report, f, mirror, mirror_dir, offline, force, bar)
+                finally:
+                    if own_fetcher and f is not None:
+                        f.close()
+            _parse_and_store(items, store, report, force, bar)
     return report
 
 
@@ -204,6 +213,9 @@ def _collect_remotes(
             final = store.raw_dir / raw_rel
             partial = store.raw_dir / source.name / ".partial" / remote.raw_name
             try:
+                # a link planted where the raw copy or its download goes is refused, never followed
+                check_target(partial, within=store.root)
+                check_target(final, within=store.root)
                 got = _fetch_one(source, remote, store, fetcher, mirror, mirror_dir, offline, force, final, partial, raw_rel, bar)
             except GapkitError as exc:
                 report.results.append(FileResult(source.name, remote.raw_name, "failed", origin=remote.url, error=exc.message))
@@ -369,23 +381,41 @@ def _parse_and_store(items: list[_Item], store: Store, report: IngestReport, for
         report.results.append(res)
         if ok:
             store.record_file(item.sha256, item.origin, [f"{d}/{v}" for d, v, _ in res.tables], item.source.name)
-        _settle_raw(item, store, keep=ok)
-    store.save_manifest()
+        note = _settle_raw(item, store, keep=ok)
+        if note:
+            res.notes.append(note)
+    try:
+        store.save_manifest()
+    except (GapkitError, OSError) as exc:
+        reason = exc.message if isinstance(exc, GapkitError) else (exc.strerror or str(exc))
+        report.results.append(FileResult("manifest", store.manifest_path.name, "failed", error=(
+            f"{store.manifest_path} could not be saved ({reason}). The tables written above are recorded in it; the "
+            "records of the raw copies are not, so the next ingest downloads or reads them again. Free some space "
+            "and run the ingest again.")))
 
 
-def _settle_raw(item: _Item, store: Store, keep: bool) -> None:
-    """Move a downloaded file into data/raw once its data is stored; drop it otherwise."""
+def _settle_raw(item: _Item, store: Store, keep: bool) -> str | None:
+    """Move a downloaded file into data/raw once its data is stored; drop it otherwise. Returns a note when the
+    raw copy could not be kept (its data is stored; the next run downloads it again)."""
     if item.final is None:
         if item.raw_rel and keep:  # a raw copy re-checked with the server (304): same fields as a download
             store.set_raw_record(item.raw_rel, {**item.record, "sha256": item.sha256, "bytes": item.path.stat().st_size})
-        return
+        return None
     if keep:
-        item.final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(item.path, item.final)
+        try:
+            check_target(item.final, within=store.root)
+            item.final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(item.path, item.final)
+        except (GapkitError, OSError) as exc:
+            with contextlib.suppress(OSError):
+                item.path.unlink()
+            reason = exc.message if isinstance(exc, GapkitError) else (exc.strerror or str(exc))
+            return f"{item.final}: the raw copy could not be kept ({reason}); its data was stored, and the next run downloads it again."
         store.set_raw_record(item.raw_rel or "", {**item.record, "sha256": item.sha256, "bytes": item.final.stat().st_size})
     else:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             item.path.unlink()
+    return None
 
 
 class _Progress:

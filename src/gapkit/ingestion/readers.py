@@ -25,7 +25,10 @@ MAX_RATIO = 400  # refuse members whose compression ratio is beyond anything age
 
 
 def sniff(path: Path, n: int = 512) -> bytes:
-    with open(path, "rb") as fh:
+    """The first ``n`` bytes of a regular file (a pipe or device raises OSError at once instead of blocking)."""
+    from gapkit.store import open_regular
+
+    with open_regular(path) as fh:
         return fh.read(n)
 
 

@@ -78,27 +78,34 @@ class Doc:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    """A table cell: neutralized like all Markdown text (render.tables.md_text), pipes escaped."""
+    from gapkit.render.tables import md_text
+
+    return md_text(text).replace("|", "\\|")
 
 
 def to_markdown(doc: Doc) -> str:
+    """The document as Markdown. Every text goes through render.tables.md_text: titles and descriptions from a
+    user's sector file (or an agency's titles) cannot smuggle raw HTML or links into brief.md."""
+    from gapkit.render.tables import md_text
+
     out: list[str] = []
     for kind, v in doc.blocks:
         if kind == "h":
-            out += ["#" * v[0] + " " + v[1], ""]
+            out += ["#" * v[0] + " " + md_text(v[1]), ""]
         elif kind in {"p", "generated"}:
-            out += [v if kind == "p" else f"*{v}*", ""]
+            out += [md_text(v) if kind == "p" else f"*{md_text(v)}*", ""]
         elif kind == "ul":
-            out += [f"- {item}" for item in v] + [""]
+            out += [f"- {md_text(item)}" for item in v] + [""]
         elif kind == "table":
             if v.caption:
-                out += [f"**{v.caption}**", ""]
+                out += [f"**{md_text(v.caption)}**", ""]
             out.append("| " + " | ".join(_md_escape(c) for c in v.columns) + " |")
             out.append("|" + "|".join("---:" if n else "---" for n in v.numeric) + "|")
             out += ["| " + " | ".join(_md_escape(c) for c in r) + " |" for r in v.rows]
             out.append("")
         elif kind == "figure":
-            out += [f"![{v.title}]({v.file})", ""]
+            out += [f"![{md_text(v.title)}]({v.file})", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -517,24 +524,37 @@ def _provenance(t: Tables, m: dict[str, Any], state_method: dict[str, Any] | Non
 # writing
 # ---------------------------------------------------------------------------------------------
 def check_out_dir(out: str | os.PathLike[str]) -> Path:
-    p = Path(out).expanduser()
-    if p.exists() and not p.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder for brief.md, brief.html and charts/.")
-    parent = p if p.exists() else p.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"--out {out}: {parent} is not writable; choose a writable folder.")
+    from gapkit.render.tables import check_output_path
+
+    p = check_output_path(out)  # length, links, pipes and devices: refused, never followed or replaced
+    try:
+        if p.exists() and not p.is_dir():
+            raise UsageError(f"--out {out} is a file; give a folder for brief.md, brief.html and charts/.")
+        parent = p if p.exists() else p.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise UsageError(f"--out {out}: {parent} is not a folder; choose a folder for the brief.")
+        if not os.access(parent, os.W_OK):
+            raise UsageError(f"--out {out}: {parent} is not writable; choose a writable folder.")
+    except OSError as exc:
+        raise UsageError(f"--out {out}: the path cannot be used ({exc.strerror or exc}); choose another.") from None
     return p
 
 
 def write(brief: Brief, out: str | os.PathLike[str]) -> list[Path]:
     """Write brief.md, brief.html and charts/*.svg into ``out`` (created if needed)."""
     from gapkit.render.tables import write_output
+    from gapkit.store import check_target
 
     root = check_out_dir(out)
     written = []
     try:
+        # every file of the brief is checked before the first is written: a link or pipe among them stops the
+        # run with nothing changed
+        targets = [root / "charts" / name for name in brief.charts] + [root / "brief.md", root / "brief.html"]
+        for target in targets:
+            check_target(target, f"--out {out}: {target.relative_to(root)}", within=root)
         (root / "charts").mkdir(parents=True, exist_ok=True)
         for name in CHART_FILES:  # charts of an earlier brief for another region
             if name not in brief.charts and (root / "charts" / name).exists():
@@ -542,7 +562,7 @@ def write(brief: Brief, out: str | os.PathLike[str]) -> list[Path]:
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write the brief there ({exc.strerror or exc}); choose a writable folder.") from None
     for name, data in brief.charts.items():
-        written.append(write_output(root / "charts" / name, data, label=f"--out {out}"))
+        written.append(write_output(root / "charts" / name, data, label=f"--out {out}: charts/{name}", within=root))
     for name, text in (("brief.md", brief.markdown), ("brief.html", brief.html)):
-        written.append(write_output(root / name, text.encode("utf-8"), label=f"--out {out}"))
+        written.append(write_output(root / name, text.encode("utf-8"), label=f"--out {out}: {name}", within=root))
     return written

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from gapkit.render.tables import json_text, rich_console
+from gapkit.render.tables import terminal_text as t
 from gapkit.store import Store
 
 if TYPE_CHECKING:
@@ -18,8 +19,9 @@ if TYPE_CHECKING:
 
 
 def print_ingest_report(report: IngestReport) -> None:
-    out = Console()
-    err = Console(stderr=True)
+    # file names, URLs and notes come from servers and folders gapkit does not control: printed as text
+    out = rich_console()
+    err = rich_console(stderr=True)
     table = Table(title="gapkit ingest", show_lines=False)
     for col in ("source", "file", "status", "tables (rows)"):
         table.add_column(col)
@@ -35,29 +37,29 @@ def print_ingest_report(report: IngestReport) -> None:
         if status == "failed" or len(rs) <= 6:
             for r in rs:
                 tables = ", ".join(f"{d} {v} ({n:,})" for d, v, n in r.tables)
-                table.add_row(source, r.file, status, tables)
+                table.add_row(t(source), t(r.file), status, t(tables))
                 shown += 1
         else:
             rows = sum(n for r in rs for _, _, n in r.tables)
             vintages = sorted({f"{d} {v}" for r in rs for d, v, _ in r.tables})
-            table.add_row(source, f"{len(rs)} files", status, (", ".join(vintages[:4]) + (f" ({rows:,} rows)" if rows else "")))
+            table.add_row(t(source), f"{len(rs)} files", status, t(", ".join(vintages[:4]) + (f" ({rows:,} rows)" if rows else "")))
     if report.results:
         out.print(table)
     if report.written:
-        out.print("Tables written: " + ", ".join(f"{k} ({v:,} rows)" for k, v in sorted(report.written.items())))
+        out.print(t("Tables written: " + ", ".join(f"{k} ({v:,} rows)" for k, v in sorted(report.written.items()))))
     notes = [n for r in report.results for n in r.notes]
     for n in notes[:40]:
-        err.print(f"[yellow]note:[/] {n}", highlight=False)
+        err.print(Text.assemble(("note:", "yellow"), " " + t(n)))
     if report.unrecognized:
-        err.print(f"Skipped {len(report.unrecognized)} file(s) gapkit does not recognize:", highlight=False)
+        err.print(f"Skipped {len(report.unrecognized)} file(s) gapkit does not recognize:")
         for u in report.unrecognized[:25]:
-            err.print(f"  {u}", highlight=False, markup=False)
+            err.print(f"  {t(u)}")
         if len(report.unrecognized) > 25:
-            err.print(f"  ... and {len(report.unrecognized) - 25} more", highlight=False)
+            err.print(f"  ... and {len(report.unrecognized) - 25} more")
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    out.print(f"Summary: {summary or 'nothing to do'}.", highlight=False)
+    out.print(f"Summary: {summary or 'nothing to do'}.")
     for r in report.failed:
-        print(f"error: {r.error}", file=sys.stderr)
+        print(f"error: {' '.join(t(r.error).split())}", file=sys.stderr)
 
 
 def _age(iso: str) -> str:
@@ -97,15 +99,16 @@ def sources_records(data_dir: str | os.PathLike[str] | None) -> list[dict]:
 def print_sources(data_dir: str | os.PathLike[str] | None, fmt: str) -> None:
     records = sources_records(data_dir)
     if fmt == "json":
-        print(json.dumps(records, indent=1))
+        print(json_text(records, indent=1))
         return
-    console = Console()
+    console = rich_console()
     if not records:
-        console.print(f"Nothing ingested yet in {Store(data_dir).root}. Run `gapkit ingest` (or `gapkit ingest --from ../shared`).")
+        console.print(f"Nothing ingested yet in {t(Store(data_dir).root)}. Run `gapkit ingest` (or `gapkit ingest --from ../shared`).")
         return
-    t = Table(title=f"Ingested data in {Store(data_dir).root}")
+    tab = Table(title=f"Ingested data in {t(Store(data_dir).root)}")
     for c in ("source", "dataset", "vintage", "rows", "files", "retrieved", "age", "sha256"):
-        t.add_column(c, justify="right" if c in {"rows", "files"} else "left")
+        tab.add_column(c, justify="right" if c in {"rows", "files"} else "left")
     for r in records:
-        t.add_row(r["source"], r["dataset"], r["vintage"], f"{r['rows']:,}", str(r["files"]), r["retrieved"], _age(r["retrieved"]), r["sha256"][:12])
-    console.print(t)
+        tab.add_row(t(r["source"]), t(r["dataset"]), t(r["vintage"]), f"{r['rows']:,}", str(r["files"]), t(r["retrieved"]),
+                    _age(r["retrieved"]), t(r["sha256"][:12]))
+    console.print(tab)

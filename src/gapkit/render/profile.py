@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from gapkit.errors import UsageError
-from gapkit.render.tables import write_output
+from gapkit.render.tables import check_out_path, json_text, md_text, write_output
 
 
 def render_profile(p: dict[str, Any], fmt: str, out: Path | None) -> None:
     if fmt == "json":
-        text = json.dumps(p, indent=1, default=str) + "\n"
+        text = json_text(p, indent=1) + "\n"
     elif fmt in {"table", "markdown"}:
         text = _markdown(p)
     else:
         raise UsageError(f"--format {fmt}: gapkit occupation prints table, markdown or json.")
     if out:
-        if out.is_dir():
-            raise UsageError(f"--out {out} is a folder; give a file name.")
-        write_output(out, text.encode())
+        path = check_out_path(out, fmt)  # never through a link, into a pipe or a device
+        assert path is not None
+        write_output(path, text.encode())
         return
     if fmt == "table":
         from rich.console import Console
@@ -36,11 +35,12 @@ def _n(v: Any, money: bool = False) -> str:
         return "—"
     if isinstance(v, float | int):
         return f"${v:,.0f}" if money else f"{v:,.0f}"
-    return str(v)
+    return md_text(v)
 
 
 def _markdown(p: dict[str, Any]) -> str:
-    n = p["national"]
+    m = md_text
+    n = {k: m(v) if isinstance(v, str) else v for k, v in p["national"].items()}  # agency text: no raw HTML or links
     g = p["gap"]
     where = "United States" if p["region"] == "US" else (
         p["region"] if p.get("region_name") in (None, p["region"]) or len(p["region"]) == 2 else f"{p['region_name']} ({p['region']})")
@@ -71,11 +71,11 @@ def _markdown(p: dict[str, Any]) -> str:
         out += [f"| {s['sector']} | {_n(s['openings'])} | {s['share']:.1%} |" for s in p["sector_shares"]]
         out.append("")
     out += ["## Linked programs (CIP) and completions", "", "| CIP | program | award | completions |", "|---|---|---|---:|"]
-    out += [f"| {r['cipcode']} | {r['cip_title']} | {r['award']} | {_n(r['completions'])} |" for r in p["programs"][:40]]
+    out += [f"| {m(r['cipcode'])} | {m(r['cip_title'])} | {m(r['award'])} | {_n(r['completions'])} |" for r in p["programs"][:40]]
     if not p["programs"]:
         out.append("| — | no linked programs with completions in this region | | |")
     out += ["", "## Top institutions in the region", "", "| institution | city | state | completions |", "|---|---|---|---:|"]
-    out += [f"| {r['name']} | {r['city']} | {r['state']} | {_n(r['completions'])} |" for r in p["top_institutions"]]
+    out += [f"| {m(r['name'])} | {m(r['city'])} | {m(r['state'])} | {_n(r['completions'])} |" for r in p["top_institutions"]]
     out += ["", f"*{p['method_line']}*", ""]
     out += [f"*Note: {x}*" for x in p["notes"]]
     return "\n".join(out) + "\n"

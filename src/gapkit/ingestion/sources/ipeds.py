@@ -90,7 +90,9 @@ class Ipeds(Source):
         """Streams the CSV (it can be tens of millions of rows) with only the needed columns."""
         import tempfile
 
-        with tempfile.TemporaryDirectory(prefix="gapkit-ipeds-") as tmp:
+        from gapkit.store import scratch_dir
+
+        with tempfile.TemporaryDirectory(prefix="gapkit-ipeds-", dir=scratch_dir()) as tmp:
             if path.suffix.lower() == ".zip":
                 member, csv_path = zip_member_to_file(path, rf"^c{year}_a(_rv)?\.csv$", Path(tmp), prefer=r"_rv\.csv$")
                 origin = f"{path.name}:{member}"
@@ -202,7 +204,9 @@ class Ipeds(Source):
 
         import polars as pl
 
-        with tempfile.TemporaryDirectory(prefix="gapkit-ipeds-") as tmp:
+        from gapkit.store import scratch_dir
+
+        with tempfile.TemporaryDirectory(prefix="gapkit-ipeds-", dir=scratch_dir()) as tmp:
             if path.suffix.lower() == ".zip":
                 member, csv_path = zip_member_to_file(path, rf"^hd{year}(_rv)?\.csv$", Path(tmp), prefer=r"_rv\.csv$")
                 origin = f"{path.name}:{member}"

@@ -110,6 +110,8 @@ class Oews(Source):
     def _zip(self, path: Path) -> list[ParsedTable]:
         import tempfile
 
+        from gapkit.store import scratch_dir
+
         with open_zip(path) as zf:
             members = [i for i in zf.infolist() if not i.is_dir() and MEMBER.match(PurePosixPath(i.filename).name)]
             if not members:
@@ -124,7 +126,7 @@ class Oews(Source):
                 if base.lower().endswith(".csv"):
                     out.extend(self._csv(data, path, f"{path.name}:{base}"))
                     continue
-                with tempfile.TemporaryDirectory(prefix="gapkit-oews-") as tmpdir:
+                with tempfile.TemporaryDirectory(prefix="gapkit-oews-", dir=scratch_dir()) as tmpdir:
                     tmp = Path(tmpdir) / base
                     tmp.write_bytes(data)
                     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,8 +103,8 @@ def merge_pages(pages: list[dict[str, Any]], fips: str, url: str) -> dict[str, A
         bad = sum(f.zfill(2) != want for f in found)
         raise DownloadError(url, f"the answer for state FIPS {want} carries {bad} row(s) of STFIPS {', '.join(other)}; "
                                  "refusing mixed-state data (the `all` endpoint mixes the United States row in).")
-    codes = [str(r.get("OccCode", "")).strip() for r in rows]
-    dups = sorted({c for c in codes if codes.count(c) > 1}) if len(set(codes)) != len(codes) else []
+    counts = Counter(str(r.get("OccCode", "")).strip() for r in rows)  # linear: a huge page costs one pass
+    dups = sorted(c for c, k in counts.items() if k > 1)
     if dups:
         raise DownloadError(url, f"occupation(s) {', '.join(dups[:5])} came more than once across pages; "
                                  "the data changed while paging. Try again.")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gapkit.errors import UsageError
 
@@ -65,17 +65,22 @@ class Chart:
         return self.to_bytes("png", 110)
 
 
-def check_chart_path(out: str | os.PathLike[str]) -> Path:
-    p = Path(out).expanduser()
+def check_chart_path(out: str | os.PathLike[str], option: str = "--out") -> Path:
+    from gapkit.render.tables import check_output_path
+
+    p = check_output_path(out, option)  # length, links, pipes and devices
     if p.suffix.lower() not in EXTENSIONS:
-        raise UsageError(f"--out {out}: the extension chooses the format; use .png (300 dpi), .svg or .pdf.")
-    if p.is_dir():
-        raise UsageError(f"--out {out} is a folder; give a file name such as {p / 'chart.png'}.")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"--out {out}: the folder {parent} does not exist; create it first.")
-    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise UsageError(f"--out {out}: {parent if not p.exists() else p} is not writable; choose a writable folder.")
+        raise UsageError(f"{option} {out}: the extension chooses the format; use .png (300 dpi), .svg or .pdf.")
+    try:
+        if p.is_dir():
+            raise UsageError(f"{option} {out} is a folder; give a file name such as {p / 'chart.png'}.")
+        parent = p.parent if str(p.parent) else Path(".")
+        if not parent.is_dir():
+            raise UsageError(f"{option} {out}: the folder {parent} does not exist; create it first.")
+        if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+            raise UsageError(f"{option} {out}: {parent if not p.exists() else p} is not writable; choose a writable folder.")
+    except OSError as exc:
+        raise UsageError(f"{option} {out}: the path cannot be used ({exc.strerror or exc}); choose another.") from None
     return p
 
 
@@ -85,8 +90,38 @@ def check_kind(kind: str) -> str:
     return kind
 
 
+def _plain(v: Any) -> Any:
+    from gapkit.render.tables import terminal_text
+
+    if isinstance(v, str):
+        return terminal_text(v, newlines=True)
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return type(v)(_plain(x) for x in v)
+    return v
+
+
+def plain_data(cd: ChartData) -> ChartData:
+    """``cd`` with every text (titles, notes, the frame's text columns) as plain text: escape sequences and
+    control characters from a sector file or an agency title never reach a figure, its layout or its metadata."""
+    import dataclasses
+
+    import polars as pl
+
+    from gapkit.render.tables import terminal_text
+
+    texts = [c for c, t in cd.frame.schema.items() if t == pl.Utf8]
+    frame = cd.frame.with_columns(pl.col(c).map_elements(lambda x: terminal_text(x, newlines=True), return_dtype=pl.Utf8)
+                                  for c in texts) if texts and cd.frame.height else cd.frame
+    return dataclasses.replace(cd, frame=frame, title=_plain(cd.title), subtitle=_plain(cd.subtitle), footer=_plain(cd.footer),
+                               notes=_plain(cd.notes), meta=_plain(cd.meta), method_text=_plain(cd.method_text),
+                               method=_plain(cd.method))
+
+
 def draw_data(cd: ChartData) -> Chart:
     """Draw prepared chart data (matplotlib is imported here, on the first chart drawn)."""
+    cd = plain_data(cd)
     if cd.kind in PATHWAY_KINDS:
         from gapkit.render.charts.pathways_charts import draw as draw_pathway_kind
 

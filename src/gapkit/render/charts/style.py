@@ -135,6 +135,9 @@ RC: dict[str, Any] = {
     "svg.hashsalt": "gapkit",  # stable element ids: the same chart gives the same bytes
     "pdf.fonttype": 42,
     "path.simplify": True,
+    # Text is text: a "$" in a title from a sector file (or an agency's title) is never TeX to typeset
+    # ("$\\foo$" would stop the drawing; pairs of "$" would turn prose into italics).
+    "text.parse_math": False,
 }
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -159,6 +162,9 @@ def text_width_pt(text: str, size: float, weight: str = "normal") -> float:
     so the width scales exactly with size and resolution)."""
     if not text:
         return 0.0
+    from gapkit.render.tables import terminal_text
+
+    text = terminal_text(text)  # what _plain_text leaves of it: control characters have no glyph
     font = get_font(_font_file(weight))
     font.set_size(size, 72)
     font.set_text(text, 0.0, flags=LoadFlags.NO_HINTING)
@@ -384,6 +390,7 @@ def save(fig: Figure, path: str | Path | io.BytesIO, fmt: str | None = None, dpi
         "svg": {"Date": None, "Creator": None},
         "pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
     }[fmt]
+    _plain_text(fig)
     if title:
         metadata["Title"] = title
     if description:
@@ -416,6 +423,21 @@ def _svg_desc(data: bytes, description: str | None) -> bytes:
         j = data.find(b"<svg ")
         i = data.find(b">", j) + 1
     return data[:i] + b"\n " + desc + data[i:]
+
+
+def _plain_text(fig: Figure) -> None:
+    """Every text of the figure as plain text, in one place before any output: no TeX, no control characters or
+    escape sequences (they come from sector files and agency titles, not from gapkit)."""
+    from matplotlib.text import Text
+
+    from gapkit.render.tables import terminal_text
+
+    for t in fig.findobj(Text):
+        t.set_parse_math(False)
+        raw = t.get_text()
+        clean = terminal_text(raw, newlines=True)
+        if clean != raw:
+            t.set_text(clean)
 
 
 def to_bytes(fig: Figure, fmt: str = "png", dpi: int = DPI, title: str | None = None,
