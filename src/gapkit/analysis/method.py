@@ -717,7 +717,8 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
         # share of the row's openings in occupations with an IPEDS coverage caveat
         ((pl.col("openings") * pl.col("_cov")).sum() / pl.col("openings").sum()).fill_nan(0.0).alias("_cov_share"),
         pl.col("_noexp").all().alias("_noexp"),
-        (pl.col("area_method").drop_nulls().unique().sort().str.join("; ") if has_method else pl.lit("")).alias("_method"),
+        (pl.col("area_method").drop_nulls().str.split("; ").explode().unique().sort().str.join("; ") if has_method
+         else pl.lit("")).alias("_method"),
     ]
     if by in {"sector", *SIDE_BY_SIDE}:
         # misalignment: the share of completers who would have to change field for supply to match demand
