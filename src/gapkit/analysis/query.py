@@ -390,8 +390,8 @@ def _chart_checks(q: Query, region: Region, by: str) -> str:
         if region.kind == "states":
             raise UsageError("The bars chart shows one region; use --region US or a state (or `gapkit chart states`).")
     elif kind == "states":
-        if region.kind == "state":
-            raise UsageError(f"The states chart compares every state; drop --region {q.region} (or use --region US).")
+        if region.kind not in {"nation", "states"}:
+            raise UsageError(f"The states chart compares every state; drop --region {region.code} (or use --region US).")
         by = "state"
     elif region.kind == "states":
         raise UsageError(f"The {kind} chart shows one region; use --region US or a state.")

@@ -215,7 +215,10 @@ def resolve_wda(text: str, t: Tables) -> Region:
     hit = w.filter((pl.col("state") == st) & (pl.col("area_code") == code))
     if hit.height == 0:
         have = w.filter(pl.col("state") == st)
-        known = ", ".join(f"{st}-{c}" for c in have["area_code"].to_list()[:30]) or f"none for {st}"
+        known = ", ".join(f"{st}-{c}" for c in have["area_code"].to_list()[:30])
+        if have.height == 0:
+            raise UsageError(f"--region wda:{text}: no county -> workforce area file for {st} is ingested (gapkit ships Texas's: "
+                             "`gapkit ingest geo`; `gapkit regions TX --kind wda` lists its areas).")
         raise UsageError(f"--region wda:{text}: no workforce area {code} in {st}'s file (known: {known}).")
     row = hit.row(0, named=True)
     return _region("wda", f"wda:{st}-{code}", f"{row['area_name']} workforce area ({st})", row["counties"], t, state=st,
@@ -603,9 +606,8 @@ def sector_area_demand(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFra
             b = b.filter(pl.col("subsector").is_in(subs))
         tot = pl.col("openings_s").sum().over("soc_code")
         w_sub = pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("soc_code"))
-        coef = b.select("sector", "subsector", "soc_code", (pl.col("share") * w_sub).alias("a"))
-        if r.scope == "occupation":
-            coef = coef.with_columns((pl.lit(1.0) * w_sub).alias("a"))
+        # occupation scope: the occupation's whole demand in the area (split among subsectors), not the sector's share
+        coef = b.select("sector", "subsector", "soc_code", (w_sub if r.scope == "occupation" else pl.col("share") * w_sub).alias("a"))
         if subs is not None:  # the share of demand of those subsectors only
             shares = base.filter(pl.col("sector") == s.name).group_by("soc_code").agg(pl.col("openings_s").sum().alias("_all"))
             coef = (b.join(shares, on="soc_code").select("sector", "subsector", "soc_code",

@@ -68,7 +68,7 @@ def pathways_data(res: PathwayResult, limit: int = 40) -> ChartData:
     a, r = res.area, res.rules
     top = r.tiers[0].name
     n_top = frame.filter(pl.col("tier") == top).height
-    where = region_name(a.region)
+    where = region_name(a.region, a.name)
     title = (f"{where}: {n_top} of the {frame.height} occupations with the most openings are {top} "
              f"(above the {_money_k(a.wage_threshold(r))} wage line and in demand)")
     extra = [f"Wages: {a.wage_source}; growth: {a.growth_source}.",
@@ -93,7 +93,7 @@ def programs_data(res: ProgramResult, limit: int = 20) -> ChartData:
         raise UsageError("The programs chart shows programs one by one; drop --by cluster.")
     t = res.programs.filter(pl.col("completions") > 0).sort(["completions", "cipcode"], descending=[True, False]).head(limit)
     r, a = res.rules, res.area
-    where = region_name(a.region)
+    where = region_name(a.region, a.name)
     counts = {k: t.filter(pl.col("alignment") == k).height for k in ALIGN_COLORS}
     only = str(t["cip_title"][0]).rstrip(".") if t.height == 1 and "cip_title" in t.columns and t["cip_title"][0] else "the program"
     title = f"{where}: {_programs_finding(t.height, counts, only)}"
