@@ -478,7 +478,13 @@ def _area_share(r: Resolved, t: Tables, ep: pl.DataFrame, area: Region) -> tuple
         emp = frame
         how = f"{OEWS_SHARE} (OEWS May {y} area over May {state_year} state employment)"
     else:
-        emp = _qcew_occupations(r, t, area)
+        try:
+            emp = _qcew_occupations(r, t, area)
+        except UsageError as exc:
+            if area.cbsa is None:
+                raise
+            raise UsageError(f"{exc.message.rstrip('.')}; or ingest the OEWS metro file that has {area.name} "
+                             "(`gapkit ingest oews`: oesm<YY>ma.zip, MSA_M<year>_dl.xlsx).") from None
         how = f"{QCEW_SHARE} (QCEW {qcew_year(t)} × national staffing over OEWS May {state_year} state employment)"
     # OEWS "**" (estimate not released) is null, never 0: such an occupation, and one the state file lacks while the
     # area has it, takes the area's share of all the state's employment (over the occupations both publish), flagged.
