@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,16 +30,30 @@ def best_of(cmd: list[str], n: int = 5, env: dict[str, str] | None = None) -> fl
     return min(measure(cmd, env).secs for _ in range(n))
 
 
+# The command is started by a small launcher process, not by this one: Linux charges a child started with
+# vfork (what subprocess and posix_spawn use) with the PARENT's peak RSS in its ru_maxrss, so a benchmark
+# that has itself held a big frame (bench_scale builds millions of rows) would report that as every
+# command's peak. The launcher (python -S, about 10 MiB) spawns the command, times it and reports its
+# wait4 rusage on stdout.
+_LAUNCHER = (
+    "import os,sys,time\n"
+    "n=os.open(os.devnull,os.O_RDWR)\n"
+    "t=time.perf_counter()\n"
+    "p=os.posix_spawnp(sys.argv[1],sys.argv[1:],os.environ,file_actions=[(os.POSIX_SPAWN_DUP2,n,1),(os.POSIX_SPAWN_DUP2,n,2)])\n"
+    "_,s,u=os.wait4(p,0)\n"
+    "print(time.perf_counter()-t,u.ru_maxrss,u.ru_utime+u.ru_stime,os.waitstatus_to_exitcode(s))\n"
+)
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Run:
-    """Wall time, peak memory and CPU time of one whole command (its own rusage, from wait4)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
-    _, status, usage = os.wait4(proc.pid, 0)
-    secs = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise subprocess.CalledProcessError(proc.returncode, cmd)
-    return Run(secs, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)  # ru_maxrss in KiB on Linux
+    """Wall time, peak memory and CPU time of one whole command (its own rusage, from wait4 in a small
+    launcher process, so that this process's own memory does not count)."""
+    out = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *cmd], capture_output=True, text=True, check=True,
+                         env={**os.environ, **(env or {})}).stdout.split()
+    secs, maxrss_kib, cpu, rc = float(out[0]), int(out[1]), float(out[2]), int(out[3])
+    if rc:
+        raise subprocess.CalledProcessError(rc, cmd)
+    return Run(secs, maxrss_kib / 1024, cpu)  # ru_maxrss in KiB on Linux
 
 
 def interleaved(cmds: dict[str, tuple[list[str], dict[str, str] | None]], n: int = 5) -> dict[str, Run]:
@@ -86,7 +99,7 @@ def data_dir_arg(argv: list[str] | None = None) -> Path:
 # ---------------------------------------------------------------------------------------------
 # agreement between gapkit's CSV and the reference's rows
 # ---------------------------------------------------------------------------------------------
-PEOPLE = ("openings", "supply", "gap", "supply_extra")
+PEOPLE = ("openings", "entrants", "growth", "supply", "gap", "supply_extra")
 
 
 def read_gapkit_csv(text: str) -> list[dict[str, str]]:
@@ -97,7 +110,8 @@ def read_gapkit_csv(text: str) -> list[dict[str, str]]:
 def disagreements(ours: list[dict[str, Any]], gapkit_csv: str, keys: tuple[str, ...], tol: float = 0.01,
                   ordered: bool = False) -> list[str]:
     """Where the reference's rows and gapkit's CSV differ: rows present on one side only, people counts
-    further apart than ``tol``, ratios further apart than gapkit's 4 printed decimals, different flags.
+    (openings, entrants, growth, supply, gap) further apart than ``tol``, ratios or misalignment further
+    apart than gapkit's 4 printed decimals, a ratio on one side only, different ratio notes or flags.
     ``ordered`` also compares the row order. An empty list means they agree."""
     theirs = read_gapkit_csv(gapkit_csv)
     key = lambda r: tuple(str(r[k]) for k in keys)  # noqa: E731
@@ -119,6 +133,12 @@ def disagreements(ours: list[dict[str, Any]], gapkit_csv: str, keys: tuple[str, 
                 out.append(f"{k} ratio: reference {r['ratio']}, gapkit {g['ratio']!r}")
             elif r["ratio"] is not None and abs(r["ratio"] - float(g["ratio"])) > 1e-4:
                 out.append(f"{k} ratio: reference {r['ratio']:.6f}, gapkit {g['ratio']}")
+        if "ratio_note" in g and (r.get("ratio_note") or "") != g["ratio_note"]:
+            out.append(f"{k} ratio_note: reference {r.get('ratio_note')!r}, gapkit {g['ratio_note']!r}")
+        if "misalignment" in g:
+            m = r.get("misalignment")
+            if (m is None) != (g["misalignment"] == "") or (m is not None and abs(m - float(g["misalignment"])) > 1e-4):
+                out.append(f"{k} misalignment: reference {m}, gapkit {g['misalignment']!r}")
         if "flags" in g and r["flags"] != g["flags"]:
             out.append(f"{k} flags: reference {r['flags']!r}, gapkit {g['flags']!r}")
     return out

@@ -43,12 +43,24 @@ import json
 import shutil
 import subprocess
 import tempfile
+import tomllib
 import zipfile
 from pathlib import Path
 
 import polars as pl
 
-from _common import COLD, DUCKDB_GAP, GAPKIT, SHARED, Run, disagreements, interleaved, measure, output_of
+from _common import (
+    COLD,
+    DUCKDB_GAP,
+    GAPKIT,
+    REPO,
+    SHARED,
+    Run,
+    disagreements,
+    interleaved,
+    measure,
+    output_of,
+)
 from duckdb_gap import answer
 
 MIRROR = SHARED / "mirror/nces.ed.gov/ipeds/datacenter/data"
@@ -104,32 +116,67 @@ def stored_rows(data: Path, dataset: str, vintage: str) -> int:
     return json.loads((data / "manifest.json").read_text())["datasets"][f"{dataset}/{vintage}"]["rows"]
 
 
+def change_only_states(real: pl.DataFrame) -> set[str]:
+    """States whose published openings are their employment change alone (no separations) for at least
+    the method's change_only_share of their detailed occupations (docs/METHOD.md, quality gates; New York
+    2022-32), by the DuckDB reference's reading of "equal": within 10, the published rounding."""
+    share = tomllib.loads((REPO / "src/gapkit/config/shipped/method.toml").read_text())["gates"]["change_only_share"]
+    years = (pl.col("proj_year") - pl.col("base_year")).cast(pl.Float64)
+    chg = ((pl.col("emp_proj") - pl.col("emp_base")) / years).clip(lower_bound=0.0)
+    flags = (real.filter(pl.col("soc_level") == "detailed")
+             .group_by("state").agg(((pl.col("openings") - chg).abs() <= 10.0).mean().alias("f")))
+    return set(flags.filter(pl.col("f") >= share)["state"].to_list())
+
+
+def old_code_states(data: Path, real: pl.DataFrame) -> set[str]:
+    """States whose file has detailed codes that are not detailed occupations of the newest BLS projections
+    (after mapping merged SOC 2018 codes): gapkit apportions those per FIPS code, not per state, so copies
+    of such a state sharing its FIPS code would share one apportionment."""
+    def newest(dataset: str) -> Path:
+        return sorted((data / f"processed/{dataset}").glob("*.parquet"), key=lambda p: _vintage_order(p.stem))[-1]
+
+    ep = pl.read_parquet(newest("ep_occupations")).filter(pl.col("occ_type") == "Line item").select("soc_code")
+    soc_map = pl.read_parquet(newest("soc_nem")).select("soc_code", "nem_code").unique("soc_code")
+    codes = (real.filter(pl.col("soc_level") == "detailed").select("state", "soc_code")
+             .join(soc_map, on="soc_code", how="left").select("state", pl.coalesce("nem_code", "soc_code").alias("soc_code")))
+    return set(codes.join(ep, on="soc_code", how="anti")["state"].to_list())
+
+
 def split_into_regions(data: Path, regions: int) -> tuple[str, int, int]:
     """Rewrite two stored tables of ``data`` so that the 50 states and DC become ``regions`` regions:
-    region r belongs to state r mod 51 and is coded ``<state>-<nn>``; each state's stored projections
-    (every row, its totals included) are repeated once per region with employment and openings divided
-    by the state's number of regions (the regions add up to the state), and each institution of the
-    IPEDS directories moves to region ``unitid mod n`` of its state. Returns (cycle, projection rows,
-    regions made). Territories and the United States rows are left as they are.
+    each state gets a number of regions coded ``<state>-<nn>``; each region's stored projections are a
+    copy of its state's (every row, its totals included, with the state's employment and openings), and
+    each institution of the IPEDS directories moves to region ``unitid mod n`` of its state. Returns
+    (cycle, projection rows, regions made). Territories and the United States rows are left as they are.
 
-    gapkit (and Projections Central) have no sub-state regions yet, so the tables are written in the
-    store's layout directly, as ingest would write them; the gap treats a region code like a state's."""
+    Copies, not shares: the quality gates work on absolute figures (openings within 10 of the employment
+    change, an expectation of at least 300 a year), so a region with 1/n of its state's figures would pass
+    or fail them for reasons of its size; a copy passes them exactly as its state does, and every region
+    runs the same code paths as a real state. Two kinds of state stay one region under their postal code:
+    a state whose openings are its employment change alone (New York), because gapkit names such a state in
+    a note by looking its postal code up and a region code there ends the command with an internal error
+    (KeyError, exit 70); and a state whose file has codes that are not projections codes (older SOC or
+    hybrid codes), because gapkit apportions them per FIPS code, which all of a state's regions share, so
+    each region would get 1/n of its codes' openings (real state files have one state per FIPS code; both
+    reported). gapkit (and Projections Central) have no sub-state regions yet, so the tables are written in
+    the store's layout directly, as ingest would write them; the gap treats a region code like a state's."""
     cycle = sorted((p.stem for p in (data / "processed/state_projections").glob("*.parquet")), key=_vintage_order)[-1]
     path = data / f"processed/state_projections/{cycle}.parquet"
     real = pl.read_parquet(path)
-    states = real.filter(pl.col("stfips").is_between(pl.lit("01"), pl.lit("56"))).select("stfips", "state").unique().sort("stfips")
-    per_state = [regions // states.height + (1 if i < regions % states.height else 0) for i in range(states.height)]
-    parts = pl.DataFrame({"stfips": states["stfips"], "n": per_state}).with_columns(
+    in_states = pl.col("stfips").is_between(pl.lit("01"), pl.lit("56"))
+    states = real.filter(in_states).select("stfips", "state").unique().sort("stfips")
+    whole = change_only_states(real.filter(in_states)) | old_code_states(data, real.filter(in_states))
+    split_states = [s for s in states["state"].to_list() if s not in whole]
+    rest = regions - len(whole)
+    n_of = {s: rest // len(split_states) + (1 if i < rest % len(split_states) else 0) for i, s in enumerate(split_states)}
+    parts = pl.DataFrame({"state": list(n_of), "n": list(n_of.values())}).with_columns(
         pl.int_ranges(0, pl.col("n")).alias("q")).explode("q")
-    numbers = ["emp_base", "emp_proj", "emp_change", "openings"]
-    split = real.join(parts, on="stfips", how="inner").with_columns(
+    split = real.filter(in_states).join(parts, on="state", how="inner").with_columns(
         (pl.col("state") + "-" + (pl.col("q") + 1).cast(pl.String).str.zfill(2)).alias("state"),
-        (pl.col("area_name") + " part " + (pl.col("q") + 1).cast(pl.String) + " of " + pl.col("n").cast(pl.String)).alias("area_name"),
-        *[(pl.col(c) / pl.col("n")) for c in numbers],
+        (pl.col("area_name") + " region " + (pl.col("q") + 1).cast(pl.String) + " of " + pl.col("n").cast(pl.String)).alias("area_name"),
     ).select(real.columns)
-    table = pl.concat([real.filter(~pl.col("stfips").is_between(pl.lit("01"), pl.lit("56"))), split])
+    table = pl.concat([real.filter(~in_states | pl.col("state").is_in(list(whole))), split])
     _rewrite(data, "state_projections", cycle, table)
-    n_of = dict(zip(states["state"].to_list(), per_state, strict=True))
     n_expr = pl.col("state").replace_strict(n_of, default=None, return_dtype=pl.Int64)
     for f in sorted((data / "processed/ipeds_institutions").glob("*.parquet")):
         hd = pl.read_parquet(f)
@@ -137,7 +184,7 @@ def split_into_regions(data: Path, regions: int) -> tuple[str, int, int]:
                              .then(pl.col("state") + "-" + (pl.col("unitid") % n_expr + 1).cast(pl.String).str.zfill(2))
                              .otherwise(pl.col("state")).alias("state"))
         _rewrite(data, "ipeds_institutions", f.stem, hd)
-    return cycle, table.height, sum(per_state)
+    return cycle, table.height, sum(n_of.values()) + len(whole)
 
 
 def _vintage_order(v: str) -> tuple[int, str]:

@@ -232,16 +232,25 @@ def test_cli_malformed_sector_and_supply_files(ingested: Path, tmp_path: Path) -
 
 
 def test_independent_pandas_implementation_agrees(ingested: Path) -> None:
-    """benchmarks/pandas_gap.py computes transportation by subsector in plain pandas from the same Parquet."""
+    """benchmarks/pandas_gap.py computes transportation by subsector in plain pandas from the same Parquet,
+    with the default measures (entrant openings, education-aware supply): the same rows to 0.01 person."""
     import runpy
 
     mod = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "pandas_gap.py"))
     pdf = mod["transportation_by_subsector"](ingested)
     ours = Workspace(ingested).gap("transportation", by="subsector").table
-    got = {r["subsector"]: (r["openings"], r["supply"]) for r in ours.iter_rows(named=True)}
-    for r in pdf.to_dict(orient="records"):
-        assert got[r["subsector"]][0] == pytest.approx(r["openings"], rel=1e-9)
-        assert got[r["subsector"]][1] == pytest.approx(r["supply"], rel=1e-9)
+    got = {r["subsector"]: r for r in ours.iter_rows(named=True)}
+    theirs = pdf.to_dict(orient="records")
+    assert sorted(got) == sorted(r["subsector"] for r in theirs)
+    assert [r["subsector"] for r in ours.iter_rows(named=True)] == [r["subsector"] for r in theirs]  # by entrants, descending
+    for r in theirs:
+        g = got[r["subsector"]]
+        for col in ("openings", "entrants", "supply", "gap"):
+            assert g[col] == pytest.approx(r[col], abs=0.01), (r["subsector"], col)
+        if r["ratio"] != r["ratio"]:  # NaN: below the supply floor, no ratio
+            assert g["ratio"] is None, r["subsector"]
+        else:
+            assert g["ratio"] == pytest.approx(r["ratio"], rel=1e-9)
 
 
 def test_result_cache_is_exact_and_invalidated(ingested: Path, tmp_path: Path) -> None:

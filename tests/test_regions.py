@@ -169,6 +169,9 @@ def test_share_method_oews_area_over_state(tmp_path: Path) -> None:
         assert regions.OEWS_SHARE in row["flags"], soc
     assert regions.OEWS_NOT_RELEASED in occ["49-3031"]["flags"] and regions.OEWS_NOT_RELEASED in occ["11-1021"]["flags"]
     assert regions.OEWS_NOT_RELEASED not in occ["53-3032"]["flags"]
+    res = compute(Query(sector_file=_mini_sector(tmp_path, naics=False), by="occupation", alloc="openings", demand="openings",
+                        region=f"metro:{COLUMBUS}").resolve(t), t)
+    assert sum("OEWS does not release some occupations' employment (**)" in n for n in res.notes) == 1  # said once
     # supply: the institution in the metro's counties only (Lake College, Cuyahoga, is elsewhere in Ohio)
     assert occ["53-3032"]["supply"] == pytest.approx(300 * SHARE_TRUCK)
     assert occ["49-3031"]["supply"] == pytest.approx(40 * 0.2) and occ["11-1021"]["supply"] == pytest.approx(1000 * 0.1)
@@ -354,7 +357,7 @@ def test_columbus_metro_by_group(ingested: Path) -> None:
         assert regions.OEWS_SHARE in r["flags"] or r["group"] not in {"operations", "construction"}  # public subsectors
     assert {"qcew_area", "cbsa_delineation", "state_projections"} <= set(md["vintages"])
     assert md["vintages"]["qcew_area"]["vintage"] == "2023"
-    assert any("QCEW suppresses employment in NAICS" in n and "Columbus, OH" in n for n in md["notes"])
+    assert any("QCEW suppresses private employment in NAICS" in n and "Columbus, OH" in n for n in md["notes"])
     # the same table in the terminal and as CSV
     table = run_cli("gap", "--sector", "transportation", "--region", "metro:columbus", "--by", "group", data_dir=ingested)
     assert table.returncode == 0, table.stderr

@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import SHARED, assert_clean_error, require_shared, run_cli
 
-OPENINGS_RGB = (0x00, 0x72, 0xB2)  # the openings colour of every chart
+# data colours of the charts (gapkit.render.charts.style): completers, more openings, more completers
+CHART_RGB = ((0xE6, 0x9F, 0x00), (0xD5, 0x5E, 0x00), (0x00, 0x72, 0xB2))
 
 
 def chromium() -> str:
@@ -119,8 +120,8 @@ def test_html_opens_in_headless_chromium_and_shows_its_charts(brief_us: Path, tm
     assert img.shape == (2400, 1000, 3)
     ink = int((img.sum(axis=2) < 600).sum())
     assert ink > 0.01 * img.shape[0] * img.shape[1], "the screenshot is blank"
-    blue = int((np.abs(img - np.array(OPENINGS_RGB)) < 40).all(axis=2).sum())
-    assert blue > 2000, "no chart visible (no openings bars in the screenshot)"
+    coloured = sum(int((np.abs(img - np.array(rgb)) < 40).all(axis=2).sum()) for rgb in CHART_RGB)
+    assert coloured > 2000, "no chart visible (no chart colours in the screenshot)"
 
 
 def test_state_brief_and_errors(ingested: Path, tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def compute(r: Resolved, t: Tables) -> GapResult:
 # ---------------------------------------------------------------------------------------------
 # demand
 # ---------------------------------------------------------------------------------------------
-def _members(r: Resolved) -> tuple[pl.DataFrame, pl.DataFrame]:
+def sector_members(r: Resolved) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Sector × subsector × industry membership: (open, restricted to listed occupations)."""
     import polars as pl
 
@@ -137,7 +137,7 @@ def sector_occupations(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.Dat
     if industrial:
         m_cycle, sep_cycle = r.matrix_cycle, r.sep_cycle
         assert m_cycle is not None and sep_cycle is not None
-        open_members, restricted = _members(r)
+        open_members, restricted = sector_members(r)
         codes = set(open_members["industry_code"].to_list()) | set(restricted["industry_code"].to_list())
         md = t.matrix_demand(m_cycle, sep_cycle, tuple(sorted(codes)))
         present = set(md["industry_code"].unique().to_list())
@@ -185,7 +185,7 @@ def sector_occupations(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.Dat
     return pl.concat(frames, how="vertical_relaxed"), per_sector, common
 
 
-def _base(r: Resolved, ep: pl.DataFrame, occ: pl.DataFrame) -> pl.DataFrame:
+def sector_base(r: Resolved, ep: pl.DataFrame, occ: pl.DataFrame) -> pl.DataFrame:
     """(sector, subsector, soc_code, openings_s, entrants_s, growth_s, share, share_sub): the sector's demand and
     its share of supply. Occupation scope: the occupations the sector employs a set share of, economy-wide."""
     import polars as pl
@@ -209,7 +209,7 @@ def national_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *
     import polars as pl
 
     supply, unalloc = supply_by_occupation(r, t, ep, exclude_upgrades=exclude_upgrades)
-    base = _base(r, ep, occ)
+    base = sector_base(r, ep, occ)
     out = base.join(supply.select("soc_code", "supply", "supply_extra"), on="soc_code", how="left").with_columns(
         pl.col("supply").fill_null(0.0), pl.col("supply_extra").fill_null(0.0))
     return out.select(
@@ -381,7 +381,7 @@ def state_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, e
     import polars as pl
 
     demand, sector_notes, notes = state_demand(r, t, ep)
-    base = _base(r, ep, occ)
+    base = sector_base(r, ep, occ)
     tot = pl.col("openings_s").sum().over("sector", "soc_code")
     w_sub = pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("sector", "soc_code"))
     shares = base.select("sector", "subsector", "soc_code", w_sub.alias("w_sub"), "share", "share_sub")
@@ -419,16 +419,28 @@ def area_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, ex
     states = tuple(sorted({s for a in areas for s in a.states}))
     demand, sector_notes, notes = state_demand(r, t, ep, states)
     frames, skipped = [], []
+    base_rows = sector_base(r, ep, occ)
+    rates = {st: regions.occupation_rates(t, ep, demand, st) for st in {a.states for a in areas}}
+    estimated: dict[str, set[str]] = {}
     for a in areas:
         try:
-            part, n = regions.sector_area_demand(r, t, ep, occ, a, demand)
+            part, est = regions.sector_area_demand(r, t, ep, base_rows, a, demand, rates[a.states])
         except GapkitError as exc:
             if r.region.substate:
                 raise
             skipped.append((a, exc))
             continue
-        notes += [x for x in n if x not in notes]
+        if est:
+            estimated[a.name] = est
         frames.append(part.with_columns(pl.lit(a.code).alias("region"), pl.lit(a.name).alias("region_name")))
+    if estimated:
+        codes = sorted(set().union(*estimated.values()))
+        where = (next(iter(estimated)) if len(estimated) == 1
+                 else f"{len(estimated)} areas ({'; '.join(list(estimated)[:4])}{'...' if len(estimated) > 4 else ''})")
+        notes.append(f"{where}: QCEW suppresses private employment in NAICS {', '.join(codes[:8])}"
+                     f"{f' and {len(codes) - 8} more' if len(codes) > 8 else ''} for some counties; those cells are estimated as the "
+                     "parent industry's employment minus the disclosed parts, shared by establishments, never read as 0 "
+                     "(flagged \"suppressed QCEW cells estimated\").")
     if skipped:
         names = "; ".join(a.name for a, _ in skipped[:6]) + (f" and {len(skipped) - 6} more" if len(skipped) > 6 else "")
         notes.append(f"{len(skipped)} of {len(areas)} areas have no area data gapkit can measure demand with and are left out "
@@ -436,6 +448,11 @@ def area_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, ex
     if not frames:
         raise UsageError(f"--by {r.by} --region {r.region.code}: no area of {r.region.name} can be measured. {skipped[0][1].message}")
     demand_rows = pl.concat(frames, how="diagonal_relaxed")
+    if demand_rows.filter(pl.col("area_method").str.contains(regions.OEWS_NOT_RELEASED, literal=True)
+                          & (pl.col("openings") > 0)).height:
+        notes.append("OEWS does not release some occupations' employment (**) for an area or its state: their share of the "
+                     "state's openings is the area's share of all the state's employment, never 0 and never the whole state's "
+                     f"(flagged \"{regions.OEWS_NOT_RELEASED}\").")
     mapping = pl.DataFrame([(c, a.code) for a in areas for c in a.counties], schema={"county_fips": pl.String, "region": pl.String},
                            orient="row")
     if r.supply_area == "state":  # each area's supply: its state's institutions
@@ -443,7 +460,7 @@ def area_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, ex
         mapping = pl.DataFrame([(c, a.code) for a in areas for c in geo.filter(pl.col("state").is_in(list(a.states)))["county_fips"]],
                                schema={"county_fips": pl.String, "region": pl.String}, orient="row")
     supply, unalloc = supply_by_occupation(r, t, ep, areas=mapping, exclude_upgrades=exclude_upgrades)
-    base = _base(r, ep, occ).select("sector", "subsector", "soc_code", "share_sub")
+    base = sector_base(r, ep, occ).select("sector", "subsector", "soc_code", "share_sub")
     out = (demand_rows.lazy()
            .join(base.lazy(), on=["sector", "subsector", "soc_code"], how="left")
            .join(supply.lazy().select("region", "soc_code", "supply", "supply_extra"), on=["region", "soc_code"], how="left")

@@ -321,8 +321,6 @@ def _parent(code: str) -> str | None:
 def qcew_employment(t: Tables, county_list: tuple[str, ...], codes: list[str]) -> tuple[dict[str, float], set[str]]:
     """Private employment (own_code 5) of each NAICS code summed over the counties, with suppressed cells estimated
     (parent minus disclosed siblings, shared by establishments). Returns {code: employment} and the codes estimated."""
-    import polars as pl
-
     if not t.has("qcew_area"):
         raise MissingDataError("qcew_area", f"gapkit ingest qcew --counties {','.join(county_list)}")
     year = qcew_year(t)
@@ -332,41 +330,12 @@ def qcew_employment(t: Tables, county_list: tuple[str, ...], codes: list[str]) -
         raise UsageError(f"No QCEW {year} area file is ingested for county {', '.join(missing[:8])}"
                          f"{' and more' if len(missing) > 8 else ''}: run `gapkit ingest qcew --counties {','.join(missing)} "
                          f"--years {year}` (or ingest the files with --from).")
-    cells = t.cached(("qcew-cells", year, county_list), lambda: (
-        t.scan("qcew_area", year).filter(pl.col("area_fips").is_in(list(county_list)) & pl.col("own_code").is_in(["0", "5"]))
-        .filter((pl.col("own_code") == "5") | (pl.col("industry_code") == "10"))
-        .select("area_fips", "own_code", "industry_code", "employment", "suppressed", "establishments").collect()))
-    by_county: dict[str, dict[str, tuple[float | None, float]]] = {}
-    for area, own, code, emp, sup, est in cells.rows():
-        key = "10" if code == "10" and own == "5" else code
-        if code == "10" and own != "5":
-            continue
-        by_county.setdefault(area, {})[key] = (None if sup else emp, float(est or 0.0))
     out: dict[str, float] = {}
     estimated: set[str] = set()
-
-    def value(cells_c: dict[str, tuple[float | None, float]], code: str, depth: int = 0) -> tuple[float, bool]:
-        emp, _ = cells_c.get(code, (0.0, 0.0))
-        if code not in cells_c:
-            return 0.0, False
-        if emp is not None:
-            return float(emp), False
-        parent = _parent(code)
-        if parent is None or depth > 6:
-            return 0.0, True
-        total, _ = value(cells_c, parent, depth + 1)
-        level = len(code) if "-" not in code else 2
-        siblings = [c for c in cells_c if c != code and _parent(c) == parent and (len(c) if "-" not in c else 2) == level]
-        disclosed = sum(cells_c[c][0] or 0.0 for c in siblings if cells_c[c][0] is not None)
-        hidden = [c for c in [*siblings, code] if cells_c[c][0] is None]
-        est_all = sum(cells_c[c][1] for c in hidden)
-        share = cells_c[code][1] / est_all if est_all > 0 else 1.0 / len(hidden)
-        return max(0.0, total - disclosed) * share, True
-
     for code in codes:
         total = 0.0
-        for area in county_list:
-            v, est = value(by_county.get(area, {}), code)
+        for county in county_list:
+            v, est = _county_value(t, year, county, code)
             total += v
             if est:
                 estimated.add(code)
@@ -374,14 +343,80 @@ def qcew_employment(t: Tables, county_list: tuple[str, ...], codes: list[str]) -
     return out, estimated
 
 
+def _county_cells(t: Tables, year: str) -> dict[str, dict[str, tuple[float | None, float]]]:
+    """Every ingested county's QCEW private cells: county -> {industry code: (employment or None if suppressed,
+    establishments)}; the private total is keyed '10'. Read once per Tables."""
+    import polars as pl
+
+    def load() -> dict[str, dict[str, tuple[float | None, float]]]:
+        cells = (t.scan("qcew_area", year).filter(pl.col("own_code").is_in(["0", "5"]))
+                 .filter((pl.col("own_code") == "5") | (pl.col("industry_code") == "10"))
+                 .select("area_fips", "own_code", "industry_code", "employment", "suppressed", "establishments").collect())
+        by_county: dict[str, dict[str, tuple[float | None, float]]] = {}
+        for area, own, code, emp, sup, est in cells.rows():
+            if code == "10" and own != "5":
+                continue
+            by_county.setdefault(area, {})[code] = (None if sup else emp, float(est or 0.0))
+        return by_county
+
+    return t.cached(("qcew-cells", year), load)
+
+
+def _level(code: str) -> int:
+    return len(code) if "-" not in code else 2
+
+
+def _children(t: Tables, year: str, county: str) -> dict[tuple[str | None, int], list[str]]:
+    """One county's QCEW codes grouped by (parent, level): the siblings a suppressed cell is estimated among."""
+    def load() -> dict[tuple[str | None, int], list[str]]:
+        out: dict[tuple[str | None, int], list[str]] = {}
+        for c in _county_cells(t, year).get(county, {}):
+            out.setdefault((_parent(c), _level(c)), []).append(c)
+        return out
+
+    return t.cached(("qcew-children", year, county), load)
+
+
+def _county_value(t: Tables, year: str, county: str, code: str) -> tuple[float, bool]:
+    """One county's private employment in one NAICS code (0 when the county has no such cell) and whether it was
+    estimated; memoized per county."""
+    memo: dict[str, tuple[float, bool]] = t.cached(("qcew-values", year, county), dict)
+    if code in memo:
+        return memo[code]
+    cells_c = _county_cells(t, year).get(county, {})
+    if code not in cells_c:
+        result = (0.0, False)
+    elif cells_c[code][0] is not None:
+        result = (float(cells_c[code][0] or 0.0), False)
+    else:
+        parent = _parent(code)
+        if parent is None:
+            result = (0.0, True)
+        else:
+            total, _ = _county_value(t, year, county, parent)
+            siblings = [c for c in _children(t, year, county).get((parent, _level(code)), []) if c != code]
+            disclosed = sum(cells_c[c][0] or 0.0 for c in siblings if cells_c[c][0] is not None)
+            hidden = [c for c in [*siblings, code] if cells_c[c][0] is None]
+            est_all = sum(cells_c[c][1] for c in hidden)
+            share = cells_c[code][1] / est_all if est_all > 0 else 1.0 / len(hidden)
+            result = (max(0.0, total - disclosed) * share, True)
+    memo[code] = result
+    return result
+
+
 def staffing(r: Resolved, t: Tables) -> pl.DataFrame:
     """(sector, subsector, soc_code, staff): each subsector's national staffing pattern — its matrix employment in the
     occupation over the subsector's total employment (restricted subsectors: over the listed occupations' total)."""
+    key = ("staffing", r.matrix_cycle, tuple(x.name for x in r.sectors), str(r.query.sector_file or ""))
+    return t.cached(key, lambda: _staffing(r, t))
+
+
+def _staffing(r: Resolved, t: Tables) -> pl.DataFrame:
     import polars as pl
 
-    from gapkit.analysis.method import _members
+    from gapkit.analysis.method import sector_members
 
-    open_members, restricted = _members(r)
+    open_members, restricted = sector_members(r)
     assert r.matrix_cycle is not None
     m = (t.scan("nem_matrix", r.matrix_cycle)
          .filter(pl.col("industry_type") == "Line item")
@@ -554,35 +589,46 @@ def _qcew_occupations(r: Resolved, t: Tables, area: Region) -> pl.DataFrame:
     × the national staffing pattern of the matrix industries in each sector."""
     import polars as pl
 
-    m_cycle = t.vintage("nem_matrix")
-    m = (t.scan("nem_matrix", m_cycle).filter(pl.col("industry_type") == "Line item")
-         .select("industry_code", "occupation_code", "occupation_type", pl.col("emp_base_k").fill_null(0.0)).collect())
-    # NEM line-item industries -> their 2-digit NAICS sector (codes start with the NAICS digits)
-    m = m.with_columns(pl.col("industry_code").str.slice(0, 2).alias("sector2"))
-    ranges = {"31": "31-33", "32": "31-33", "33": "31-33", "44": "44-45", "45": "44-45", "48": "48-49", "49": "48-49"}
-    m = m.with_columns(pl.col("sector2").replace(ranges).alias("naics"))
-    totals = m.filter(pl.col("occupation_code") == "00-0000").group_by("naics").agg(pl.col("emp_base_k").sum().alias("total"))
-    lines = t.harmonize(m.filter(pl.col("occupation_type") == "Line item").rename({"occupation_code": "soc_code"}))
-    pattern = (lines.group_by("naics", "soc_code").agg(pl.col("emp_base_k").sum())
-               .join(totals, on="naics").select("naics", "soc_code", (pl.col("emp_base_k") / pl.col("total")).alias("staff")))
+    pattern = _sector_staffing(t)
     codes = sorted(set(pattern["naics"].to_list()))
     emp, _ = qcew_employment(t, area.counties, codes)
     q = pl.DataFrame({"naics": list(emp), "qcew": list(emp.values())}, schema={"naics": pl.String, "qcew": pl.Float64})
     return (pattern.join(q, on="naics").group_by("soc_code").agg((pl.col("staff") * pl.col("qcew")).sum().alias("area_emp")))
 
 
-def sector_area_demand(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, area: Region,
-                       state_rows: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-    """Rows (sector, subsector, soc_code, openings, entrants, growth, expected, unusable, estimated, area_method) of one
-    area for every sector of the question, with notes."""
+def _sector_staffing(t: Tables) -> pl.DataFrame:
+    """(naics, soc_code, staff): the national staffing pattern of each 2-digit NAICS sector (National Employment Matrix
+    line-item industries grouped by their NAICS digits). Read once per Tables."""
     import polars as pl
 
-    from gapkit.analysis.method import MEASURES, _base
+    def load() -> pl.DataFrame:
+        m_cycle = t.vintage("nem_matrix")
+        m = (t.scan("nem_matrix", m_cycle).filter(pl.col("industry_type") == "Line item")
+             .select("industry_code", "occupation_code", "occupation_type", pl.col("emp_base_k").fill_null(0.0)).collect())
+        ranges = {"31": "31-33", "32": "31-33", "33": "31-33", "44": "44-45", "45": "44-45", "48": "48-49", "49": "48-49"}
+        m = m.with_columns(pl.col("industry_code").str.slice(0, 2).replace(ranges).alias("naics"))
+        totals = m.filter(pl.col("occupation_code") == "00-0000").group_by("naics").agg(pl.col("emp_base_k").sum().alias("total"))
+        lines = t.harmonize(m.filter(pl.col("occupation_type") == "Line item").rename({"occupation_code": "soc_code"}))
+        return (lines.group_by("naics", "soc_code").agg(pl.col("emp_base_k").sum())
+                .join(totals, on="naics").select("naics", "soc_code", (pl.col("emp_base_k") / pl.col("total")).alias("staff")))
 
-    notes: list[str] = []
+    return t.cached("naics-sector-staffing", load)
+
+
+def sector_area_demand(r: Resolved, t: Tables, ep: pl.DataFrame, base: pl.DataFrame, area: Region,
+                       state_rows: pl.DataFrame, rates: pl.DataFrame | None = None) -> tuple[pl.DataFrame, set[str]]:
+    """Rows (sector, subsector, soc_code, openings, entrants, growth, expected, unusable, estimated, area_method) of one
+    area for every sector of the question, and the NAICS codes whose suppressed QCEW cells were estimated. ``base`` is
+    the question's sector occupations (method.sector_base); ``rates`` the area's states' occupation rates
+    (:func:`occupation_rates`), computed here when not given."""
+    import polars as pl
+
+    from gapkit.analysis.method import MEASURES
+
+    estimated: set[str] = set()
     frames = []
-    rates = _occupation_rates(t, ep, state_rows, area)
-    base = _base(r, ep, occ)
+    if rates is None:
+        rates = occupation_rates(t, ep, state_rows, area.states)
     whole_demand: pl.DataFrame | None = None
     whole_how = ""
     industrial = [s for s in r.sectors if not s.whole_economy]
@@ -592,10 +638,7 @@ def sector_area_demand(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFra
         if use_qcew:
             part, est, skipped = _industry_based(r, t, s.name, area, rates)
             frames.append(part.with_columns(pl.lit(INDUSTRY_BASED + ("; " + QCEW_ESTIMATED if est else "")).alias("area_method")))
-            if est:
-                notes.append(f"{area.name}: QCEW suppresses employment in NAICS {', '.join(sorted(est)[:6])} for some counties; "
-                             "those cells are estimated as the parent industry's employment minus the disclosed parts, shared by "
-                             "establishments (flagged).")
+            estimated |= est
             if not skipped:
                 continue
             subs = skipped
@@ -603,10 +646,6 @@ def sector_area_demand(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFra
             subs = None
         if whole_demand is None:
             whole_demand, whole_how = area_occupation_demand(r, t, ep, state_rows, area)
-            if whole_demand.filter(pl.col("_fallback") & (pl.col("openings") > 0)).height:
-                notes.append("OEWS does not release some occupations' employment (**) for an area or its state: their share "
-                             "of the state's openings is the area's share of all the state's employment, never 0 and never "
-                             f"the whole state's (flagged \"{OEWS_NOT_RELEASED}\").")
         b = base.filter(pl.col("sector") == s.name)
         if subs is not None:
             b = b.filter(pl.col("subsector").is_in(subs))
@@ -623,10 +662,10 @@ def sector_area_demand(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFra
             "unusable", "estimated", pl.when(pl.col("_fallback")).then(pl.lit(f"{whole_how}; {OEWS_NOT_RELEASED}"))
             .otherwise(pl.lit(whole_how)).alias("area_method"))
         frames.append(part)
-    return pl.concat(frames, how="diagonal_relaxed"), notes
+    return pl.concat(frames, how="diagonal_relaxed"), estimated
 
 
-def _occupation_rates(t: Tables, ep: pl.DataFrame, state_rows: pl.DataFrame, area: Region) -> pl.DataFrame:
+def occupation_rates(t: Tables, ep: pl.DataFrame, state_rows: pl.DataFrame, states: tuple[str, ...]) -> pl.DataFrame:
     """(soc_code, r_openings, r_entrants, r_growth): annual openings, entrants and growth per worker — the state's
     (Projections Central, gated) where published, else national — with the state's unusable/estimated marks."""
     import polars as pl
@@ -634,7 +673,7 @@ def _occupation_rates(t: Tables, ep: pl.DataFrame, state_rows: pl.DataFrame, are
     mean_nat = (pl.col("emp_base") + pl.col("emp_proj")) / 2
     nat = ep.select("soc_code", (pl.col("openings_nat") / mean_nat).fill_nan(0.0).alias("n_o"),
                     (pl.col("entrants_nat") / mean_nat).fill_nan(0.0).alias("n_e"), (pl.col("growth_nat") / mean_nat).fill_nan(0.0).alias("n_g"))
-    st = state_rows.filter(pl.col("state").is_in(list(area.states))).group_by("soc_code").agg(
+    st = state_rows.filter(pl.col("state").is_in(list(states))).group_by("soc_code").agg(
         pl.col("openings").sum(), pl.col("entrants").sum(), pl.col("growth").sum(), pl.col("mean_emp").sum(),
         pl.col("unusable").any(), pl.col("estimated").any())
     out = nat.join(st, on="soc_code", how="left")

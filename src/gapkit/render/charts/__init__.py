@@ -4,8 +4,10 @@
     c = gapkit.chart("bars", "transportation", by="subsector", region="OH")   # a Chart (shows itself in Jupyter)
     c.save("transportation-oh.png")                                            # PNG 300 dpi, SVG or PDF by extension
 
-``data`` prepares what each kind shows (title, rows, footer) from analysis results, ``kinds`` and
-``pathways_charts`` draw it in the one ``style``. Importing this package is cheap; matplotlib is
+``data`` prepares what each kind shows (title, rows, a short footer, the full method for the file's
+metadata) from analysis results, ``kinds`` and ``pathways_charts`` draw it in the one ``style`` (its
+docstring has the colour table: one meaning per colour), ``labels`` places point labels without
+overlaps. Importing this package is cheap; matplotlib is
 imported when a chart is drawn.
 """
 
@@ -45,9 +47,11 @@ class Chart:
         return self.data.title
 
     def to_bytes(self, fmt: str = "png", dpi: int | None = None) -> bytes:
+        """The file's bytes; its metadata carries the title and the full method (the footer is short)."""
         from gapkit.render.charts import style
 
-        return style.to_bytes(self.figure, fmt, dpi or style.DPI)
+        return style.to_bytes(self.figure, fmt, dpi or style.DPI, title=self.data.title,
+                              description=self.data.method_text or None)
 
     def save(self, out: str | os.PathLike[str]) -> Path:
         """Write the chart; the format follows the extension (.png 300 dpi, .svg, .pdf)."""

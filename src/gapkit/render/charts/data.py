@@ -1,5 +1,10 @@
 """What each chart shows, computed with the gap engine (no matplotlib here): the rows, a title that
-states the finding, a subtitle (sector, region, years) and a footer (sources, vintages, method).
+states the finding (and is true of the rows drawn: tests/test_charts.py checks each claim against
+them), a subtitle (sector, region, years), a short footer (sources and vintages, the method options,
+the chart's own notes: at most four lines when drawn) and the full method sentence, which goes into the
+file's metadata and the brief.
+
+A title is its clauses joined by "; " (``title_of``): a finding can be added as one more clause.
 
 ``completions_trend`` is the one computation the engine does not already offer: completions over the
 ingested IPEDS years in the programs (6-digit CIPs) the NCES crosswalk links to the sector's
@@ -27,7 +32,7 @@ if TYPE_CHECKING:
 
 KINDS = GAP_KINDS
 TOP_OCCUPATIONS = 12  # bars --by occupation: the occupations with the most openings
-ALLOC_LABELS = {"education": "education: by entry route, openings × workers holding the award",
+ALLOC_LABELS = {"education": "education: entry routes × attainment",
                 "openings": "openings: shares by openings", "employment": "employment: shares by employment",
                 "equal": "equal: equal shares", "none": "none: full count to each (upper bound)"}
 COVERAGE_MARK = "†"
@@ -36,6 +41,9 @@ SMALL_MARK = "*"
 
 @dataclass
 class ChartData:
+    """What a chart draws. ``footer`` is the short footer printed under it; ``method_text`` is the full
+    provenance sentence and every note (written into the file's metadata); ``notes`` are the engine's notes."""
+
     kind: str
     frame: pl.DataFrame
     title: str
@@ -44,6 +52,7 @@ class ChartData:
     method: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    method_text: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,8 +124,59 @@ def subtitle(method: dict[str, Any], years: list[int] | None = None, region: str
             " · people per year")
 
 
-def footer(method: dict[str, Any], extra: list[str] | None = None, *, alloc: str | None = None, awards: str | None = None) -> str:
-    """The provenance sentence (sources, vintages, options, assumptions), then the chart's own notes."""
+def title_of(*clauses: str | None) -> str:
+    """A title from its clauses ("Transportation has 10 openings for every completer", "operations is tightest at 29")."""
+    return "; ".join(c for c in clauses if c)
+
+
+def _years_span(years: list[str]) -> str:
+    try:
+        ys = sorted(int(y) for y in years)
+    except ValueError:
+        return "+".join(years)
+    if len(ys) > 1 and ys == list(range(ys[0], ys[-1] + 1)):
+        return f"{ys[0]}–{ys[-1]}"
+    return ", ".join(map(str, ys))
+
+
+def sources_short(m: dict[str, Any], ipeds_years: list[int] | None = None) -> str:
+    """The sources and their vintages, without file hashes (those are in the metadata); ``ipeds_years``: the
+    IPEDS years a chart draws when they are not the method's (the trend)."""
+    v = m["vintages"]
+    parts = [f"BLS EP {v['ep_occupations']['vintage']}"]
+    if "nem_matrix" in v:
+        parts.append(f"NEM matrix {v['nem_matrix']['vintage']}")
+    if "state_projections" in v:
+        parts.append(f"Projections Central {v['state_projections']['vintage']}")
+    ipeds = [str(y) for y in ipeds_years] if ipeds_years else [str(x["vintage"]) for x in v["ipeds_completions"]]
+    parts.append("IPEDS " + _years_span(ipeds))
+    parts.append(f"CIP-SOC {v['cip_soc']['vintage']}")
+    return "Sources: " + ", ".join(parts) + "."
+
+
+def options_short(m: dict[str, Any], *, alloc: str | None = None, awards: str | None = None) -> str:
+    """The method options; scope, retention and extra supply only when not the defaults."""
+    opts = [f"awards={awards or m['awards']}", f"alloc={alloc or m['alloc']}"]
+    if m["scope"] != "sector":
+        opts.append(f"scope={m['scope']}")
+    if float(m["retention"]) != 1:
+        opts.append(f"retention={m['retention']:g}")
+    if m["extra_supply"]:
+        opts.append(f"extra supply={m['extra_supply']}")
+    return "Method: " + ", ".join(opts) + "."
+
+
+def footer(method: dict[str, Any], extra: list[str] | None = None, *, alloc: str | None = None, awards: str | None = None,
+           ipeds_years: list[int] | None = None) -> str:
+    """The short footer: sources and vintages, method options, the chart's notes (most important first: a
+    footer too long for four lines drops sentences from the end), the version."""
+    parts = [sources_short(method, ipeds_years), options_short(method, alloc=alloc, awards=awards), *(extra or [])]
+    return " ".join(parts) + f" Full method and notes: file\u00a0metadata; gapkit\u00a0{__version__}."
+
+
+def method_text(method: dict[str, Any], extra: list[str] | None = None, *, alloc: str | None = None,
+                awards: str | None = None) -> str:
+    """The full provenance sentence (sources, vintages, sha256, options, assumptions) and every note of the chart."""
     text = method_line(method, alloc=alloc, awards=awards)
     for e in extra or []:
         text += " " + e
@@ -128,8 +188,17 @@ def _coverage_note(n_flagged: int, n: int) -> str:
             "Title IV institutions (CDL schools, apprenticeships, employers), so supply is understated.")
 
 
+def _coverage_short() -> str:
+    return (f"{COVERAGE_MARK} Supply understated: much training is outside Title IV schools (CDL schools, "
+            "apprenticeships, employers).")
+
+
 def _small_note() -> str:
     return f"{SMALL_MARK} Small numbers: under {SMALL_OPENINGS:.0f} openings or {SMALL_SUPPLY:.0f} completers a year."
+
+
+def _small_short() -> str:
+    return f"{SMALL_MARK} Under {SMALL_OPENINGS:.0f} openings or {SMALL_SUPPLY:.0f} completers a year."
 
 
 def _marks(flags: str) -> str:
@@ -197,26 +266,34 @@ def bars_data(r: Resolved, tables: Tables, result: GapResult | None = None, head
         detail = f"completers outnumber openings in every {noun}"
     else:
         detail = f"{len(short)} of {len(rows)} {noun}s have more openings than completers"
-    title = f"{lead}; {detail}"
+    title = title_of(lead, detail)
     cov = sum(1 for r in rows if COVERAGE_MARK in _marks(r["flags"]))
     small = sum(1 for r in rows if SMALL_MARK in _marks(r["flags"]))
-    extra = []
-    if by == "occupation":
-        extra.append(f"The {len(rows)} occupations with the most openings of {n_all}.")
+    # the marks' keys first (a footer too long loses sentences from its end, and these explain marks on the chart)
+    notes, full = [], []
     if cov:
-        extra.append(_coverage_note(cov, len(rows)))
+        notes.append(_coverage_short())
+        full.append(_coverage_note(cov, len(rows)))
     if small:
-        extra.append(_small_note())
+        notes.append(_small_short())
+        full.append(_small_note())
+    sub = subtitle(m)
+    if by == "occupation":
+        full.insert(0, f"The {len(rows)} occupations with the most openings of {n_all}.")
+        sub += f" · the {len(rows)} of {n_all} occupations with the most openings"
     frame = frame.with_columns(pl.col("flags").map_elements(_marks, return_dtype=pl.String).alias("marks"))
-    return ChartData("bars", frame, title, subtitle(m), footer(m, extra), m, res.notes,
-                     {"by": by, "noun": noun, "total_openings": total_open, "total_supply": total_sup})
+    return ChartData("bars", frame, title, sub, footer(m, notes), m, res.notes,
+                     {"by": by, "noun": noun, "total_openings": total_open, "total_supply": total_sup},
+                     method_text(m, full))
 
 
 def states_data(r: Resolved, tables: Tables, result: GapResult | None = None) -> ChartData:
+    """Every state's ratio; a question asked for one state (``--region OH``) highlights that state."""
     import polars as pl
 
     from gapkit.codes import STATE_FIPS_51
 
+    highlight = r.region.code if r.region.single_state else None
     res = result or compute(r.at(by="state", region="US"), tables)
     t = as_demand(published(res.table), res.method).select("region", "openings", "supply", "ratio", "gap", "flags")
     every = pl.DataFrame({"region": [STATES[f][0] for f in STATE_FIPS_51]})
@@ -229,32 +306,52 @@ def states_data(r: Resolved, tables: Tables, result: GapResult | None = None) ->
     short = have.filter(pl.col("ratio").is_null() | (pl.col("ratio") > 1)).height
     m = res.method
     odd = [a for a in odd_states(res.notes) if a in set(every["region"].to_list())]
+    has_dc = "DC" in set(have["region"].to_list())
 
     def name(abbr: str) -> str:
         return region_name(abbr) + (SMALL_MARK if abbr in odd else "")
 
+    sector = m["sector_title"].lower()
+    if short == n:
+        lead = f"Every state{' and DC' if has_dc else ''} has more {sector} {DEMAND_NOUN[r.demand]} than completers"
+    else:
+        lead = f"{short} of {n} states{' (counting DC)' if has_dc else ''} have more {sector} {DEMAND_NOUN[r.demand]} than completers"
     if fin.height:
         lo, hi = fin.row(0, named=True), fin.row(-1, named=True)
-        lead = (f"{'Every state' if short == n else f'{short} of {n} states'} "
-                f"{'has' if short == n else 'have'} more {m['sector_title'].lower()} {DEMAND_NOUN[r.demand]} than completers")
-        title = (f"{lead}; the ratio runs from {_ratio_short(lo['ratio'])} in {name(lo['region'])} "
-                 f"to {_ratio_short(hi['ratio'])} in {name(hi['region'])}")
+        spread = (f"the ratio runs from {_ratio_short(lo['ratio'])} in {name(lo['region'])} "
+                  f"to {_ratio_short(hi['ratio'])} in {name(hi['region'])}")
+        title = title_of(lead, spread)
     else:
-        title = f"No state has {m['sector_title'].lower()} completers to compare with its {DEMAND_NOUN[r.demand]}"
+        title = f"No state has {sector} completers to compare with its {DEMAND_NOUN[r.demand]}"
+    if highlight:
+        row = frame.filter(pl.col("region") == highlight).row(0, named=True)
+        if row["openings"] is None:
+            said = "no state projections"
+        elif row["ratio"] is None:
+            said = "no completers"
+        else:
+            said = _ratio_short(row["ratio"])
+        title = title_of(title, f"{region_name(highlight)} (outlined) has {said}")
     missing = frame.filter(pl.col("openings").is_null())["region"].to_list()
     nosup = have.filter(pl.col("ratio").is_null())["region"].to_list()
-    extra = ["Colour: openings per completer on a log scale centred on 1 (red: more openings than completers; "
-             "blue: more completers). State openings are the state's published openings times the national sector share (estimates)."]
-    frame = frame.with_columns(pl.col("region").is_in(odd).alias("odd"))
+    estimate = "State openings: the state's published openings × the national sector share (estimates)."
+    notes, full = [estimate], [estimate]
+    frame = frame.with_columns(pl.col("region").is_in(odd).alias("odd"),
+                               (pl.col("region") == (highlight or "")).alias("highlight"))
     if odd:
-        extra.append(f"{SMALL_MARK} Published state openings look odd for {', '.join(odd)} (openings far from 6-20% of "
-                     "employment); shown as published.")
+        notes.append(f"{SMALL_MARK} Published state openings look odd for {', '.join(odd)}; shown as published.")
+        full.append(f"{SMALL_MARK} Published state openings look odd for {', '.join(odd)} (openings far from 6-20% of "
+                    "employment); shown as published.")
     if missing:
-        extra.append(f"No state projections ingested for {', '.join(missing)}.")
+        notes.append(f"No state projections ingested for {', '.join(missing)}.")
+        full.append(notes[-1])
     if nosup:
-        extra.append(f"No completers in {', '.join(nosup)}.")
-    return ChartData("states", frame, title, subtitle({**m, "region": "all"}), footer(m, extra), m, res.notes,
-                     {"missing": missing, "no_supply": nosup})
+        notes.append(f"No completers in {', '.join(nosup)}.")
+        full.append(notes[-1])
+    full.append("Colour: openings per completer on the fixed gapkit scale, log, 1/10 to 10 (clipped beyond), the same "
+                "for every sector.")
+    return ChartData("states", frame, title, subtitle({**m, "region": "all"}), footer(m, notes), m, res.notes,
+                     {"missing": missing, "no_supply": nosup, "highlight": highlight}, method_text(m, full))
 
 
 def odd_states(notes: list[str]) -> list[str]:
@@ -280,24 +377,29 @@ def scatter_data(r: Resolved, tables: Tables, result: GapResult | None = None) -
     if shown.height == 0:
         raise UsageError(f"Sector {r.sector_name}: no occupation has at least one opening a year in {r.region.code}.")
     frame = shown.select("soc_code", "title", "group", "openings", "supply", "ratio", "gap", "flags")
-    top = frame.sort("gap", descending=True).row(0, named=True)
+    top = frame.sort(["gap", "soc_code"], descending=[True, False]).row(0, named=True)
     m = res.method
     sup = "no completers" if top["supply"] <= 0 else f"{num(top['supply'])} completers"
-    title = (f"{top['title']} have the largest gap{_where(m['region'], m.get('region_name'))}: {num(top['openings'])} {DEMAND_NOUN[r.demand]} a year "
-             f"against {sup}")
+    title = title_of(f"{top['title']} have the largest gap{_where(m['region'], m.get('region_name'))}: {num(top['openings'])} {DEMAND_NOUN[r.demand]} a year "
+                     f"against {sup}")
     below = frame.filter((pl.col("supply") > 0) & (pl.col("supply") < floor)).height
     none_n = frame.filter(pl.col("supply") <= 0).height
     short = frame.filter(pl.col("openings") > pl.col("supply")).height
-    extra = [f"{short} of {frame.height} occupations lie below the diagonal (more openings than completers)."]
-    if none_n:
-        extra.append(f"{none_n} with no completers are shown in the strip below the axis.")
-    if below:
-        extra.append(f"{below} with under 1 completer a year are drawn on the bottom edge.")
+    notes = [f"{short} of {frame.height} occupations have more openings than completers (below the diagonal or in the "
+             "strip)." if none_n else f"{short} of {frame.height} occupations lie below the diagonal (more openings than "
+             "completers)."]
+    full = list(notes)
     if hidden:
-        extra.append(f"{hidden} occupations with under 1 opening a year are not shown.")
+        notes.append(f"{hidden} occupations with under 1 opening a year are not shown.")
+        full.append(notes[-1])
+    if below:
+        notes.append(f"{below} with under 1 completer a year sit on the bottom edge (≤1).")
+        full.append(notes[-1])
+    if none_n:
+        full.append(f"{none_n} with no completers are in the strip below the axis.")
     sector = r.sector
-    return ChartData("scatter", frame, title, subtitle(m), footer(m, extra), m, res.notes,
-                     {"floor": floor, "groups": [(g.key, g.title) for g in sector.groups]})
+    return ChartData("scatter", frame, title, subtitle(m), footer(m, notes), m, res.notes,
+                     {"floor": floor, "groups": [(g.key, g.title) for g in sector.groups]}, method_text(m, full))
 
 
 def sensitivity_data(r: Resolved, tables: Tables, table: pl.DataFrame | None = None) -> ChartData:
@@ -313,16 +415,65 @@ def sensitivity_data(r: Resolved, tables: Tables, table: pl.DataFrame | None = N
     chosen = frame.filter(pl.col("chosen"))
     cr = chosen["ratio"][0] if chosen.height else None
     if ratios:
-        title = (f"Method choices move the {m['sector_title'].lower()} ratio{_where(m['region'], m.get('region_name'))} from "
-                 f"{_ratio_short(min(ratios))} to {_ratio_short(max(ratios))} {DEMAND_NOUN[r.demand]} per completer"
-                 + (f"; the chosen method gives {_ratio_short(cr)}" if cr is not None else ""))
+        title = title_of(f"Method choices move the {m['sector_title'].lower()} ratio{_where(m['region'], m.get('region_name'))} from "
+                         f"{_ratio_short(min(ratios))} to {_ratio_short(max(ratios))} {DEMAND_NOUN[r.demand]} per completer",
+                         f"the chosen method gives {_ratio_short(cr)}" if cr is not None else None)
     else:
         title = f"No method choice finds {m['sector_title'].lower()} completers{_where(m['region'], m.get('region_name'))}"
-    extra = [f"Each row is an award-level preset, each marker an allocation mode; the ringed marker is the chosen "
-             f"method (alloc={r.alloc}, awards={r.awards}). {DEMAND_NOUN[r.demand].capitalize()} are the same in every cell: "
-             f"{num(float(frame['openings'][0]))} a year."]
-    return ChartData("sensitivity", frame, title, subtitle(m), footer(m, extra, alloc="each", awards="each"), m,
-                     base.notes, {"alloc": r.alloc, "awards": r.awards})
+    notes = [f"{DEMAND_NOUN[r.demand].capitalize()} are the same in every cell: {num(float(frame['openings'][0]))} a year."]
+    full = [f"Each row is an award-level preset, each marker an allocation mode; the ringed marker is the chosen "
+            f"method (alloc={r.alloc}, awards={r.awards}).", *notes]
+    return ChartData("sensitivity", frame, title, subtitle(m), footer(m, notes, alloc="each", awards="each"), m,
+                     base.notes, {"alloc": r.alloc, "awards": r.awards},
+                     method_text(m, full, alloc="each", awards="each"))
+
+
+def trend_words(years: list[int], totals: list[float]) -> str:
+    """What the series did, true of the numbers drawn (rounded as printed): 'rose every year from 33,862 in 2021
+    to 38,100 in 2024 (+13%)', 'rose from 1,081 in 2021 to 1,181 in 2022, then fell to 1,123 in 2024', or, with
+    more turns, 'fell from 25,627 in 2021 to 25,122 in 2024 (-2%), not steadily: it rose in 2023'."""
+    vals = [round(v) for v in totals]
+    if len(vals) == 1:
+        return f": {num(vals[0])} in {years[0]} (only one IPEDS year is ingested)"
+    if len(set(vals)) == 1:
+        return f" held at {num(vals[0])} a year from {years[0]} to {years[-1]}"
+    # runs of the same direction (a year with no change joins the run it sits in)
+    turns = [0]
+    direction = 0
+    for i in range(1, len(vals)):
+        d = (vals[i] > vals[i - 1]) - (vals[i] < vals[i - 1])
+        if d == 0:
+            continue
+        if direction and d != direction:
+            turns.append(i - 1)
+        direction = d
+    turns.append(len(vals) - 1)
+
+    def verb(a: int, b: int) -> str:
+        return "rose" if vals[b] > vals[a] else ("fell" if vals[b] < vals[a] else "held")
+
+    first, last = vals[0], vals[-1]
+    pct = f" ({(last - first) / first * 100:+.0f}%)" if first > 0 else ""
+    if len(turns) == 2:
+        every = " every year" if all(vals[i] != vals[i - 1] for i in range(1, len(vals))) and len(vals) > 2 else ""
+        return f" {verb(0, len(vals) - 1)}{every} from {num(first)} in {years[0]} to {num(last)} in {years[-1]}{pct}"
+    if len(turns) == 3:
+        a, b, c = turns
+        return (f" {verb(a, b)} from {num(vals[a])} in {years[a]} to {num(vals[b])} in {years[b]}, then "
+                f"{verb(b, c)} to {num(vals[c])} in {years[c]}")
+    # three or more runs: the overall change, and the years that went the other way
+    overall = verb(0, len(vals) - 1)
+    if overall == "held":
+        return (f" was {num(last)} in both {years[0]} and {years[-1]}, moving between {num(min(vals))} and {num(max(vals))} "
+                "in between")
+    against = [years[i] for i in range(1, len(vals)) if (vals[i] - vals[i - 1]) * (last - first) < 0]
+    other = "fell" if overall == "rose" else "rose"
+    return (f" {overall} from {num(first)} in {years[0]} to {num(last)} in {years[-1]}{pct}, not steadily: it {other} in "
+            + _and([str(y) for y in against]))
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def trend_data(r: Resolved, tables: Tables, frame: pl.DataFrame | None = None) -> ChartData:
@@ -335,24 +486,16 @@ def trend_data(r: Resolved, tables: Tables, frame: pl.DataFrame | None = None) -
     m = base.method
     counted = trend.filter(pl.col("kind") == "counted").group_by("year").agg(pl.col("completions").sum()).sort("year")
     linked = trend.filter(pl.col("kind") == "linked").sort("year")
-    first, last = float(counted["completions"][0]), float(counted["completions"][-1])
+    totals = [float(v) for v in counted["completions"].to_list()]
     what = f"Completers counted as {m['sector_title'].lower()} supply{_where(region, m.get('region_name'))}"
-    if len(years) == 1:
-        title = f"{what}: {num(last)} in {years[0]} (only one IPEDS year is ingested)"
-    elif first <= 0:
-        title = f"{what}: {num(last)} in {years[-1]}"
-    else:
-        pct = (last - first) / first * 100
-        if abs(pct) < 1:
-            title = f"{what} held steady at about {num(last)} a year from {years[0]} to {years[-1]}"
-        else:
-            title = (f"{what} {'grew' if pct > 0 else 'fell'} {abs(pct):.0f}% from {years[0]} to {years[-1]}, "
-                     f"to {num(last)} a year")
+    title = title_of(what + trend_words(years, totals))
     l0, l1 = float(linked["completions"][0]), float(linked["completions"][-1])
-    extra = [f"Bars: first-major completions in the 6-digit programs the NCES crosswalk links to the sector's occupations, "
-             f"counted as the gap counts them (allocated to occupations, then the sector's share), for each single year. "
-             f"All completions in those programs, which also serve other sectors: {num(l0)} in {years[0]}"
-             + (f", {num(l1)} in {years[-1]}." if len(years) > 1 else ".")]
-    extra.append(f"Completions: IPEDS {years_text(years, mean=False)}.")
-    return ChartData("trend", trend, title, subtitle(m, years=years, region=region), footer(m, extra), m,
-                     base.notes, {"years": years})
+    all_linked = (f"All completions in those programs (which also serve other sectors): {num(l0)} in {years[0]}"
+                  + (f", {num(l1)} in {years[-1]}." if len(years) > 1 else "."))
+    notes = ["Bars: completions in the programs the NCES crosswalk links to the sector's occupations, counted as the gap "
+             "counts them, each year.", all_linked]
+    full = ["Bars: first-major completions in the 6-digit programs the NCES crosswalk links to the sector's occupations, "
+            "counted as the gap counts them (allocated to occupations, then the sector's share), for each single year. "
+            + all_linked, f"Completions: IPEDS {years_text(years, mean=False)}."]
+    return ChartData("trend", trend, title, subtitle(m, years=years, region=region), footer(m, notes, ipeds_years=years), m,
+                     base.notes, {"years": years, "totals": totals}, method_text(m, full))

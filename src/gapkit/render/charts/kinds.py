@@ -1,10 +1,14 @@
 """The chart kinds, drawn in the gapkit style from a :class:`~gapkit.render.charts.data.ChartData`.
 
 bars         openings vs supply by group, subsector or occupation: paired horizontal bars, ratio column
-states       openings per completer by state on a US tile grid, diverging log scale centred on 1
-scatter      occupations, openings vs supply on log axes with the diagonal; largest gaps labelled
-sensitivity  the headline ratio under every allocation mode × award preset
-trend        completions over the ingested IPEDS years in the sector's linked programs
+states       openings per completer by state on a US tile grid, on the fixed ratio scale (1/10 to 10, the
+             same for every sector); a state asked for (``--region OH``) is outlined
+scatter      occupations, openings vs supply on log axes with the diagonal; colour says which side of it a
+             point is, shape its occupational group; the largest gaps, openings and supplies labelled
+sensitivity  the headline ratio under every allocation mode (shape) × award preset (row)
+trend        completions over the ingested IPEDS years in the sector's linked programs, by award level
+
+Colours follow the one table in :mod:`gapkit.render.charts.style`.
 """
 
 from __future__ import annotations
@@ -14,17 +18,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from matplotlib.colorbar import ColorbarBase
-from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.patheffects import withStroke
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
 from gapkit.analysis.sweeps import PRESET_LABELS
+from gapkit.render.charts import labels as lb
 from gapkit.render.charts import style as st
-from gapkit.render.charts.data import ALLOC_LABELS, ChartData
+from gapkit.render.charts.data import ALLOC_LABELS, ChartData, region_name
 
 OPENINGS_LABEL = "Annual openings (BLS)"
 STATE_OPENINGS_LABEL = "Annual openings (state)"
@@ -34,6 +36,8 @@ def _openings_label(cd: ChartData) -> str:
     """A state's openings come from Projections Central (times the national sector share)."""
     region = cd.method.get("region", "US")
     return OPENINGS_LABEL if region in {"US", "all"} else STATE_OPENINGS_LABEL
+
+
 SUPPLY_LABEL = "Annual completers (IPEDS, allocated)"
 
 
@@ -87,7 +91,7 @@ def draw_bars(cd: ChartData) -> Figure:
     opening = [r["openings"] for r in rows]
     supply = [r["supply"] for r in rows]
     ax.barh(y - 0.2, opening, height=0.38, color=st.OPENINGS, label=_openings_label(cd), zorder=2)
-    ax.barh(y + 0.2, supply, height=0.38, color=st.SUPPLY, label=SUPPLY_LABEL, zorder=2)
+    ax.barh(y + 0.2, supply, height=0.38, color=st.COMPLETERS, label=SUPPLY_LABEL, zorder=2)
     ax.set_yticks(y, labels)
     ax.tick_params(axis="y", length=0, pad=6)
     ax.set_ylim(n - 0.45, -0.55)
@@ -117,7 +121,7 @@ def draw_bars(cd: ChartData) -> Figure:
         txt = st.fmt_ratio(r["ratio"])
         ax.text(x_col, yi, txt, transform=trans, ha="left", va="center", fontsize=st.LABEL_PT,
                 fontweight="bold" if r["ratio"] is not None else "normal", color=st.INK)
-    p.fig.legend(handles=[Patch(color=st.OPENINGS, label=_openings_label(cd)), Patch(color=st.SUPPLY, label=SUPPLY_LABEL)],
+    p.fig.legend(handles=[Patch(color=st.OPENINGS, label=_openings_label(cd)), Patch(color=st.COMPLETERS, label=SUPPLY_LABEL)],
                  loc="upper left", bbox_to_anchor=(p.x_frac(st.MARGIN_IN), p.y_frac(p.body_top_in - 0.04)),
                  ncols=2, fontsize=st.TICK_PT, handlelength=1.2, columnspacing=1.4, borderaxespad=0)
     return p.fig
@@ -147,84 +151,69 @@ TILES: dict[str, tuple[int, int]] = {
     "OK": (6, 4), "LA": (6, 5), "MS": (6, 6), "AL": (6, 7), "GA": (6, 8),
     "HI": (7, 0), "TX": (7, 4), "FL": (7, 9),
 }
-NICE_LIMITS = (2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10000)
-
-
-def _sym_limit(ratios: list[float]) -> float:
-    """The smallest 'nice' M with every ratio inside [1/M, M] (so 1 sits in the middle of the scale)."""
-    need = max([max(r, 1 / r) for r in ratios if r > 0] or [2.0])
-    return float(next((m for m in NICE_LIMITS if m >= need), NICE_LIMITS[-1]))
-
-
-def _ratio_tick_label(v: float) -> str:
-    if v >= 1:
-        return f"{v:,.0f}"
-    return f"1/{1 / v:,.0f}"
-
-
 def draw_states(cd: ChartData) -> Figure:
     rows = {r["region"]: r for r in cd.frame.to_dicts()}
+    highlight = cd.meta.get("highlight")
     tile = (st.WIDTH_IN - 2 * st.MARGIN_IN) / 12
-    body = 8 * tile
+    key_h = 0.34  # a row of keys under the map
+    body = 8 * tile + key_h
     p = st.page(cd.title, cd.subtitle, cd.footer, body)
     ax = p.axes(0, 0, top_in=0, height_in=body)
     ax.set_xlim(0, 12)
-    ax.set_ylim(8, 0)
+    ax.set_ylim(8 + key_h / tile, 0)
     ax.set_axis_off()
-    ratios = [r["ratio"] for r in rows.values() if r.get("ratio") is not None]
-    lim = _sym_limit(ratios)
-    norm = LogNorm(vmin=1 / lim, vmax=lim)
-    from matplotlib import colormaps
-
-    cmap = colormaps[st.DIVERGING]
     gap = 0.05
     for abbr, (r, c) in TILES.items():
         row = rows.get(abbr) or {}
         ratio = row.get("ratio")
         has_data = row.get("openings") is not None
+        box = (c + gap, r + gap)
+        size = 1 - 2 * gap
         if ratio is not None:
-            face = cmap(norm(min(max(ratio, 1 / lim), lim)))
-            ax.add_patch(Rectangle((c + gap, r + gap), 1 - 2 * gap, 1 - 2 * gap, facecolor=face, edgecolor="none"))
-            ink = "white" if st.luminance(face) < 0.5 else st.INK
+            face = st.ratio_color(ratio)
+            ax.add_patch(Rectangle(box, size, size, facecolor=face, edgecolor="none", gid=f"tile-{abbr}"))
+            ink = "white" if st.luminance(face) < 0.45 else st.INK
             value = st.fmt_ratio(ratio) + ("*" if row.get("odd") else "")
-        elif has_data:  # openings but no completers
-            ax.add_patch(Rectangle((c + gap, r + gap), 1 - 2 * gap, 1 - 2 * gap, facecolor="white", edgecolor=st.MUTED,
-                                   hatch="////", linewidth=0.8))
+        elif has_data:  # openings but no completers: the far end of "more openings", hatched
+            ax.add_patch(Rectangle(box, size, size, facecolor=st.UNDER, edgecolor="white", hatch=st.NO_COMPLETERS_HATCH,
+                                   linewidth=0, gid=f"tile-{abbr}"))
             ink, value = st.INK, "none"
         else:
-            ax.add_patch(Rectangle((c + gap, r + gap), 1 - 2 * gap, 1 - 2 * gap, facecolor=st.NODATA, edgecolor="#999999",
-                                   linestyle=(0, (2, 2)), linewidth=0.8))
-            ink, value = st.MUTED, "n/a"
-        ax.text(c + 0.5, r + 0.36, abbr, ha="center", va="center", fontsize=st.ANNOT_PT, fontweight="bold", color=ink)
+            ax.add_patch(Rectangle(box, size, size, facecolor=st.NODATA, edgecolor="#999999", linestyle=(0, (2, 2)),
+                                   linewidth=0.8, gid=f"tile-{abbr}"))
+            ink, value = st.INK, "n/a"
+        ax.text(c + 0.5, r + 0.36, abbr, ha="center", va="center", fontsize=st.ANNOT_PT, fontweight="bold", color=ink,
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none"} if value == "none" else None)
         ax.text(c + 0.5, r + 0.70, value, ha="center", va="center", fontsize=st.ANNOT_PT, color=ink,
                 bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none"} if value == "none" else None)
-    # colour scale in the empty band above the lower 48 (rows 0-1, columns 2-8)
-    bar_left_in = st.MARGIN_IN + 2.2 * tile
-    bar_w_in = 6.6 * tile
+        if abbr == highlight:
+            ax.add_patch(Rectangle((c + gap / 2, r + gap / 2), 1 - gap, 1 - gap, facecolor="none", edgecolor=st.INK,
+                                   linewidth=2.4, zorder=4, gid="gapkit-highlight"))
+    # the fixed colour scale in the empty band above the lower 48 (rows 0-1, columns 2-8)
+    bar_left_in = st.MARGIN_IN + 2.3 * tile
+    bar_w_in = 6.4 * tile
     bar_top_in = p.body_top_in + 0.50 * tile
     cax = p.fig.add_axes((bar_left_in / st.WIDTH_IN, p.y_frac(bar_top_in + 0.16), bar_w_in / st.WIDTH_IN, 0.16 / p.height_in))
-    cb = ColorbarBase(cax, cmap=cmap, norm=norm, orientation="horizontal")
-    ticks = [t for t in (1 / 1000, 1 / 300, 1 / 100, 1 / 30, 1 / 10, 1 / 3, 1, 3, 10, 30, 100, 300, 1000)
-             if 1 / lim <= t * 1.0001 and t <= lim * 1.0001]
-    cb.set_ticks(ticks)
-    cb.ax.xaxis.set_minor_locator(NullLocator())
-    cb.ax.xaxis.set_minor_formatter(NullFormatter())
-    cb.set_ticklabels([_ratio_tick_label(t) for t in ticks])
-    cb.ax.tick_params(labelsize=st.TICK_PT, length=3)
-    cb.outline.set_linewidth(0.5)
-    cb.ax.set_title("Openings per completer (log scale; 1 = balanced)", fontsize=st.LABEL_PT, loc="left", pad=4)
+    st.ratio_colorbar(cax, "Openings per completer (log scale; 1 = balanced)")
+    cax.title.set_fontsize(st.LABEL_PT)
     cax.text(0.0, -1.9, "◀ more completers", transform=cax.transAxes, ha="left", va="top", fontsize=st.ANNOT_PT,
              color=st.MUTED)
     cax.text(1.0, -1.9, "more openings ▶", transform=cax.transAxes, ha="right", va="top", fontsize=st.ANNOT_PT,
              color=st.MUTED)
-    # legend for the two kinds of empty tiles, lower left (rows 6-7, columns 1-3)
-    for i, (label, kw) in enumerate((
-        ("No completers", {"facecolor": "white", "edgecolor": st.MUTED, "hatch": "////", "linewidth": 0.8}),
+    # keys for the tiles that are not on the scale (and the outlined state), in a row under the map
+    keys: list[tuple[str, dict[str, Any]]] = [
+        ("No completers", {"facecolor": st.UNDER, "edgecolor": "white", "hatch": st.NO_COMPLETERS_HATCH, "linewidth": 0}),
         ("No state projections", {"facecolor": st.NODATA, "edgecolor": "#999999", "linestyle": (0, (2, 2)), "linewidth": 0.8}),
-    )):
-        y0 = 6.08 + i * 0.48
-        ax.add_patch(Rectangle((0.1, y0), 0.36, 0.36, **kw))
-        ax.text(0.58, y0 + 0.18, label, ha="left", va="center", fontsize=st.ANNOT_PT, color=st.INK)
+    ]
+    if highlight:
+        keys.insert(0, (f"{region_name(highlight)}: the state asked for", {"facecolor": "none", "edgecolor": st.INK,
+                                                                           "linewidth": 2.0}))
+    x = 0.1
+    y0 = 8 + (key_h / tile - 0.36) / 2
+    for label, kw in keys:
+        ax.add_patch(Rectangle((x, y0), 0.36, 0.36, **kw))
+        ax.text(x + 0.48, y0 + 0.18, label, ha="left", va="center", fontsize=st.ANNOT_PT, color=st.INK)
+        x += 0.48 + st.text_width_pt(label, st.ANNOT_PT) / 72 / tile + 0.45
     return p.fig
 
 
@@ -235,12 +224,18 @@ def draw_scatter(cd: ChartData) -> Figure:
     df = cd.frame
     floor = float(cd.meta["floor"])
     groups: list[tuple[str, str]] = [g for g in cd.meta["groups"] if g[0] in set(df["group"].to_list())]
-    handle_w = [st.text_width_pt(t, st.TICK_PT) / 72 + 0.42 for _, t in groups]
-    per_row = max(1, min(len(groups), int((st.WIDTH_IN - 2 * st.MARGIN_IN) // max(handle_w or [1.0]))))
-    legend_rows = math.ceil(len(groups) / per_row) if groups else 0
-    legend_h, strip_h, axis_h = 0.12 + 0.22 * legend_rows, 0.34, 0.52
-    main_h = 4.0
     has_none = bool((df["supply"] <= 0).any())
+    # legend: one entry per group (shape), then what the colours say
+    keys = [(t, "shape") for _, t in groups] + [("more openings than completers", "under"),
+                                                ("more completers than openings", "over")]
+    if has_none:
+        keys.append(("no completers (strip)", "none"))
+    # room for one more key: the diagonal's, when no place on the plot is free for its label
+    handle_w = [st.text_width_pt(t, st.TICK_PT) / 72 + 0.42 for t, _ in [*keys, ("completers = openings", "diagonal")]]
+    per_row = max(1, min(len(keys) + 1, int((st.WIDTH_IN - 2 * st.MARGIN_IN) // max(handle_w))))
+    legend_rows = math.ceil((len(keys) + 1) / per_row)
+    legend_h, strip_h, axis_h = 0.12 + 0.22 * legend_rows, 0.34, 0.52
+    main_h = 4.5
     body = legend_h + main_h + (strip_h + 0.06 if has_none else 0) + axis_h
     p = st.page(cd.title, cd.subtitle, cd.footer, body)
     hi_val = max(float(df["openings"].max()), float(df["supply"].max()), 10.0) * 1.15
@@ -258,6 +253,8 @@ def draw_scatter(cd: ChartData) -> Figure:
         axis.set_major_locator(FixedLocator(ticks))
         axis.set_major_formatter(FuncFormatter(lambda v, _p: _plain(v)))
         axis.set_minor_formatter(NullFormatter())
+    if bool(((df["supply"] > 0) & (df["supply"] < floor)).any()):  # under 1 completer a year sits on the bottom edge
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"≤{_plain(v)}" if v <= floor else _plain(v)))
     ax.grid(True, which="major", zorder=0)
     ax.set_ylabel("Completers per year (allocated)")
     ax.plot([floor, hi], [floor, hi], color=st.MUTED, linestyle="--", linewidth=0.9, zorder=1)
@@ -273,150 +270,119 @@ def draw_scatter(cd: ChartData) -> Figure:
         strip.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _plain(v)))
         strip.xaxis.set_minor_formatter(NullFormatter())
         strip.grid(True, axis="x", zorder=0)
-        strip.set_facecolor("#f7f7f7")
+        strip.set_facecolor("white")
         strip.spines["left"].set_visible(False)
         ax.tick_params(axis="x", labelbottom=False)
         strip.set_xlabel("Openings per year")
     else:
         ax.set_xlabel("Openings per year")
-    pts_px: list[tuple[float, float]] = []
     recs = df.to_dicts()
     where: dict[str, tuple[Any, float, float]] = {}
-    handles = []
-    for i, (gkey, gtitle) in enumerate(groups):
+    size = 16.0  # marker area, pt²
+    for i, (gkey, _gtitle) in enumerate(groups):
         sub = [r for r in recs if r["group"] == gkey]
-        color, marker = st.PALETTE[i % len(st.PALETTE)], st.MARKERS[i % len(st.MARKERS)]
-        pos = [(r["openings"], max(r["supply"], floor)) for r in sub if r["supply"] > 0]
-        if pos:
-            ax.scatter([a for a, _ in pos], [b for _, b in pos], s=16, color=color, marker=marker, alpha=0.85,
-                       linewidths=0, zorder=3, clip_on=False)
+        marker = st.MARKERS[i % len(st.MARKERS)]
+        for side, color in (("under", st.UNDER), ("over", st.OVER)):
+            pos = [(r["openings"], max(r["supply"], floor)) for r in sub
+                   if r["supply"] > 0 and ((r["openings"] > r["supply"]) == (side == "under"))]
+            if pos:
+                ax.scatter([a for a, _ in pos], [b for _, b in pos], s=size, color=color, marker=marker, alpha=0.85,
+                           linewidths=0, zorder=3, clip_on=False, gid=f"points-{side}")
         zero = [r["openings"] for r in sub if r["supply"] <= 0]
         if zero and strip is not None:
-            strip.scatter(zero, [0.5] * len(zero), s=16, facecolor="none", edgecolor=color, marker=marker,
-                          linewidths=0.9, zorder=3, clip_on=False)
+            strip.scatter(zero, [0.5] * len(zero), s=size, facecolor="none", edgecolor=st.UNDER, marker=marker,
+                          linewidths=0.9, zorder=3, clip_on=False, gid="points-none")
         for r in sub:
             if r["supply"] > 0:
                 where[r["soc_code"]] = (ax, r["openings"], max(r["supply"], floor))
             elif strip is not None:
                 where[r["soc_code"]] = (strip, r["openings"], 0.5)
-        handles.append(Line2D([], [], linestyle="none", marker=marker, color=color, markersize=5, label=gtitle))
-    for a, x, y in where.values():
-        pts_px.append(tuple(a.transData.transform((x, y))))
-    # guides: the diagonal and which side is which
-    fixed_boxes = []
-    d = 10 ** (math.log10(floor) + 0.86 * (math.log10(hi) - math.log10(floor)))
-    t = ax.text(d, d, "completers = openings", rotation=45, rotation_mode="anchor", ha="center", va="bottom",
-                fontsize=st.ANNOT_PT, color=st.MUTED, transform_rotates_text=True)
-    fixed_boxes.append(text_box(p.fig, t))
-    t1 = ax.text(0.98, 0.03, "more openings than completers", transform=ax.transAxes, ha="right", va="bottom",
-                 fontsize=st.ANNOT_PT, color=st.MUTED, style="italic")
-    t2 = ax.text(0.02, 0.97, "more completers than openings", transform=ax.transAxes, ha="left", va="top",
-                 fontsize=st.ANNOT_PT, color=st.MUTED, style="italic")
-    fixed_boxes += [text_box(p.fig, t1), text_box(p.fig, t2)]
-    # label the largest gaps without overlaps
-    top = sorted(recs, key=lambda r: -r["gap"])[:8]
-    bounds = ax.get_window_extent()  # labels stay in the main panel (the strip is too low to hold one)
-    place_labels(p.fig, [(where[r["soc_code"]], st.shorten(r["title"], 1.8, st.ANNOT_PT, 2)) for r in top
-                         if r["soc_code"] in where], np.array(pts_px), fixed_boxes, bounds)
+    p.fig.canvas.draw()  # tick labels and transforms settle before text is measured
+    markers = np.vstack([lb.markers_px(a) for a in ([ax, strip] if strip is not None else [ax])])
+    # label the largest gaps, the most openings and the most completers (the top-right point; each point once)
+    order: list[dict[str, Any]] = []
+    by_gap = sorted(recs, key=lambda r: (-r["gap"], r["soc_code"]))
+    by_open = sorted(recs, key=lambda r: (-r["openings"], r["soc_code"]))
+    by_sup = sorted(recs, key=lambda r: (-r["supply"], r["soc_code"]))
+    for trio in zip(by_gap[:6], [*by_open[:3], None, None, None], [*by_sup[:1], None, None, None, None, None], strict=False):
+        for r in trio:
+            if r is not None and r["soc_code"] in where and all(r["soc_code"] != o["soc_code"] for o in order):
+                order.append(r)
+    targets = [lb.Target(*where[r["soc_code"]], math.sqrt(size) / 2, *lb.layouts(r["title"], (1.8, 2.6, 1.4), 2))
+               for r in order[:8]]
+    bounds = [lb.text_box(p.fig, ax.patch)]  # labels stay in the main panel (the strip is too thin to hold one)
+    diag_px = [tuple(ax.transData.transform((floor, floor))), tuple(ax.transData.transform((hi, hi)))]
+    placed = lb.label_points(p.fig, targets, markers, [], bounds, [(diag_px[0], diag_px[1])])  # type: ignore[list-item]
+    taken = [q.box for q in placed]
+    leaders = [lb.leader_of(q) for q in placed if q.leader]
+    # guides, where they cover no point, label or leader: which side of the diagonal is which, the diagonal's own
+    # label (or, when no place on the plot is free for it, a key in the legend)
+    corner_kw = {"fontsize": st.ANNOT_PT, "color": st.MUTED, "style": "italic", "zorder": 2, "bbox": lb.GUIDE_BOX,
+                 "gid": "gapkit-guide"}
+    t_up = lb.free_spot(p.fig, ax, "more completers than openings",
+                        [(x, y, "left", "top") for y in (0.97, 0.91, 0.85, 0.79, 0.73, 0.67) for x in (0.02, 0.1, 0.2)],
+                        markers, taken, leaders, **corner_kw)
+    taken.append(lb.text_box(p.fig, t_up))
+    t_down = lb.free_spot(p.fig, ax, "more openings than completers",
+                          [(x, y, "right", "bottom") for y in (0.03, 0.08, 0.13, 0.18, 0.23, 0.28, 0.33, 0.38)
+                           for x in (0.98, 0.9, 0.8, 0.7)], markers, taken, leaders, **corner_kw)
+    taken.append(lb.text_box(p.fig, t_down))
+    diag = _diagonal_label(p.fig, ax, floor, hi, markers, taken, leaders)
+    handles: list[Any] = []
+    if diag is None:
+        keys.append(("completers = openings", "diagonal"))
+    for label, kind in keys:
+        if kind == "shape":
+            i = [t for _, t in groups].index(label)
+            handles.append(Line2D([], [], linestyle="none", marker=st.MARKERS[i % len(st.MARKERS)], markerfacecolor="none",
+                                  markeredgecolor=st.INK, markersize=5, label=label))
+        elif kind == "diagonal":
+            handles.append(Line2D([], [], color=st.MUTED, linestyle="--", linewidth=0.9, label=label))
+        elif kind == "none":
+            handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="none", markeredgecolor=st.UNDER,
+                                  markersize=5, label=label))
+        else:
+            handles.append(Patch(color=st.UNDER if kind == "under" else st.OVER, label=label))
     p.fig.legend(handles=handles, loc="upper left", ncols=per_row, fontsize=st.TICK_PT, handletextpad=0.3,
-                 columnspacing=1.0, borderaxespad=0,
+                 columnspacing=1.0, borderaxespad=0, handlelength=1.0,
                  bbox_to_anchor=(p.x_frac(st.MARGIN_IN), p.y_frac(p.body_top_in - 0.04)))
     return p.fig
 
 
-def text_box(fig: Figure, t: Any) -> tuple[float, float, float, float]:
-    bb = t.get_window_extent(renderer=fig.canvas.get_renderer())
-    return (bb.x0, bb.y0, bb.x1, bb.y1)
-
-
-def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    return w * h if w > 0 and h > 0 else 0.0
-
-
-def _segments_cross(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float], d: tuple[float, float]) -> bool:
-    def orient(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> float:
-        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
-
-    return (orient(a, b, c) * orient(a, b, d) < 0) and (orient(c, d, a) * orient(c, d, b) < 0)
-
-
-def _segment_hits_box(a: tuple[float, float], b: tuple[float, float], box: tuple[float, float, float, float]) -> bool:
-    for k in range(1, 20):
-        x = a[0] + (b[0] - a[0]) * k / 20
-        y = a[1] + (b[1] - a[1]) * k / 20
-        if box[0] <= x <= box[2] and box[1] <= y <= box[3]:
-            return True
-    return False
-
-
-def place_labels(fig: Figure, items: list[tuple[tuple[Any, float, float], str]], points: np.ndarray,
-                 fixed: list[tuple[float, float, float, float]], bounds: Any) -> None:
-    """Greedy label placement in display space.
-
-    For each point, in priority order, offsets at growing distances in 18 directions are tried; a
-    candidate is rejected when the label would leave ``bounds``, overlap an earlier label or a guide
-    text, cover a labelled point, or when its leader line would cross an earlier leader or label (or
-    an earlier leader would run through it).
-    Among the rest the label covering the fewest other points, then the nearest, wins. A point with no
-    admissible place stays unlabelled rather than overprinted.
-    """
+def _diagonal_label(fig: Figure, ax: Any, floor: float, hi: float, markers: np.ndarray, taken: list[lb.Box],
+                    leaders: list[lb.Segment]) -> Any:
+    """'completers = openings' along the diagonal, just above it, nearest the top right where the rotated text
+    covers no point (tested on the rotated rectangle), no label and no leader line; None when there is no such place."""
     px = fig.dpi / 72
-    placed: list[tuple[float, float, float, float]] = list(fixed)
-    n_fixed = len(fixed)  # guide texts: labels may not cover them, leader lines may cross them
-    leaders: list[tuple[tuple[float, float], tuple[float, float]]] = []
-    anchors = [tuple(a.transData.transform((x, y))) for (a, x, y), _ in items]
-    pad = 2 * px
-    for (target, text), (ax_, ay_) in zip(items, anchors, strict=True):
-        lines = text.split("\n")
-        w = max(st.text_width_pt(line, st.ANNOT_PT) for line in lines) * px
-        h = len(lines) * st.ANNOT_PT * 1.2 * px
-        own = [q for q in anchors if q != (ax_, ay_)]
-        best: tuple[float, float, float, str, str, tuple[float, float, float, float]] | None = None
-        for r_pt in (5, 12, 22, 34, 48, 64, 82, 104, 130, 160):
-            for ang in range(0, 360, 20):
-                dx = r_pt * math.cos(math.radians(ang)) * px
-                dy = r_pt * math.sin(math.radians(ang)) * px
-                tx, ty = ax_ + dx, ay_ + dy
-                ha = "left" if dx > 0.5 else ("right" if dx < -0.5 else "center")
-                va = "bottom" if dy > 0.5 else ("top" if dy < -0.5 else "center")
-                x0 = tx if ha == "left" else (tx - w if ha == "right" else tx - w / 2)
-                y0 = ty if va == "bottom" else (ty - h if va == "top" else ty - h / 2)
-                box = (x0 - pad, y0 - pad, x0 + w + pad, y0 + h + pad)
-                if box[0] < bounds.x0 or box[2] > bounds.x1 or box[1] < bounds.y0 or box[3] > bounds.y1:
-                    continue
-                if any(_overlap(box, b) > 0 for b in placed):
-                    continue
-                if any(box[0] - 3 * px <= q[0] <= box[2] + 3 * px and box[1] - 3 * px <= q[1] <= box[3] + 3 * px for q in own):
-                    continue
-                seg = ((ax_, ay_), (tx, ty))
-                if r_pt > 5 and (any(_segments_cross(seg[0], seg[1], s0, s1) for s0, s1 in leaders)
-                                 or any(_segment_hits_box(seg[0], seg[1], b) for b in placed[n_fixed:])):
-                    continue
-                if any(_segment_hits_box(s0, s1, box) for s0, s1 in leaders):
-                    continue
-                covered = int(((points[:, 0] >= box[0]) & (points[:, 0] <= box[2]) & (points[:, 1] >= box[1])
-                               & (points[:, 1] <= box[3])).sum()) if len(points) else 0
-                cost = covered * 2 + r_pt / 8
-                if best is None or cost < best[0]:
-                    best = (cost, tx, ty, ha, va, box)
-            if best is not None and best[0] <= 1.5:
+    text = "completers = openings"
+    w, h = lb.measure(fig, text)
+    p0 = ax.transData.transform((floor, floor))
+    p1 = ax.transData.transform((hi, hi))
+    theta = math.atan2(p1[1] - p0[1], p1[0] - p0[0])
+    c, s = math.cos(theta), math.sin(theta)
+    lo_l, hi_l = math.log10(floor), math.log10(hi)
+    axbox = lb.text_box(fig, ax.patch)
+    for k in range(40):
+        f = 0.9 - k * 0.02
+        d = 10 ** (lo_l + f * (hi_l - lo_l))
+        ax_, ay_ = ax.transData.transform((d, d))
+        clear = True
+        for qx, qy, qr in markers:
+            u = (qx - ax_) * c + (qy - ay_) * s
+            v = -(qx - ax_) * s + (qy - ay_) * c
+            if abs(u) <= w / 2 + qr + 2 * px and -qr - 2 * px <= v <= h + qr + 3 * px:
+                clear = False
                 break
-        if best is None:
+        if not clear:
             continue
-        _, tx, ty, ha, va, box = best
-        placed.append(box)
-        dist = math.hypot(tx - ax_, ty - ay_) / px
-        if dist > 7:
-            leaders.append(((ax_, ay_), (tx, ty)))
-        a, x, y = target
-        # figure points, not pixels: SVG and PDF are drawn at 72 dpi, PNG at 300
-        a.annotate(text, (x, y), xycoords="data", xytext=(tx / px, ty / px), textcoords="figure points", ha=ha, va=va,
-                   fontsize=st.ANNOT_PT, color=st.INK, linespacing=1.1, annotation_clip=False, zorder=5,
-                   path_effects=[withStroke(linewidth=2.5, foreground="white")],
-                   arrowprops={"arrowstyle": "-", "color": st.MUTED, "linewidth": 0.6, "shrinkA": 0, "shrinkB": 3}
-                   if dist > 7 else None)
+        t = ax.text(d, d, text, rotation=45, rotation_mode="anchor", ha="center", va="bottom", fontsize=st.ANNOT_PT,
+                    color=st.MUTED, transform_rotates_text=True, gid="gapkit-diagonal")
+        box = lb.text_box(fig, t)
+        inside = box[0] >= axbox[0] and box[2] <= axbox[2] and box[1] >= axbox[1] and box[3] <= axbox[3]
+        if inside and not any(lb.overlap(box, b) for b in taken) and not any(lb.segment_hits_box(sg, box) for sg in leaders):
+            return t
+        t.remove()
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,21 +394,23 @@ def draw_sensitivity(cd: ChartData) -> Figure:
     allocs = list(dict.fromkeys(df["alloc"].to_list()))
     sub_h = 0.17
     row_h = sub_h * len(allocs) + 0.16
-    legend_h, axis_h = 0.78, 0.50
-    body = legend_h + row_h * len(presets) + axis_h
+    legend_h, balanced_h, axis_h = 0.98, 0.22, 0.50
+    body = legend_h + balanced_h + row_h * len(presets) + axis_h
     p = st.page(cd.title, cd.subtitle, cd.footer, body)
     labels = [PRESET_LABELS.get(k, k) for k in presets]
     left = max(st.text_width_pt(lab, st.TICK_PT) for lab in labels) / 72 + 0.14
     right = 0.2
-    ax = p.axes(left, right, top_in=legend_h, bottom_in=axis_h)
+    ax = p.axes(left, right, top_in=legend_h + balanced_h, bottom_in=axis_h)
     ratios = [r for r in df["ratio"].to_list() if r is not None]
-    lo = min([*ratios, 1.0]) / 1.25 if ratios else 0.5
-    hi_v = max([*ratios, 1.0]) if ratios else 2.0
-    # leave room right of the largest marker for its value label
+    # room left of the smallest and right of the largest marker for their value labels (labels sit on the side away from 1)
     ax_w_pt = (st.WIDTH_IN - 2 * st.MARGIN_IN - left - right) * 72
-    frac = (st.text_width_pt("000.0", st.ANNOT_PT) + 10) / ax_w_pt
-    span = math.log10(hi_v) - math.log10(lo)
-    hi = 10 ** (math.log10(hi_v) + span * frac / (1 - frac))
+    frac = (st.text_width_pt("000.0", st.ANNOT_PT) + 12) / ax_w_pt
+    lo_v = min([*ratios, 1.0]) if ratios else 0.5
+    hi_v = max([*ratios, 1.0]) if ratios else 2.0
+    span = max(math.log10(hi_v) - math.log10(lo_v), 0.3)
+    pad = span * frac / (1 - 2 * frac)
+    lo = 10 ** (math.log10(lo_v) - (pad if lo_v < 1 else span * 0.04))
+    hi = 10 ** (math.log10(hi_v) + pad)
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
     ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if lo <= t <= hi]
@@ -453,8 +421,9 @@ def draw_sensitivity(cd: ChartData) -> Figure:
     ax.grid(axis="x", zorder=0)
     if lo < 1 < hi:
         ax.axvline(1, color=st.MUTED, linewidth=0.9, zorder=1)
-        ax.text(1, 0.01, " 1 = balanced", transform=ax.get_xaxis_transform(), ha="left", va="bottom",
-                fontsize=st.ANNOT_PT, color=st.MUTED)
+        # the line's label above the plot, where no marker or value can reach it
+        ax.text(1, 1.0, "1 = balanced", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                fontsize=st.ANNOT_PT, color=st.MUTED, gid="gapkit-balanced")
     centers = [i * row_h + row_h / 2 for i in range(len(presets))]
     ax.set_ylim(len(presets) * row_h, 0)
     ax.set_yticks(centers, labels)
@@ -462,27 +431,38 @@ def draw_sensitivity(cd: ChartData) -> Figure:
     ax.spines["left"].set_visible(False)
     for i in range(1, len(presets)):
         ax.axhline(i * row_h, color=st.GRID, linewidth=0.6, zorder=0)
-    handles = []
+    handles: list[Any] = []
     for j, alloc in enumerate(allocs):
-        color, marker = st.PALETTE[j % len(st.PALETTE)], st.MARKERS[j % len(st.MARKERS)]
-        handles.append(Line2D([], [], linestyle="none", marker=marker, color=color, markersize=6,
-                              label=ALLOC_LABELS.get(alloc, alloc)))
+        marker = st.MARKERS[j % len(st.MARKERS)]
+        handles.append(Line2D([], [], linestyle="none", marker=marker, markerfacecolor="none", markeredgecolor=st.INK,
+                              markersize=6, label=ALLOC_LABELS.get(alloc, alloc)))
         for i, preset in enumerate(presets):
             rec = df.filter((df["alloc"] == alloc) & (df["awards"] == preset)).row(0, named=True)
             yy = centers[i] + (j - (len(allocs) - 1) / 2) * sub_h
-            if rec["ratio"] is None:
-                ax.text(lo, yy, "  no supply", ha="left", va="center", fontsize=st.ANNOT_PT, color=color)
+            ratio = rec["ratio"]
+            if ratio is None:
+                ax.text(hi, yy, "no supply ", ha="right", va="center", fontsize=st.ANNOT_PT, color=st.INK)
                 continue
-            ax.plot([rec["ratio"]], [yy], marker=marker, color=color, markersize=6, linestyle="none", zorder=3)
+            color = st.UNDER if ratio > 1 else (st.OVER if ratio < 1 else st.INK)
+            ax.plot([ratio], [yy], marker=marker, color=color, markersize=6, linestyle="none", zorder=3)
             if rec["chosen"]:
-                ax.plot([rec["ratio"]], [yy], marker="o", markersize=12, markerfacecolor="none", markeredgecolor=st.INK,
+                ax.plot([ratio], [yy], marker="o", markersize=12, markerfacecolor="none", markeredgecolor=st.INK,
                         markeredgewidth=1.2, linestyle="none", zorder=4)
-            ax.annotate(st.fmt_ratio(rec["ratio"]), (rec["ratio"], yy), xytext=(7 if not rec["chosen"] else 9, 0),
-                        textcoords="offset points", va="center", fontsize=st.ANNOT_PT,
-                        fontweight="bold" if rec["chosen"] else "normal", color=st.INK)
+            off = 7 if not rec["chosen"] else 9
+            right_side = ratio >= 1  # the value on the side away from the balanced line
+            ax.annotate(st.fmt_ratio(ratio), (ratio, yy), xytext=(off if right_side else -off, 0),
+                        textcoords="offset points", va="center", ha="left" if right_side else "right",
+                        fontsize=st.ANNOT_PT, fontweight="bold" if rec["chosen"] else "normal", color=st.INK)
+    handles += [Line2D([], [], linestyle="none", marker="o", markersize=10, markerfacecolor="none", markeredgecolor=st.INK,
+                       markeredgewidth=1.2, label=f"chosen method (alloc={cd.meta['alloc']}, awards={cd.meta['awards']})")]
+    if any(r > 1 for r in ratios):  # a key for each colour drawn
+        handles.append(Patch(color=st.UNDER, label="ratio above 1: more openings"))
+    if any(r < 1 for r in ratios):
+        handles.append(Patch(color=st.OVER, label="ratio below 1: more completers"))
     ax.set_xlabel("Openings per completer (log scale)")
     leg = p.fig.legend(handles=handles, loc="upper left", ncols=2, fontsize=st.TICK_PT, handletextpad=0.3,
-                       columnspacing=1.2, borderaxespad=0, title="Completions allocated to occupations (--alloc):",
+                       columnspacing=1.2, borderaxespad=0, handlelength=1.2,
+                       title="Marker: how completions are allocated to occupations (--alloc)",
                        title_fontsize=st.TICK_PT, alignment="left",
                        bbox_to_anchor=(p.x_frac(st.MARGIN_IN), p.y_frac(p.body_top_in - 0.04)))
     leg.get_title().set_color(st.MUTED)
@@ -492,12 +472,23 @@ def draw_sensitivity(cd: ChartData) -> Figure:
 # ---------------------------------------------------------------------------------------------
 # trend
 # ---------------------------------------------------------------------------------------------
+def _completer_tints(n: int) -> list[str]:
+    """The completers hue for ``n`` award levels, lowest level lightest."""
+    tints = list(st.COMPLETER_TINTS)
+    if n <= len(tints):
+        return tints[:n] if n > 1 else [st.COMPLETERS]
+    from matplotlib.colors import LinearSegmentedColormap, to_hex
+
+    cmap = LinearSegmentedColormap.from_list("completers", tints)
+    return [to_hex(cmap(k / (n - 1))) for k in range(n)]
+
+
 def draw_trend(cd: ChartData) -> Figure:
     df = cd.frame
     years: list[int] = cd.meta["years"]
     counted = df.filter(df["kind"] == "counted")
     series = list(dict.fromkeys(counted["series"].to_list()))
-    legend_h, axis_h = 0.34, 0.52
+    legend_h, axis_h = 0.52, 0.52
     body = legend_h + 2.6 + axis_h
     p = st.page(cd.title, cd.subtitle, cd.footer, body)
     totals = {y: float(counted.filter(counted["year"] == y)["completions"].sum()) for y in years}
@@ -509,10 +500,11 @@ def draw_trend(cd: ChartData) -> Figure:
     bottom = {y: 0.0 for y in years}
     handles = []
     width = 0.62
+    colors = _completer_tints(len(series))
     for k, name in enumerate(series):
         sub = {int(r["year"]): float(r["completions"]) for r in counted.filter(counted["series"] == name).to_dicts()}
         vals = [sub.get(y, 0.0) for y in years]
-        color = st.PALETTE[k % len(st.PALETTE)]
+        color = colors[k]
         ax.bar(years, vals, width=width, bottom=[bottom[y] for y in years], color=color, zorder=2, edgecolor="white",
                linewidth=0.6)
         handles.append(Patch(color=color, label=name))
@@ -522,7 +514,7 @@ def draw_trend(cd: ChartData) -> Figure:
             if seg_in > 0.22:
                 rgba = matplotlib_rgba(color)
                 ax.text(y, bottom[y] + v / 2, f"{v:,.0f}", ha="center", va="center", fontsize=st.ANNOT_PT,
-                        color="white" if st.luminance(rgba) < 0.5 else st.INK, zorder=3)
+                        color="white" if st.luminance(rgba) < 0.45 else st.INK, zorder=3)
             bottom[y] += v
     for y in years:
         ax.annotate(f"{totals[y]:,.0f}", (y, totals[y]), xytext=(0, 3), textcoords="offset points", ha="center",
@@ -537,7 +529,8 @@ def draw_trend(cd: ChartData) -> Figure:
     ax.set_xlabel("IPEDS academic year (July–June, ending)")
     ax.grid(axis="y", zorder=0)
     p.fig.legend(handles=handles, loc="upper left", ncols=len(handles), fontsize=st.TICK_PT, handlelength=1.2,
-                 columnspacing=1.2, borderaxespad=0,
+                 columnspacing=1.2, borderaxespad=0, title="Completers by award level:", title_fontsize=st.TICK_PT,
+                 alignment="left",
                  bbox_to_anchor=(p.x_frac(st.MARGIN_IN + left - 0.08), p.y_frac(p.body_top_in - 0.04)))
     return p.fig
 

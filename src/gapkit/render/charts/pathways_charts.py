@@ -1,11 +1,16 @@
 """Two chart kinds for pathway priorities, drawn in the gapkit chart style.
 
 pathways  occupations as bubbles: median wage (x) against 10-year growth (y), bubble area = annual
-          openings, colour = openings per completer (the gap ratio) on the diverging log scale of the
-          states chart; dashed lines at the high-wage and high-growth thresholds of the rules.
+          openings, colour = openings per completer (the gap ratio) on the fixed ratio scale of the
+          states chart (hatched: no completers); dashed lines at the high-wage and high-growth
+          thresholds of the rules. A top-coded wage (OEWS publishes "at least $239,200") does not
+          stretch the axis: its bubble sits on the right edge and its label says so.
 programs  the largest programs (CIP) of a region: completions as bars coloured by alignment, and the
-          openings-per-completer ratio of the occupations each feeds on a log scale with the
-          balanced band of the rules shaded.
+          openings-per-completer ratio of the occupations each feeds on a log scale (1/20 to 20) with
+          the balanced band of the rules shaded; a ratio beyond the scale is drawn at its edge as an
+          arrow with its value.
+
+Colours follow the one table in :mod:`gapkit.render.charts.style`.
 
     gapkit.chart("pathways", region="OH").save("oh-pathways.png")
     gapkit.chart("programs", region="OH").save("oh-programs.png")
@@ -20,33 +25,29 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.colorbar import ColorbarBase
-from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 
 from gapkit.render.charts import PATHWAY_KINDS
+from gapkit.render.charts import labels as lb
 from gapkit.render.charts import style as st
-from gapkit.render.charts.data import ChartData, footer, region_name, subtitle
-from gapkit.render.charts.kinds import place_labels, text_box
+from gapkit.render.charts.data import ChartData, footer, method_text, region_name, subtitle, title_of
 
 if TYPE_CHECKING:
     from gapkit.analysis.pathways import PathwayResult
     from gapkit.analysis.programs import ProgramResult
 
 KINDS = PATHWAY_KINDS
-RATIO_LIMIT = 10.0  # the colour scale runs from 1/10 to 10 openings per completer (clipped beyond)
-NO_SUPPLY = "#bdbdbd"
-ALIGN_COLORS = {
-    "undersupplied (expand)": "#D55E00",  # vermillion
-    "balanced": "#009E73",  # bluish green
-    "oversupplied": "#0072B2",  # blue
-    "weakly aligned": "#CC79A7",  # reddish purple
-    "no linked openings": "#999999",
-    "no linked occupation": "#cccccc",
+ALIGN_COLORS = {  # the alignment of a program, in the colours of the one table (style.py)
+    "undersupplied (expand)": st.UNDER,
+    "balanced": st.BALANCED,
+    "oversupplied": st.OVER,
+    "weakly aligned": st.WEAK,
+    "no linked openings": st.NODATA_DARK,
+    "no linked occupation": st.NODATA,
 }
+PROGRAM_RATIO_LIMIT = 20.0  # the programs chart's ratio axis runs from 1/20 to 20; beyond, an arrow at the edge
 
 
 def _money_k(v: float) -> str:
@@ -69,19 +70,30 @@ def pathways_data(res: PathwayResult, limit: int = 40) -> ChartData:
     top = r.tiers[0].name
     n_top = frame.filter(pl.col("tier") == top).height
     where = region_name(a.region, a.name)
-    title = (f"{where}: {n_top} of the {frame.height} occupations with the most openings are {top} "
-             f"(above the {_money_k(a.wage_threshold(r))} wage line and in demand)")
-    extra = [f"Wages: {a.wage_source}; growth: {a.growth_source}.",
-             f"Lines: high-wage above {r.wage_factor:g} × the {where} median ({_money_k(a.wage_median)}); high-growth above "
-             f"{a.growth_threshold(r):.1f}% ({where} all occupations {a.growth_all_pct:.1f}%) ({r.origin})."]
+    title = title_of(f"{where}: {n_top} of the {frame.height} occupations with the most openings are {top} "
+                     f"(above the {_money_k(a.wage_threshold(r))} wage line and in demand)")
+    notes: list[str] = []
+    full = [f"Wages: {a.wage_source}; growth: {a.growth_source}.",
+            f"Lines: high-wage above {r.wage_factor:g} × the {where} median ({_money_k(a.wage_median)}); high-growth above "
+            f"{a.growth_threshold(r):.1f}% ({where} all occupations {a.growth_all_pct:.1f}%) ({r.origin})."]
+    topcoded = frame.filter(pl.col("wage_status") == "top-coded")
+    if topcoded.height:
+        cap = _money_k(float(topcoded["wage_value"].min()))
+        notes.append(f"▸ Top-coded wage (OEWS publishes at least {cap}): drawn on the right edge.")
+        full.append(f"▸ Top-coded median wage (OEWS publishes only a floor, {cap}): the bubble is drawn on the right edge of "
+                    "the wage axis, not at its value.")
+    notes.append(f"Wages: {a.wage_source.split(' (')[0]}; growth: {a.growth_source.split(',')[0]}.")
     if dropped:
-        extra.append(f"{dropped} occupation(s) with as many openings but no published wage or growth figure are not shown.")
-    if frame.filter(pl.col("wage_status") == "top-coded").height:
-        extra.append("▸ top-coded median wage: at least the value shown.")
+        notes.append(f"{dropped} occupation(s) with as many openings but no wage or growth figure are not shown.")
+        full.append(notes[-1])
     meta = {"wage_threshold": a.wage_threshold(r), "growth_threshold": a.growth_threshold(r), "area_median": a.wage_median,
-            "area_growth": a.growth_all_pct, "region": a.region, "top_tier": top, "limit": limit}
-    cd_title = title
-    return ChartData("pathways", frame, cd_title, subtitle(res.method), footer(res.method, extra), res.method, res.notes, meta)
+            "area_growth": a.growth_all_pct, "region": a.region, "top_tier": top, "limit": limit,
+            "wage_line": f"high wage: {_money_k(a.wage_threshold(r))}"
+            + (f" ({where} median)" if r.wage_factor == 1 else f" ({r.wage_factor:g} × {where} median)"),
+            "growth_line": f"high growth: {a.growth_threshold(r):+.1f}%"
+            + (" (all occupations)" if abs(a.growth_threshold(r) - a.growth_all_pct) < 1e-9 else "")}
+    return ChartData("pathways", frame, title, subtitle(res.method), footer(res.method, notes), res.method, res.notes, meta,
+                     method_text(res.method, full))
 
 
 def programs_data(res: ProgramResult, limit: int = 20) -> ChartData:
@@ -96,13 +108,16 @@ def programs_data(res: ProgramResult, limit: int = 20) -> ChartData:
     where = region_name(a.region, a.name)
     counts = {k: t.filter(pl.col("alignment") == k).height for k in ALIGN_COLORS}
     only = str(t["cip_title"][0]).rstrip(".") if t.height == 1 and "cip_title" in t.columns and t["cip_title"][0] else "the program"
-    title = f"{where}: {_programs_finding(t.height, counts, only)}"
-    extra = [f"Alignment ({r.origin}): openings per completer of the occupations each program feeds (NCES CIP-SOC crosswalk) as "
-             f"`gapkit gap --by occupation` computes them; balanced between {r.oversupplied_ratio:g} and {r.undersupplied_ratio:g}; "
-             f"weakly aligned when those occupations' median wage is below {_money_k(a.wage_median * r.weak_wage_factor)} or their "
-             f"employment is projected to shrink below {r.weak_growth_pct:g}%."]
+    title = title_of(f"{where}: {_programs_finding(t.height, counts, only)}")
+    full = [f"Alignment ({r.origin}): openings per completer of the occupations each program feeds (NCES CIP-SOC crosswalk) as "
+            f"`gapkit gap --by occupation` computes them; balanced between {r.oversupplied_ratio:g} and {r.undersupplied_ratio:g}; "
+            f"weakly aligned when those occupations' median wage is below {_money_k(a.wage_median * r.weak_wage_factor)} or their "
+            f"employment is projected to shrink below {r.weak_growth_pct:g}%."]
+    notes = [f"Weakly aligned: the occupations a program feeds pay under {_money_k(a.wage_median * r.weak_wage_factor)} "
+             f"(median) or shrink below {r.weak_growth_pct:g}%."]
     meta = {"under": r.undersupplied_ratio, "over": r.oversupplied_ratio, "years": res.method["completions_years"]}
-    return ChartData("programs", t, title, subtitle(res.method), footer(res.method, extra), res.method, res.notes, meta)
+    return ChartData("programs", t, title, subtitle(res.method), footer(res.method, notes), res.method, res.notes, meta,
+                     method_text(res.method, full))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,86 +152,163 @@ def draw(cd: ChartData) -> Figure:
         return draw_pathways(cd) if cd.kind == "pathways" else draw_programs(cd)
 
 
-def _ratio_norm() -> LogNorm:
-    return LogNorm(vmin=1 / RATIO_LIMIT, vmax=RATIO_LIMIT, clip=True)
+SMAX = 700.0  # marker area (pt²) of the occupation with the most openings
 
 
-def _ratio_tick(v: float) -> str:
-    return f"1/{1 / v:g}" if v < 1 else f"{v:g}"
+def _bubble_area(o: float, omax: float) -> float:
+    return max(10.0, SMAX * o / omax)
 
 
 def draw_pathways(cd: ChartData) -> Figure:
-    import matplotlib
-
     df = cd.frame
     recs = df.to_dicts()
     m = cd.meta
-    legend_h, main_h, axis_h = 0.78, 4.3, 0.55
-    p = st.page(cd.title, cd.subtitle, cd.footer, legend_h + main_h + axis_h)
-    left, right = 0.62, 0.25
-    ax = p.axes(left, right, top_in=legend_h, height_in=main_h)
-    cmap = matplotlib.colormaps[st.DIVERGING]
-    norm = _ratio_norm()
     omax = max((r["openings"] for r in recs), default=1.0)
-    smax = 700.0  # marker area (pt²) of the largest occupation
-
-    def size(o: float) -> float:
-        return max(10.0, smax * o / omax)
-
-    xs = [r["wage_value"] for r in recs]
+    keys = _key_items(omax)
+    two_rows = CBAR_W_IN + 0.35 + _keys_width_in(keys) > st.WIDTH_IN - 2 * st.MARGIN_IN
+    key_h = max(math.sqrt(a) for a, _, _ in keys) / 72 + 0.06
+    legend_h, main_h, axis_h = (0.80 + key_h + 0.12 if two_rows else 0.86), 4.3, 0.55
+    p = st.page(cd.title, cd.subtitle, cd.footer, legend_h + main_h + axis_h)
+    radius = {i: math.sqrt(_bubble_area(r["openings"], omax)) / 2 for i, r in enumerate(recs)}  # points
+    r_max = max(radius.values(), default=5.0)
+    left, right = 0.62, max(0.25, (r_max + 4) / 72 + 0.05)
+    ax = p.axes(left, right, top_in=legend_h, height_in=main_h)
+    ax_w_pt = (st.WIDTH_IN - 2 * st.MARGIN_IN - left - right) * 72
+    ax_h_pt = main_h * 72
+    capped = {i for i, r in enumerate(recs) if r["wage_status"] == "top-coded"}
+    xs = [r["wage_value"] for i, r in enumerate(recs) if i not in capped]
     ys = [r["growth_pct"] for r in recs]
-    x_lo = min([*xs, m["wage_threshold"]]) * 0.9 if xs else 20000.0
-    x_hi = max([*xs, m["wage_threshold"]]) * 1.08 if xs else 100000.0
-    y_lo = min([*ys, m["growth_threshold"], 0.0]) - 2
-    y_hi = max([*ys, m["growth_threshold"]]) + 2
+    # the data span, then margins in points: bubbles never reach the axes' edges, and a band at the top and the
+    # bottom (one line of text) stays free for the quadrant labels
+    x_lo_d = min([*xs, m["wage_threshold"]]) if xs else m["wage_threshold"] * 0.8
+    x_hi_d = max([*xs, m["wage_threshold"]]) if xs else m["wage_threshold"] * 1.2
+    y_lo_d = min([*ys, m["growth_threshold"], 0.0])
+    y_hi_d = max([*ys, m["growth_threshold"]])
+    band = st.ANNOT_PT * 1.3 + 4
+    pad_x = r_max + 4
+    xspan = max(x_hi_d - x_lo_d, 1.0)
+    upx = xspan / (ax_w_pt - 2 * pad_x)
+    x_lo, x_hi = x_lo_d - pad_x * upx, x_hi_d + pad_x * upx
+    yspan = max(y_hi_d - y_lo_d, 1.0)
+    upy = yspan / (ax_h_pt - 2 * (r_max + 3 + band))
+    y_lo, y_hi = y_lo_d - (r_max + 3 + band) * upy, y_hi_d + (r_max + 3 + band) * upy
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
-    order = sorted(range(len(recs)), key=lambda i: -recs[i]["openings"])  # big bubbles below small ones
+
+    def xpos(i: int) -> float:
+        return x_hi if i in capped else recs[i]["wage_value"]
+
+    order = sorted(range(len(recs)), key=lambda i: (-recs[i]["openings"], recs[i]["soc_code"]))  # big bubbles below small ones
     for i in order:
         r = recs[i]
-        ratio = r["ratio"]
-        face = cmap(norm(ratio)) if ratio is not None and r["supply"] > 0 else NO_SUPPLY
-        ax.scatter([r["wage_value"]], [r["growth_pct"]], s=size(r["openings"]), color=face, edgecolors="#333333",
-                   linewidths=0.5, alpha=0.9, zorder=3)
-        if r["wage_status"] == "top-coded":
-            ax.annotate("▸", (r["wage_value"], r["growth_pct"]), xytext=(math.sqrt(size(r["openings"])) / 2 + 1, 0),
-                        textcoords="offset points", va="center", ha="left", fontsize=st.ANNOT_PT, color=st.INK, zorder=4)
+        area = _bubble_area(r["openings"], omax)
+        none = r["ratio"] is None or r["supply"] <= 0
+        face = st.UNDER if none else st.ratio_color(r["ratio"])
+        ax.scatter([xpos(i)], [r["growth_pct"]], s=area, color=face, edgecolors="#333333", linewidths=0.5, zorder=3,
+                   clip_on=False, gid="bubble-none" if none else "bubble")
+        if none:  # hatched: openings and no completers at all
+            ax.scatter([xpos(i)], [r["growth_pct"]], s=area, facecolor="none", edgecolors="white", hatch=st.NO_COMPLETERS_HATCH,
+                       linewidths=0, zorder=3, clip_on=False)
+        if i in capped:
+            ax.annotate("▸", (xpos(i), r["growth_pct"]), xytext=(radius[i] + 0.5, 0), textcoords="offset points",
+                        va="center", ha="left", fontsize=st.ANNOT_PT, color=st.INK, zorder=4, annotation_clip=False)
     ax.axvline(m["wage_threshold"], color=st.MUTED, linestyle="--", linewidth=0.9, zorder=1)
     ax.axhline(m["growth_threshold"], color=st.MUTED, linestyle="--", linewidth=0.9, zorder=1)
     ax.axhline(0, color=st.GRID, linewidth=0.8, zorder=0)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _money_k(v)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:+.0f}%" if v else "0%"))
-    ax.set_xlabel("Median annual wage (OEWS)")
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 5, 10]))  # whole-percent ticks, printed exactly
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:+g}%" if v else "0%"))
+    ax.set_xlabel("Median annual wage (OEWS)" + ("; ▸ top-coded, on the edge" if capped else ""))
     ax.set_ylabel("Employment change over 10 years")
     ax.grid(True, zorder=0)
-    fixed = []
-    t1 = ax.text(0.99, 0.98, "high-wage, high-growth", transform=ax.transAxes, ha="right", va="top", fontsize=st.ANNOT_PT,
-                 color=st.MUTED, style="italic")
-    t2 = ax.text(0.01, 0.02, "lower wage, slower growth", transform=ax.transAxes, ha="left", va="bottom", fontsize=st.ANNOT_PT,
-                 color=st.MUTED, style="italic")
-    fixed += [text_box(p.fig, t1), text_box(p.fig, t2)]
-    pts = np.array([tuple(ax.transData.transform((r["wage_value"], r["growth_pct"]))) for r in recs]) if recs else np.zeros((0, 2))
-    labelled = sorted(recs, key=lambda r: (r["tier"] != m["top_tier"], -r["openings"]))[:8]
-    place_labels(p.fig, [((ax, r["wage_value"], r["growth_pct"]), st.shorten(r["title"], 1.6, st.ANNOT_PT, 2)) for r in labelled],
-                 pts, fixed, ax.get_window_extent())
-    # legend row: colour scale, no-supply swatch, bubble sizes
-    cax = p.axes(0.0, st.WIDTH_IN - 2 * st.MARGIN_IN - 2.3, top_in=0.36, height_in=0.13)
-    cb = ColorbarBase(cax, cmap=cmap, norm=norm, orientation="horizontal")
-    ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10]
-    cb.set_ticks(ticks)
-    cb.set_ticklabels([_ratio_tick(v) for v in ticks])
-    cb.ax.xaxis.set_minor_locator(NullLocator())
-    cb.outline.set_linewidth(0.5)
-    cax.set_title("Openings per completer", fontsize=st.TICK_PT, loc="left", pad=3)
-    ref = [v for v in _size_refs(omax)]
-    handles = [Line2D([], [], linestyle="none", marker="o", markersize=math.sqrt(size(v)), markerfacecolor="white",
-                      markeredgecolor="#333333", markeredgewidth=0.5, label=f"{v:,.0f}") for v in ref]
-    handles.append(Patch(facecolor=NO_SUPPLY, edgecolor="#333333", linewidth=0.5, label="no supply"))
-    p.fig.legend(handles=handles, loc="upper right", ncols=len(handles), fontsize=st.TICK_PT, title="Openings a year",
-                 title_fontsize=st.TICK_PT, handlelength=2.0, handleheight=1.6, handletextpad=0.2, columnspacing=0.8,
-                 borderaxespad=0,
-                 bbox_to_anchor=(p.x_frac(st.WIDTH_IN - st.MARGIN_IN), p.y_frac(p.body_top_in - 0.06)))
+    p.fig.canvas.draw()
+    markers = lb.markers_px(ax)
+    corner_kw = {"fontsize": st.ANNOT_PT, "color": st.MUTED, "style": "italic", "zorder": 2, "bbox": lb.GUIDE_BOX,
+                 "gid": "gapkit-guide"}
+    t1 = lb.free_spot(p.fig, ax, "high-wage, high-growth", [(0.99, 0.985, "right", "top"), (0.75, 0.985, "right", "top")],
+                      markers, **corner_kw)
+    t2 = lb.free_spot(p.fig, ax, "lower wage, slower growth", [(0.01, 0.015, "left", "bottom"), (0.2, 0.015, "left", "bottom")],
+                      markers, **corner_kw)
+    fixed = [lb.text_box(p.fig, t1), lb.text_box(p.fig, t2)]
+    # the dashed lines say what they are, in the free bands or along the line, where they cover no bubble
+    line_kw = {"fontsize": st.ANNOT_PT, "color": st.MUTED, "zorder": 2, "bbox": lb.GUIDE_BOX, "gid": "gapkit-guide"}
+    fx = (m["wage_threshold"] - x_lo) / (x_hi - x_lo)
+    fy = (m["growth_threshold"] - y_lo) / (y_hi - y_lo)
+    dx = 4 / ax_w_pt
+    dy = 3 / ax_h_pt
+    t3 = lb.free_spot(p.fig, ax, m["wage_line"], [(fx + dx, 0.985, "left", "top"), (fx - dx, 0.985, "right", "top"),
+                                                  (fx + dx, 0.015, "left", "bottom"), (fx - dx, 0.015, "right", "bottom")],
+                      markers, fixed, **line_kw)
+    fixed.append(lb.text_box(p.fig, t3))
+    along = [(x, fy + sgn * dy, ha, "bottom" if sgn > 0 else "top")
+             for x in (0.99, 0.01, *(k / 20 for k in range(19, 0, -1))) for ha in ("right", "left") for sgn in (1, -1)]
+    t4 = lb.free_spot(p.fig, ax, m["growth_line"], along, markers, fixed, **line_kw)
+    fixed.append(lb.text_box(p.fig, t4))
+    # labels: the largest bubbles first, then the top tier's largest, then any top-coded one (its label says so)
+    chosen: list[int] = order[:6]
+    for i in order:
+        if len(chosen) >= 8:
+            break
+        if recs[i]["tier"] == m["top_tier"] and i not in chosen:
+            chosen.append(i)
+    chosen += [i for i in sorted(capped) if i not in chosen]
+    targets = []
+    for i in chosen:
+        r = recs[i]
+        text = r["title"] + (f" (wage top-coded: at least {_money_k(r['wage_value'])})" if i in capped else "")
+        targets.append(lb.Target(ax, xpos(i), r["growth_pct"], radius[i], *lb.layouts(text)))
+    tl = ax.transData.transform
+    guides = [(tuple(tl((m["wage_threshold"], y_lo))), tuple(tl((m["wage_threshold"], y_hi)))),
+              (tuple(tl((x_lo, m["growth_threshold"]))), tuple(tl((x_hi, m["growth_threshold"]))))]
+    lb.label_points(p.fig, targets, markers, fixed, [lb.text_box(p.fig, ax.patch)], guides)  # type: ignore[arg-type]
+    _pathway_keys(p, keys, two_rows)
     return p.fig
+
+
+CBAR_W_IN = 2.3
+KEY_GAP_PT, KEY_TEXT_GAP_PT = 10.0, 3.0
+
+
+def _key_items(omax: float) -> list[tuple[float, str, bool]]:
+    """(marker area, text, hatched) of the size keys: reference sizes, then the no-completers bubble."""
+    items = [(_bubble_area(v, omax), f"{v:,.0f}", False) for v in _size_refs(omax)]
+    items.append((_bubble_area(omax / 4, omax), "no completers", True))
+    return items
+
+
+def _keys_width_in(items: list[tuple[float, str, bool]]) -> float:
+    widths = [math.sqrt(a) + KEY_TEXT_GAP_PT + st.text_width_pt(t, st.TICK_PT) for a, t, _ in items]
+    return (sum(widths) + KEY_GAP_PT * (len(items) - 1)) / 72 + 0.02
+
+
+def _pathway_keys(p: st.Page, items: list[tuple[float, str, bool]], two_rows: bool) -> None:
+    """The legend band: the ratio scale; bubble sizes and the no-completers bubble beside it (or under it when the
+    row is too narrow for both), drawn in an axes measured in points so that circles and their values never overlap."""
+    cax = p.axes(0.0, p.body_width_in - CBAR_W_IN, top_in=0.26 if two_rows else 0.40, height_in=0.13)
+    st.ratio_colorbar(cax, "Colour: openings per completer", st.RATIO_TICKS_NARROW)
+    gap_pt, text_gap = KEY_GAP_PT, KEY_TEXT_GAP_PT
+    widths = [math.sqrt(a) + text_gap + st.text_width_pt(t, st.TICK_PT) for a, t, _ in items]
+    h_pt = max(math.sqrt(a) for a, _, _ in items) + 4
+    w_in = _keys_width_in(items)
+    if two_rows:
+        kax = p.axes(0.0, p.body_width_in - w_in, top_in=0.80, height_in=h_pt / 72)
+    else:
+        kax = p.axes(p.body_width_in - w_in, 0.0, top_in=0.26, height_in=h_pt / 72)
+    kax.set_xlim(0, w_in * 72)
+    kax.set_ylim(0, h_pt)
+    kax.set_axis_off()
+    kax.set_title("Size: openings a year", fontsize=st.TICK_PT, loc="left", pad=3)
+    x = 0.0
+    for (area, text, none), w in zip(items, widths, strict=True):
+        d = math.sqrt(area)
+        cx, cy = x + d / 2, h_pt / 2
+        kax.scatter([cx], [cy], s=area, color=st.UNDER if none else "white", edgecolors="#333333", linewidths=0.5,
+                    clip_on=False)
+        if none:
+            kax.scatter([cx], [cy], s=area, facecolor="none", edgecolors="white", hatch=st.NO_COMPLETERS_HATCH, linewidths=0,
+                        clip_on=False)
+        kax.text(x + d + text_gap, cy, text, ha="left", va="center", fontsize=st.TICK_PT, color=st.INK)
+        x += w + gap_pt
 
 
 def _size_refs(omax: float) -> list[float]:
@@ -225,57 +317,50 @@ def _size_refs(omax: float) -> list[float]:
     return [big / 10, big / 2, big] if big >= 10 else [big]
 
 
-def _fit(text: str, width_in: float, size: float) -> str:
-    """One line cut to ``width_in`` at a character (long single words such as 'Cosmetology/Cosmetologist')."""
-    limit = width_in * 72
-    if st.text_width_pt(text, size) <= limit:
-        return text
-    lo, hi = 0, len(text)
-    while lo < hi:  # the longest prefix that fits with its ellipsis
-        mid = (lo + hi + 1) // 2
-        if st.text_width_pt(text[:mid].rstrip(" ,;/") + "…", size) <= limit:
-            lo = mid
-        else:
-            hi = mid - 1
-    return text[:lo].rstrip(" ,;/") + "…"
-
-
 def draw_programs(cd: ChartData) -> Figure:
     rows = cd.frame.to_dicts()
     n = max(len(rows), 1)
     m = cd.meta
-    label_w = 2.3
-    labels = [_fit(f"{r['cipcode']} {r['cip_title'] or ''}".strip(), label_w, st.TICK_PT) for r in rows]
+    label_w = 2.7
+    labels = [st.shorten(f"{r['cipcode']} {(r['cip_title'] or '').rstrip('.')}".strip(), label_w, st.TICK_PT, 2, slash=True)
+              for r in rows]
     present = [k for k in ALIGN_COLORS if any(r["alignment"] == k for r in rows)]
-    ncols = 3
-    row_h, legend_h, axis_h = 0.27, 0.14 + 0.22 * math.ceil(max(len(present), 1) / ncols), 0.72
+    ncols = 2
+    two_line = any("\n" in lab for lab in labels)
+    row_h = 0.36 if two_line else 0.27
+    legend_h, axis_h = 0.14 + 0.22 * math.ceil(max(len(present), 1) / ncols) + 0.16, 0.72
     p = st.page(cd.title, cd.subtitle, cd.footer, legend_h + n * row_h + axis_h)
-    label_in = max([st.text_width_pt(lab, st.TICK_PT) for lab in labels] or [50]) / 72 + 0.1
+    label_in = max([st.text_width_pt(line, st.TICK_PT) for lab in labels for line in lab.split("\n")] or [50]) / 72 + 0.1
     avail = st.WIDTH_IN - 2 * st.MARGIN_IN - label_in
-    bar_w = avail * 0.48
+    bar_w = avail * 0.46
+    gap_in = 0.42  # between the two panels: room for the last tick labels of both
     ax = p.axes(label_in, avail - bar_w, top_in=legend_h, bottom_in=axis_h)
-    rx = p.axes(label_in + bar_w + 0.25, 0.05, top_in=legend_h, bottom_in=axis_h)
+    rx = p.axes(label_in + bar_w + gap_in, 0.05, top_in=legend_h, bottom_in=axis_h)
     y = np.arange(len(rows))
     comp = [r["completions"] for r in rows]
-    colors = [ALIGN_COLORS.get(r["alignment"], "#cccccc") for r in rows]
+    colors = [ALIGN_COLORS.get(r["alignment"], st.NODATA) for r in rows]
     ax.barh(y, comp, height=0.68, color=colors, zorder=2)
     ax.set_yticks(y, labels)
     ax.tick_params(axis="y", length=0, pad=4)
     ax.set_ylim(n - 0.5, -0.5)
     vmax = max(comp or [1.0])
-    ax.set_xlim(0, vmax * 1.22)
+    bar_pt = bar_w * 72
+    label_pt = max([st.text_width_pt(st.fmt_people(v), st.ANNOT_PT) for v in comp] or [20]) + 6
+    ax.set_xlim(0, vmax / max(0.4, 1 - label_pt / bar_pt))
     for yi, v in zip(y, comp, strict=True):
         ax.annotate(st.fmt_people(v), (v, yi), xytext=(2, 0), textcoords="offset points", va="center", fontsize=st.ANNOT_PT)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    ax.xaxis.set_major_locator(_nice_ticks(vmax))
+    # a narrow panel: thousands as "100k" once the ticks reach five digits
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v / 1000:,.0f}k" if vmax >= 10_000 and v else f"{v:,.0f}"))
     ax.set_xlabel("Completers a year\n(IPEDS)")
     ax.grid(axis="x", zorder=0)
     ax.spines["left"].set_visible(False)
-    # the ratio of the linked occupations, log scale, balanced band shaded
-    lo, hi = 1 / 20, 20.0
+    # the ratio of the linked occupations, log scale, balanced band shaded; beyond the scale: an arrow at the edge
+    lo, hi = 1 / PROGRAM_RATIO_LIMIT, PROGRAM_RATIO_LIMIT
     rx.set_xscale("log")
     rx.set_xlim(lo, hi)
     rx.set_ylim(n - 0.5, -0.5)
-    rx.axvspan(m["over"], m["under"], color="#eeeeee", zorder=0)
+    rx.axvspan(m["over"], m["under"], color=st.BALANCED, alpha=0.12, linewidth=0, zorder=0, gid="balanced-band")
     rx.axvline(1, color=st.MUTED, linewidth=0.8, zorder=1)
     ticks = [0.05, 0.2, 1, 5, 20]
     rx.xaxis.set_major_locator(FixedLocator(ticks))
@@ -284,22 +369,46 @@ def draw_programs(cd: ChartData) -> Figure:
     rx.set_yticks([])
     rx.spines["left"].set_visible(False)
     rx.set_xlabel("Openings per completer\n(occupations it feeds)")
+    note = {"bbox": {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"}}
     for yi, r in zip(y, rows, strict=True):
-        color = ALIGN_COLORS.get(r["alignment"], "#cccccc")
+        color = ALIGN_COLORS.get(r["alignment"], st.NODATA)
         ratio = r["ratio"]
         if r["occupations"] == 0 or not r["openings"]:
-            rx.text(math.sqrt(lo * hi), yi, r["alignment"], ha="center", va="center", fontsize=st.ANNOT_PT, color=st.MUTED)
+            rx.text(math.sqrt(lo * hi), yi, r["alignment"], ha="center", va="center", fontsize=st.ANNOT_PT, color=st.MUTED,
+                    zorder=3, **note)
         elif ratio is None:
-            rx.annotate("no supply ▸", (hi, yi), xytext=(-2, 0), textcoords="offset points", ha="right", va="center",
-                        fontsize=st.ANNOT_PT, color=color)
+            rx.scatter([hi], [yi], s=40, marker=">", color=color, zorder=3, clip_on=False)
+            rx.annotate("no supply", (hi, yi), xytext=(-6, 0), textcoords="offset points", ha="right", va="center",
+                        fontsize=st.ANNOT_PT, color=st.INK, zorder=3, **note)
+        elif ratio > hi or ratio < lo:  # off the scale: an arrow on the edge and the value
+            edge = hi if ratio > hi else lo
+            rx.scatter([edge], [yi], s=40, marker=">" if ratio > hi else "<", color=color, zorder=3, clip_on=False,
+                       gid="off-scale")
+            rx.annotate(f"{st.fmt_ratio(ratio)}" if ratio > hi else f"1/{st.fmt_ratio(1 / ratio)}", (edge, yi),
+                        xytext=(-6 if ratio > hi else 6, 0), textcoords="offset points",
+                        ha="right" if ratio > hi else "left", va="center", fontsize=st.ANNOT_PT, color=st.INK, zorder=3, **note)
         else:
-            v = min(max(ratio, lo), hi)
-            rx.scatter([v], [yi], s=30, color=color, edgecolors="white", linewidths=0.5, zorder=3, clip_on=False)
-    rx.text(math.sqrt(m["over"] * m["under"]), -0.5, "balanced", ha="center", va="bottom", fontsize=st.ANNOT_PT, color=st.MUTED)
-    p.fig.legend(handles=[Patch(color=ALIGN_COLORS[k], label=k) for k in present], loc="upper left", ncols=ncols,
+            rx.scatter([ratio], [yi], s=30, color=color, edgecolors="white", linewidths=0.5, zorder=3, clip_on=False)
+    rx.text(math.sqrt(m["over"] * m["under"]), -0.5, "balanced", ha="center", va="bottom", fontsize=st.ANNOT_PT, color=st.MUTED,
+            gid="gapkit-guide")
+    said = {"undersupplied (expand)": f"undersupplied (expand): over {m['under']:g}",
+            "balanced": f"balanced: {m['over']:g} to {m['under']:g}", "oversupplied": f"oversupplied: under {m['over']:g}"}
+    p.fig.legend(handles=[Patch(color=ALIGN_COLORS[k], label=said.get(k, k)) for k in present], loc="upper left", ncols=ncols,
                  fontsize=st.TICK_PT, handlelength=1.0, columnspacing=1.0, borderaxespad=0,
                  bbox_to_anchor=(p.x_frac(st.MARGIN_IN), p.y_frac(p.body_top_in - 0.04)))
     return p.fig
+
+
+def _ratio_tick(v: float) -> str:
+    return f"1/{1 / v:g}" if v < 1 else f"{v:g}"
+
+
+def _nice_ticks(vmax: float) -> FixedLocator:
+    """Three or four round ticks from 0 (the completions panel is narrow)."""
+    raw = vmax / 3
+    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    step = next(k * mag for k in (1, 2, 2.5, 5, 10) if k * mag >= raw)
+    return FixedLocator([step * k for k in range(int(vmax // step) + 1)])
 
 
 # ---------------------------------------------------------------------------------------------
