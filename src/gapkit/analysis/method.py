@@ -448,6 +448,11 @@ def area_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, ex
     if not frames:
         raise UsageError(f"--by {r.by} --region {r.region.code}: no area of {r.region.name} can be measured. {skipped[0][1].message}")
     demand_rows = pl.concat(frames, how="diagonal_relaxed")
+    if demand_rows.filter(pl.col("area_method").str.contains(regions.OEWS_NOT_RELEASED, literal=True)
+                          & (pl.col("openings") > 0)).height:
+        notes.append("OEWS does not release some occupations' employment (**) for an area or its state: their share of the "
+                     "state's openings is the area's share of all the state's employment, never 0 and never the whole state's "
+                     f"(flagged \"{regions.OEWS_NOT_RELEASED}\").")
     mapping = pl.DataFrame([(c, a.code) for a in areas for c in a.counties], schema={"county_fips": pl.String, "region": pl.String},
                            orient="row")
     if r.supply_area == "state":  # each area's supply: its state's institutions
@@ -729,7 +734,8 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
         # share of the row's openings in occupations with an IPEDS coverage caveat
         ((pl.col("openings") * pl.col("_cov")).sum() / pl.col("openings").sum()).fill_nan(0.0).alias("_cov_share"),
         pl.col("_noexp").all().alias("_noexp"),
-        (pl.col("area_method").drop_nulls().unique().sort().str.join("; ") if has_method else pl.lit("")).alias("_method"),
+        (pl.col("area_method").drop_nulls().str.split("; ").explode().unique().sort().str.join("; ") if has_method
+         else pl.lit("")).alias("_method"),
     ]
     if by in {"sector", *SIDE_BY_SIDE}:
         # misalignment: the share of completers who would have to change field for supply to match demand

@@ -392,6 +392,9 @@ def _chart_checks(q: Query, region: Region, by: str) -> str:
     elif kind == "states":
         # every state is drawn (from --region US); a single state is accepted and highlighted on the map,
         # so the question keeps its region and its own grain (not "state", which a single region refuses)
+        if region.kind not in {"nation", "states", "state"}:
+            raise UsageError(f"The states chart compares every state; drop --region {region.code} (or use --region US, "
+                             "or a state to highlight it).")
         by = "group" if region.kind == "state" else "state"
     elif region.kind == "states":
         raise UsageError(f"The {kind} chart shows one region; use --region US or a state.")

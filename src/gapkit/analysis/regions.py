@@ -43,6 +43,7 @@ OEWS_SHARE = "OEWS area share of the state"
 QCEW_SHARE = "QCEW-staffing share of the state"
 EDD = "state sub-state projections"
 QCEW_ESTIMATED = "suppressed QCEW cells estimated"
+OEWS_NOT_RELEASED = "unreleased OEWS cells estimated"
 GEO_HINT = "Run `gapkit ingest geo` (county -> metro and OEWS area definitions; add --from ../shared offline)."
 
 
@@ -214,7 +215,10 @@ def resolve_wda(text: str, t: Tables) -> Region:
     hit = w.filter((pl.col("state") == st) & (pl.col("area_code") == code))
     if hit.height == 0:
         have = w.filter(pl.col("state") == st)
-        known = ", ".join(f"{st}-{c}" for c in have["area_code"].to_list()[:30]) or f"none for {st}"
+        known = ", ".join(f"{st}-{c}" for c in have["area_code"].to_list()[:30])
+        if have.height == 0:
+            raise UsageError(f"--region wda:{text}: no county -> workforce area file for {st} is ingested (gapkit ships Texas's: "
+                             "`gapkit ingest geo`; `gapkit regions TX --kind wda` lists its areas).")
         raise UsageError(f"--region wda:{text}: no workforce area {code} in {st}'s file (known: {known}).")
     row = hit.row(0, named=True)
     return _region("wda", f"wda:{st}-{code}", f"{row['area_name']} workforce area ({st})", row["counties"], t, state=st,
@@ -317,6 +321,8 @@ def _parent(code: str) -> str | None:
 def qcew_employment(t: Tables, county_list: tuple[str, ...], codes: list[str]) -> tuple[dict[str, float], set[str]]:
     """Private employment (own_code 5) of each NAICS code summed over the counties, with suppressed cells estimated
     (parent minus disclosed siblings, shared by establishments). Returns {code: employment} and the codes estimated."""
+    if not t.has("qcew_area"):
+        raise MissingDataError("qcew_area", f"gapkit ingest qcew --counties {','.join(county_list)}")
     year = qcew_year(t)
     have = qcew_counties(t)
     missing = [c for c in county_list if c not in have]
@@ -482,12 +488,17 @@ def area_occupation_demand(r: Resolved, t: Tables, ep: pl.DataFrame, state_rows:
             pl.col("openings").sum(), (pl.col("openings") - pl.col("transfers")).clip(lower_bound=0.0).sum().alias("entrants"),
             ((pl.col("emp_proj") - pl.col("emp_base")) / pl.col("years")).clip(lower_bound=0.0).sum().alias("growth"))
         d = d.join(ep.select("soc_code"), on="soc_code", how="semi").with_columns(
-            pl.col("openings").alias("expected"), pl.lit(False).alias("unusable"), pl.lit(False).alias("estimated"))
+            pl.col("openings").alias("expected"), pl.lit(False).alias("unusable"), pl.lit(False).alias("estimated"),
+            pl.lit(False).alias("_fallback"))
         return d, f"{EDD} ({', '.join(pieces[:3])}{'...' if len(pieces) > 3 else ''})"
     share, how = _area_share(r, t, ep, area)
+    overall = float(share["_overall"][0]) if share.height else 0.0
     st = state_rows.filter(pl.col("state").is_in(list(area.states)))
+    # every occupation of the state keeps its row (and so its supply); one neither OEWS file measures takes the
+    # area's share of all employment, like one whose employment OEWS does not release
     d = (st.group_by("soc_code").agg(*(pl.col(m).sum() for m in measures), pl.col("unusable").any(), pl.col("estimated").any())
-         .join(share, on="soc_code", how="inner")
+         .join(share.drop("_overall"), on="soc_code", how="left")
+         .with_columns(pl.col("_fallback").fill_null(True), pl.col("area_share").fill_null(overall))
          .with_columns(*(pl.col(m) * pl.col("area_share") for m in measures)).drop("area_share"))
     return d, how
 
@@ -502,11 +513,37 @@ def _area_share(r: Resolved, t: Tables, ep: pl.DataFrame, area: Region) -> tuple
         emp = frame
         how = f"{OEWS_SHARE} (OEWS May {y} area over May {state_year} state employment)"
     else:
-        emp = _qcew_occupations(r, t, area)
+        try:
+            emp = _qcew_occupations(r, t, area)
+        except UsageError as exc:
+            if area.cbsa is None:
+                raise
+            raise UsageError(f"{exc.message.rstrip('.')}; or ingest the OEWS metro file that has {area.name} "
+                             "(`gapkit ingest oews`: oesm<YY>ma.zip, MSA_M<year>_dl.xlsx).") from None
         how = f"{QCEW_SHARE} (QCEW {qcew_year(t)} × national staffing over OEWS May {state_year} state employment)"
-    share = (emp.join(state_emp, on="soc_code", how="inner")
-             .select("soc_code", (pl.col("area_emp") / pl.col("state_emp")).fill_nan(0.0).clip(0.0, 1.0).alias("area_share")))
+    # OEWS "**" (estimate not released) is null, never 0: such an occupation, and one the state file lacks while the
+    # area has it, takes the area's share of all the state's employment (over the occupations both publish), flagged.
+    # An occupation absent from the area's file has no employment there (share 0).
+    both = emp.with_columns(pl.lit(True).alias("_in_area")).join(state_emp, on="soc_code", how="full", coalesce=True)
+    known = both.filter(pl.col("area_emp").is_not_null() & (pl.col("state_emp") > 0))
+    denominator = float(known["state_emp"].sum())
+    overall = min(1.0, max(0.0, float(known["area_emp"].sum()) / denominator)) if denominator > 0 else 0.0
+    measured = (pl.col("area_emp").is_not_null() & (pl.col("state_emp") > 0)).fill_null(False)
+    fallback = (pl.col("_in_area").fill_null(False) & ~measured
+                & (pl.col("area_emp").is_null() | (pl.col("area_emp") > 0))).fill_null(False)
+    share = both.select(
+        "soc_code",
+        pl.when(measured).then((pl.col("area_emp") / pl.col("state_emp")).clip(0.0, 1.0))
+        .when(fallback).then(pl.lit(overall)).otherwise(pl.lit(0.0)).alias("area_share"),
+        fallback.alias("_fallback"), pl.lit(overall).alias("_overall"))
     return share, how
+
+
+def _known_sum(col: str) -> pl.Expr:
+    """The sum of an OEWS employment column that stays null when every value is (``**``: estimate not released)."""
+    import polars as pl
+
+    return pl.when(pl.col(col).is_not_null().any()).then(pl.col(col).sum()).otherwise(None)
 
 
 def _oews_area_employment(t: Tables) -> dict[str, tuple[str, pl.DataFrame]]:
@@ -521,7 +558,7 @@ def _oews_area_employment(t: Tables) -> dict[str, tuple[str, pl.DataFrame]]:
                     .select("area_code", "soc_code", "tot_emp").collect())
             if rows.height == 0:
                 continue
-            rows = t.harmonize(rows).group_by("area_code", "soc_code").agg(pl.col("tot_emp").sum().alias("area_emp"))
+            rows = t.harmonize(rows).group_by("area_code", "soc_code").agg(_known_sum("tot_emp").alias("area_emp"))
             for (code,), frame in rows.partition_by("area_code", as_dict=True).items():
                 out.setdefault(str(code), (y, frame.drop("area_code")))
         return out
@@ -539,7 +576,7 @@ def _state_oews(t: Tables, states: tuple[str, ...]) -> tuple[pl.DataFrame, int]:
                                                    & (pl.col("o_group") == "detailed"))
                     .select("soc_code", "tot_emp").collect())
             if rows.height:
-                rows = t.harmonize(rows).group_by("soc_code").agg(pl.col("tot_emp").sum().alias("state_emp"))
+                rows = t.harmonize(rows).group_by("soc_code").agg(_known_sum("tot_emp").alias("state_emp"))
                 return rows, int(y)
         raise UsageError(f"No OEWS state employment for {', '.join(states)} is ingested: run `gapkit ingest oews` (state files, "
                          "oesm<YY>st.zip) to measure a sub-state area's share of the state.")
@@ -614,16 +651,16 @@ def sector_area_demand(r: Resolved, t: Tables, ep: pl.DataFrame, base: pl.DataFr
             b = b.filter(pl.col("subsector").is_in(subs))
         tot = pl.col("openings_s").sum().over("soc_code")
         w_sub = pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("soc_code"))
-        coef = b.select("sector", "subsector", "soc_code", (pl.col("share") * w_sub).alias("a"))
-        if r.scope == "occupation":
-            coef = coef.with_columns((pl.lit(1.0) * w_sub).alias("a"))
+        # occupation scope: the occupation's whole demand in the area (split among subsectors), not the sector's share
+        coef = b.select("sector", "subsector", "soc_code", (w_sub if r.scope == "occupation" else pl.col("share") * w_sub).alias("a"))
         if subs is not None:  # the share of demand of those subsectors only
             shares = base.filter(pl.col("sector") == s.name).group_by("soc_code").agg(pl.col("openings_s").sum().alias("_all"))
             coef = (b.join(shares, on="soc_code").select("sector", "subsector", "soc_code",
                                                         (pl.col("share") * pl.col("openings_s") / pl.col("_all")).alias("a")))
         part = whole_demand.join(coef, on="soc_code", how="inner").select(
             "sector", "subsector", "soc_code", *((pl.col(m) * pl.col("a")).alias(m) for m in (*MEASURES, "expected")),
-            "unusable", "estimated", pl.lit(whole_how).alias("area_method"))
+            "unusable", "estimated", pl.when(pl.col("_fallback")).then(pl.lit(f"{whole_how}; {OEWS_NOT_RELEASED}"))
+            .otherwise(pl.lit(whole_how)).alias("area_method"))
         frames.append(part)
     return pl.concat(frames, how="diagonal_relaxed"), estimated
 

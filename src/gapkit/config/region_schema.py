@@ -29,7 +29,8 @@ class RegionModel(BaseModel):
     def _fips(cls, v: list[str]) -> list[str]:
         for i, c in enumerate(v):
             if not re.fullmatch(r"\d{5}", c) or c[:2] not in STATES or c[:2] == "00":
-                raise ValueError(f"counties[{i}]: {c!r} is not a five-digit county FIPS code (state FIPS + county, e.g. 39049)")
+                raise ValueError(f"counties[{i}]: {c!r} is not a county FIPS code (five digits: a state's two, then the county's "
+                                 "three, e.g. 39049)")
         dup = sorted({c for c in v if v.count(c) > 1})
         if dup:
             raise ValueError(f"county listed twice: {', '.join(dup)}")

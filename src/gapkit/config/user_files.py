@@ -154,7 +154,7 @@ def read_extra_supply(path: str) -> list[ExtraSupplyRow]:
             if reg.upper() in {"US", "USA", "NATIONAL", ""}:
                 reg = "US"
             elif re.fullmatch(r"(metro|county|wda|custom):[\w+,.-]+", reg, re.I):  # a sub-state area, as --region names it
-                reg = reg.lower().split(":", 1)[0] + ":" + reg.split(":", 1)[1]
+                reg = _area_code(reg)
             else:
                 try:
                     reg = normalize_state(reg)
@@ -175,6 +175,18 @@ def read_extra_supply(path: str) -> list[ExtraSupplyRow]:
     except csv.Error as exc:
         raise UsageError(f"{label}, row {n + 1}: {_csv_problem(exc)}. {fix}") from None
     return rows
+
+
+def _area_code(text: str) -> str:
+    """A sub-state area as an extra-supply row names it -> the code its rows carry: ``county:39049,39041`` ->
+    ``county:39041+39049`` (a county list in any order), ``wda:tx-28`` -> ``wda:TX-28``."""
+    kind, rest = text.split(":", 1)
+    kind = kind.lower()
+    if kind == "county":
+        return "county:" + "+".join(sorted({c.strip() for c in re.split(r"[,+]", rest) if c.strip()}))
+    if kind == "wda":
+        return "wda:" + rest.upper()
+    return f"{kind}:{rest}"
 
 
 def read_region_file(path: str) -> dict[str, Any]:

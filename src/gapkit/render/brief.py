@@ -279,7 +279,7 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
     r = r.at(by="group")
     sector = r.sector
     national = r.region.national
-    where = region_name(r.region.code)
+    where = region_name(r.region.code, r.region.name)
 
     head = compute(r.at(by="sector"), t)  # warms the shared caches
     # The sensitivity grid and the trend are independent runs of the engine: overlap them with the
@@ -325,6 +325,10 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
     share = f" times the sector's share of each occupation's openings in the BLS National Employment Matrix {nem}" if nem else ""
     source = (f"BLS national projections, {ep_v} cycle" if national or not pc else
               f"{where}'s Projections Central {pc} projections{share}")
+    area_methods = _area_methods(head.table)
+    if r.region.substate:
+        source = (f"estimated for {where} from its state's Projections Central {pc} projections and area data — "
+                  f"{'; '.join(area_methods)} (docs/METHOD.md section 6)")
     subject = "all occupations" if sector.whole_economy else f"{sector.title.lower()} occupations"
     doc.p(f"Annual job openings in {subject} ({source}) compared with the people "
           f"completing related programs each year (IPEDS {years_text(years)}, first majors). All numbers are people per year.")
@@ -381,7 +385,10 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
               f"postsecondary award needed: supply is understated); {SMALL_MARK} small numbers (under "
               f"{SMALL_OPENINGS:.0f} openings or {SMALL_SUPPLY:.0f} completers a year). \"No supply\": no completers "
               "were linked; \"none expected\": the typical entry education needs no postsecondary award.")
-    if not national:
+    if r.region.substate:
+        whose = "its state's institutions (--supply-area state)" if r.supply_area == "state" else "institutions in its counties"
+        legend += (f" {where} rows are estimates ({'; '.join(area_methods)}); completers are those of {whose}.")
+    elif not national:
         legend += (f" {where} rows are estimates: the state's published openings times the national sector share of "
                    "each occupation.")
     doc.p(legend)
@@ -422,7 +429,15 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
 
     # method
     doc.h(2, "Method")
-    doc.ul(_method_items(m, head))
+    items = _method_items(m, head)
+    if r.region.substate:
+        where_supply = ("every institution in its state(s) (`--supply-area state`)" if r.supply_area == "state"
+                        else "the IPEDS institutions located in its counties (`--supply-area region`)")
+        items.insert(1, f"**Region** {where} (`{r.region.code}`, {len(r.region.counties)} counties): demand by "
+                        f"{'; '.join(area_methods)} (docs/METHOD.md section 6: the state's own sub-state projections, else "
+                        "QCEW employment × the national staffing pattern × the state's openings per worker, else the area's "
+                        f"OEWS or QCEW share of the state's openings); completers of {where_supply}.")
+    doc.ul(items)
     doc.p(method_line(m))
     notes = list(dict.fromkeys([*head.notes, *(by_state.notes if by_state is not None else [])]))
     if notes:
@@ -439,6 +454,14 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
     page = to_html(doc, title)
     timings["render"] = time.perf_counter() - t1 - timings["charts"]
     return Brief(md, page, svgs, title, generated, timings)
+
+
+def _area_methods(table: pl.DataFrame) -> list[str]:
+    """The sub-state demand methods a gap table's flags name (empty for the nation and states)."""
+    from gapkit.analysis.regions import EDD, INDUSTRY_BASED, OEWS_SHARE, QCEW_SHARE
+
+    flags = table["flags"].to_list() if "flags" in table.columns else []
+    return sorted({x for f in flags for x in (f or "").split("; ") if x.startswith((INDUSTRY_BASED, OEWS_SHARE, QCEW_SHARE, EDD))})
 
 
 def _method_items(m: dict[str, Any], head: Any) -> list[str]:

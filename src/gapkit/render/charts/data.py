@@ -58,7 +58,10 @@ class ChartData:
 # ---------------------------------------------------------------------------------------------
 # words
 # ---------------------------------------------------------------------------------------------
-def region_name(region: str) -> str:
+def region_name(region: str, name: str | None = None) -> str:
+    """How a sentence names a region: the nation, a state's name, or a sub-state area's ``name`` (``Columbus, OH``)."""
+    if name and ":" in region:
+        return name
     if region in {"US", "all"}:
         return "United States" if region == "US" else "every state"
     fips = ABBR_TO_FIPS.get(region)
@@ -112,7 +115,7 @@ def years_text(years: list[int], mean: bool = True) -> str:
 def subtitle(method: dict[str, Any], years: list[int] | None = None, region: str | None = None) -> str:
     """Sector · region · the vintages of openings and completions · units (``years`` given: one per year)."""
     v = method["vintages"]
-    where = region_name(region or method["region"])
+    where = region_name(region or method["region"], method.get("region_name") if region in (None, method["region"]) else None)
     demand = f"openings: BLS projections {v['ep_occupations']['vintage']}"
     if "state_projections" in v:
         demand += f" with Projections Central {v['state_projections']['vintage']} for states"
@@ -207,8 +210,8 @@ def _marks(flags: str) -> str:
     return m
 
 
-def _where(region: str) -> str:
-    return "" if region == "US" else f" in {region_name(region)}"
+def _where(region: str, name: str | None = None) -> str:
+    return "" if region == "US" else f" in {region_name(region, name)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,8 +245,8 @@ def bars_data(r: Resolved, tables: Tables, result: GapResult | None = None, head
     sector = m["sector_title"]
     span = (f" (range {_ratio_short(head.low)}–{_ratio_short(head.high)})" if head.low is not None and head.high is not None
             and head.low != head.high else "")
-    lead = (f"{sector}{_where(m['region'])} has {ratio_words(total_open / total_sup, dnoun)}{span}"
-            if total_sup > 0 else f"{sector}{_where(m['region'])} has {dnoun} but no completers")
+    lead = (f"{sector}{_where(m['region'], m.get('region_name'))} has {ratio_words(total_open / total_sup, dnoun)}{span}"
+            if total_sup > 0 else f"{sector}{_where(m['region'], m.get('region_name'))} has {dnoun} but no completers")
     rows = frame.to_dicts()
     short = [r for r in rows if r["ratio"] is None or r["ratio"] > 1]
     finite = [r for r in rows if r["ratio"] is not None]
@@ -377,7 +380,7 @@ def scatter_data(r: Resolved, tables: Tables, result: GapResult | None = None) -
     top = frame.sort(["gap", "soc_code"], descending=[True, False]).row(0, named=True)
     m = res.method
     sup = "no completers" if top["supply"] <= 0 else f"{num(top['supply'])} completers"
-    title = title_of(f"{top['title']} have the largest gap{_where(m['region'])}: {num(top['openings'])} {DEMAND_NOUN[r.demand]} a year "
+    title = title_of(f"{top['title']} have the largest gap{_where(m['region'], m.get('region_name'))}: {num(top['openings'])} {DEMAND_NOUN[r.demand]} a year "
                      f"against {sup}")
     below = frame.filter((pl.col("supply") > 0) & (pl.col("supply") < floor)).height
     none_n = frame.filter(pl.col("supply") <= 0).height
@@ -412,11 +415,11 @@ def sensitivity_data(r: Resolved, tables: Tables, table: pl.DataFrame | None = N
     chosen = frame.filter(pl.col("chosen"))
     cr = chosen["ratio"][0] if chosen.height else None
     if ratios:
-        title = title_of(f"Method choices move the {m['sector_title'].lower()} ratio{_where(m['region'])} from "
+        title = title_of(f"Method choices move the {m['sector_title'].lower()} ratio{_where(m['region'], m.get('region_name'))} from "
                          f"{_ratio_short(min(ratios))} to {_ratio_short(max(ratios))} {DEMAND_NOUN[r.demand]} per completer",
                          f"the chosen method gives {_ratio_short(cr)}" if cr is not None else None)
     else:
-        title = f"No method choice finds {m['sector_title'].lower()} completers{_where(m['region'])}"
+        title = f"No method choice finds {m['sector_title'].lower()} completers{_where(m['region'], m.get('region_name'))}"
     notes = [f"{DEMAND_NOUN[r.demand].capitalize()} are the same in every cell: {num(float(frame['openings'][0]))} a year."]
     full = [f"Each row is an award-level preset, each marker an allocation mode; the ringed marker is the chosen "
             f"method (alloc={r.alloc}, awards={r.awards}).", *notes]
@@ -484,7 +487,7 @@ def trend_data(r: Resolved, tables: Tables, frame: pl.DataFrame | None = None) -
     counted = trend.filter(pl.col("kind") == "counted").group_by("year").agg(pl.col("completions").sum()).sort("year")
     linked = trend.filter(pl.col("kind") == "linked").sort("year")
     totals = [float(v) for v in counted["completions"].to_list()]
-    what = f"Completers counted as {m['sector_title'].lower()} supply{_where(region)}"
+    what = f"Completers counted as {m['sector_title'].lower()} supply{_where(region, m.get('region_name'))}"
     title = title_of(what + trend_words(years, totals))
     l0, l1 = float(linked["completions"][0]), float(linked["completions"][-1])
     all_linked = (f"All completions in those programs (which also serve other sectors): {num(l0)} in {years[0]}"

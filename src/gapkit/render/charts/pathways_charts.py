@@ -69,7 +69,7 @@ def pathways_data(res: PathwayResult, limit: int = 40) -> ChartData:
     a, r = res.area, res.rules
     top = r.tiers[0].name
     n_top = frame.filter(pl.col("tier") == top).height
-    where = region_name(a.region)
+    where = region_name(a.region, a.name)
     title = title_of(f"{where}: {n_top} of the {frame.height} occupations with the most openings are {top} "
                      f"(above the {_money_k(a.wage_threshold(r))} wage line and in demand)")
     notes: list[str] = []
@@ -105,7 +105,7 @@ def programs_data(res: ProgramResult, limit: int = 20) -> ChartData:
         raise UsageError("The programs chart shows programs one by one; drop --by cluster.")
     t = res.programs.filter(pl.col("completions") > 0).sort(["completions", "cipcode"], descending=[True, False]).head(limit)
     r, a = res.rules, res.area
-    where = region_name(a.region)
+    where = region_name(a.region, a.name)
     counts = {k: t.filter(pl.col("alignment") == k).height for k in ALIGN_COLORS}
     only = str(t["cip_title"][0]).rstrip(".") if t.height == 1 and "cip_title" in t.columns and t["cip_title"][0] else "the program"
     title = title_of(f"{where}: {_programs_finding(t.height, counts, only)}")
