@@ -773,10 +773,28 @@ def test_bad_chart_requests_are_clear_errors(ws: Any, tmp_path: Path) -> None:
         ws.chart("pie")
     with pytest.raises(UsageError, match="extension"):
         ws.chart("bars", out=tmp_path / "x.gif")
-    with pytest.raises(UsageError, match="--by group, subsector or occupation"):
+    with pytest.raises(UsageError, match="--by group, subsector, occupation, metro, county or wda"):
         ws.chart("bars", by="state")
+    with pytest.raises(UsageError, match="one state's areas side by side"):
+        ws.chart("bars", by="metro", region="US")
     with pytest.raises(UsageError, match="one region"):
         ws.chart("scatter", region="all")
+
+
+def test_bars_put_a_states_metros_side_by_side(ws: Any, tmp_path: Path) -> None:
+    """Issue 12: a chart of a state's metros side by side; the title's claim (lowest and highest ratio) is true of
+    the bars it draws, and the legend says the openings are area estimates of entrant openings."""
+    c = ws.chart("bars", sector="transportation", by="metro", region="OH", out=tmp_path / "metros.svg")
+    rows = c.data.frame.to_dicts()
+    assert len(rows) >= 10 and all(r["label"].endswith(("OH", "OH-KY-IN", "WV-OH", "WV-KY-OH")) for r in rows)
+    assert "Columbus, OH" in [r["label"] for r in rows]
+    assert rows == sorted(rows, key=lambda r: -r["openings"])
+    solid = [r for r in rows if r["ratio"] is not None and "small numbers" not in r["flags"]]
+    lo, hi = min(solid, key=lambda r: r["ratio"]), max(solid, key=lambda r: r["ratio"])
+    assert c.title.startswith("Transportation in Ohio's metro areas")
+    assert f"in {lo['label']}" in c.title and f"in {hi['label']}" in c.title
+    text = _svg_text((tmp_path / "metros.svg").read_bytes())
+    assert "Annual entrant openings (area estimate)" in text
 
 
 def test_cli_chart(ingested: Path, tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ DEFAULT_SECTOR = {"gap": "transportation", "sensitivity": "transportation", "cha
                   "programs": ALL_SECTORS, "occupation": WHOLE_ECONOMY}
 GAP_CHARTS = ("bars", "states", "scatter", "sensitivity", "trend")
 PATHWAY_CHARTS = ("pathways", "programs")
-BARS_BY = ("group", "subsector", "occupation")
+BARS_BY = ("group", "subsector", "occupation", "metro", "county", "wda")  # areas: a state's areas side by side
 NATIONAL_WORDS = {"us", "usa", "national", "00", "united states"}
 
 
@@ -385,8 +385,11 @@ def _chart_checks(q: Query, region: Region, by: str) -> str:
     if kind == "bars":
         by = "group" if by == "sector" else by
         if by not in BARS_BY:
-            raise UsageError(f"The bars chart shows --by group, subsector or occupation (not {by}); "
+            raise UsageError(f"The bars chart shows --by group, subsector, occupation, metro, county or wda (not {by}); "
                              "for states use `gapkit chart states`.")
+        if by in AREA_GRAINS and region.kind != "state":
+            raise UsageError(f"The bars chart --by {by} puts one state's areas side by side; give --region with a state "
+                             "(e.g. --region OH).")
         if region.kind == "states":
             raise UsageError("The bars chart shows one region; use --region US or a state (or `gapkit chart states`).")
     elif kind == "states":

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 KINDS = GAP_KINDS
 TOP_OCCUPATIONS = 12  # bars --by occupation: the occupations with the most openings
+TOP_AREAS = 15  # bars --by metro|county|wda: the areas with the most openings
+AREA_NOUN = {"metro": "metro area", "county": "county", "wda": "workforce area"}
+AREA_NOUNS = {"metro area": "metro areas", "county": "counties", "workforce area": "workforce areas"}
 ALLOC_LABELS = {"education": "education: entry routes × attainment",
                 "openings": "openings: shares by openings", "employment": "employment: shares by employment",
                 "equal": "equal: equal shares", "none": "none: full count to each (upper bound)"}
@@ -234,14 +237,18 @@ def bars_data(r: Resolved, tables: Tables, result: GapResult | None = None, head
     t = as_demand(published(res.table), res.method)
     if t.height == 0:
         raise UsageError(f"Sector {r.sector_name}: no rows to chart for --by {by} in {r.region.code}.")
-    label_col = {"group": "group_title", "subsector": "subsector_title", "occupation": "title"}[by]
+    label_col = {"group": "group_title", "subsector": "subsector_title", "occupation": "title"}.get(by, "region_name")
     total_open, total_sup = float(t["openings"].sum()), float(t["supply"].sum())
     n_all = t.height
     if by == "occupation":
         t = t.sort("openings", descending=True).head(TOP_OCCUPATIONS)
+    elif by in AREA_NOUN:
+        t = t.sort("openings", descending=True).head(TOP_AREAS)
     frame = t.select(pl.col(label_col).alias("label"), "openings", "supply", "ratio", "gap", "flags")
-    noun = {"group": "occupational group", "subsector": "subsector", "occupation": "occupation"}[by]
+    noun = {"group": "occupational group", "subsector": "subsector", "occupation": "occupation", **AREA_NOUN}[by]
     m = res.method
+    if by in AREA_NOUN:
+        return _area_bars(frame, res, head, by, noun, n_all, dnoun)
     sector = m["sector_title"]
     span = (f" (range {_ratio_short(head.low)}–{_ratio_short(head.high)})" if head.low is not None and head.high is not None
             and head.low != head.high else "")
@@ -285,6 +292,44 @@ def bars_data(r: Resolved, tables: Tables, result: GapResult | None = None, head
     return ChartData("bars", frame, title, sub, footer(m, notes), m, res.notes,
                      {"by": by, "noun": noun, "total_openings": total_open, "total_supply": total_sup},
                      method_text(m, full))
+
+
+def _area_bars(frame: pl.DataFrame, res: GapResult, head: Headline, by: str, noun: str, n_all: int, dnoun: str) -> ChartData:
+    """A state's metros, counties or workforce areas side by side (the largest by openings): the title names the
+    tightest and the loosest area with a ratio; areas need not cover the state (metros leave out rural counties),
+    so no total is claimed for the state from them."""
+    import polars as pl
+
+    m = res.method
+    rows = frame.to_dicts()
+    finite = [r for r in rows if r["ratio"] is not None and "small numbers" not in r["flags"]] or \
+        [r for r in rows if r["ratio"] is not None]
+    state = region_name(m["region"], m.get("region_name"))
+    lead = f"{m['sector_title']} in {state}'s {AREA_NOUNS[noun]}"
+    if len(finite) >= 2:
+        hi = max(finite, key=lambda r: r["ratio"])
+        lo = min(finite, key=lambda r: r["ratio"])
+        detail = (f"{dnoun} per completer run from {_ratio_short(lo['ratio'])} in {lo['label']} to "
+                  f"{_ratio_short(hi['ratio'])} in {hi['label']}")
+    elif finite:
+        detail = f"{finite[0]['label']} has {ratio_words(finite[0]['ratio'], dnoun)}"
+    else:
+        detail = f"no {noun} has enough completers for a ratio"
+    title = title_of(lead, detail)
+    sub = subtitle(m) + (f" · the {len(rows)} of {n_all} {AREA_NOUNS[noun]} with the most openings" if len(rows) < n_all else "")
+    notes, full = [], [f"The {len(rows)} {AREA_NOUNS[noun]} of {n_all} with the most openings."]
+    if head.low is not None and head.high is not None:
+        full.append(f"{state} as a whole: {head.text()}.")
+    if any(COVERAGE_MARK in _marks(r["flags"]) for r in rows):
+        notes.append(_coverage_short())
+        full.append(_coverage_note(sum(1 for r in rows if COVERAGE_MARK in _marks(r["flags"])), len(rows)))
+    if any(SMALL_MARK in _marks(r["flags"]) for r in rows):
+        notes.append(_small_short())
+        full.append(_small_note())
+    frame = frame.with_columns(pl.col("flags").map_elements(_marks, return_dtype=pl.String).alias("marks"))
+    return ChartData("bars", frame, title, sub, footer(m, notes), m, res.notes,
+                     {"by": by, "noun": noun, "total_openings": float(frame["openings"].sum()),
+                      "total_supply": float(frame["supply"].sum())}, method_text(m, full))
 
 
 def states_data(r: Resolved, tables: Tables, result: GapResult | None = None) -> ChartData:

@@ -32,10 +32,21 @@ OPENINGS_LABEL = "Annual openings (BLS)"
 STATE_OPENINGS_LABEL = "Annual openings (state)"
 
 
+def _demand_word(cd: ChartData) -> str:
+    """What the chart's demand bars and ratios count, capitalized: Openings, Entrant openings or New jobs."""
+    return {"openings": "Openings", "entrants": "Entrant openings", "growth": "New jobs"}.get(cd.method.get("demand", "openings"),
+                                                                                           "Openings")
+
+
 def _openings_label(cd: ChartData) -> str:
-    """A state's openings come from Projections Central (times the national sector share)."""
+    """A state's openings come from Projections Central (times the national sector share); an area's are estimated
+    from its state's (the method names how)."""
     region = cd.method.get("region", "US")
-    return OPENINGS_LABEL if region in {"US", "all"} else STATE_OPENINGS_LABEL
+    base = OPENINGS_LABEL if region in {"US", "all"} else STATE_OPENINGS_LABEL
+    if cd.meta.get("by") in {"metro", "county", "wda"}:
+        base = "Annual openings (area estimate)"
+    word = _demand_word(cd)
+    return base if word == "Openings" else base.replace("openings", word.lower())
 
 
 SUPPLY_LABEL = "Annual completers (IPEDS, allocated)"
@@ -114,7 +125,7 @@ def draw_bars(cd: ChartData) -> Figure:
                     fontsize=st.ANNOT_PT, color=st.INK)
     # ratio column, outside the axes on the right
     x_col = 1 + 0.1 / (ax_w_pt / 72)
-    ax.text(x_col, 1.0, "Openings per\ncompleter", transform=ax.transAxes, ha="left", va="bottom",
+    ax.text(x_col, 1.0, "Per\ncompleter" if _demand_word(cd) != "Openings" else "Openings per\ncompleter", transform=ax.transAxes, ha="left", va="bottom",
             fontsize=st.ANNOT_PT, color=st.MUTED, linespacing=1.1)
     trans = ax.get_yaxis_transform()
     for yi, r in zip(y, rows, strict=True):
@@ -194,7 +205,7 @@ def draw_states(cd: ChartData) -> Figure:
     bar_w_in = 6.4 * tile
     bar_top_in = p.body_top_in + 0.50 * tile
     cax = p.fig.add_axes((bar_left_in / st.WIDTH_IN, p.y_frac(bar_top_in + 0.16), bar_w_in / st.WIDTH_IN, 0.16 / p.height_in))
-    st.ratio_colorbar(cax, "Openings per completer (log scale; 1 = balanced)")
+    st.ratio_colorbar(cax, f"{_demand_word(cd)} per completer (log scale; 1 = balanced)")
     cax.title.set_fontsize(st.LABEL_PT)
     cax.text(0.0, -1.9, "◀ more completers", transform=cax.transAxes, ha="left", va="top", fontsize=st.ANNOT_PT,
              color=st.MUTED)
@@ -273,9 +284,9 @@ def draw_scatter(cd: ChartData) -> Figure:
         strip.set_facecolor("white")
         strip.spines["left"].set_visible(False)
         ax.tick_params(axis="x", labelbottom=False)
-        strip.set_xlabel("Openings per year")
+        strip.set_xlabel(f"{_demand_word(cd)} per year")
     else:
-        ax.set_xlabel("Openings per year")
+        ax.set_xlabel(f"{_demand_word(cd)} per year")
     recs = df.to_dicts()
     where: dict[str, tuple[Any, float, float]] = {}
     size = 16.0  # marker area, pt²
