@@ -4,7 +4,12 @@ processes, best of N, same ingested data; the machines are shared and noisy, so 
 - cold `gapkit gap --sector transportation` (GAPKIT_NO_CACHE=1) vs `python -c "import polars"` (<= 1.5x);
 - cold `gapkit gap --sector all --by state` vs the DuckDB SQL reference (benchmarks/duckdb_gap.py)
   answering the same question from the same Parquet files (ratio <= 1.0);
-- `gapkit report` re-run on unchanged data vs `import polars` (<= 2x), and cold (<= 8x).
+- `gapkit report` re-run on unchanged data vs `import polars` (<= 2x), and cold (<= 8x);
+- regions (issue 12): cold `gapkit gap --sector transportation --by metro --region OH` vs `import polars` (<= 2x),
+  and every county of Ohio x every shipped sector (`--sector all --by county --region OH`) (<= 6x).
+
+gapkit's sources are byte-compiled first (as an installed package is), so a machine that sets
+PYTHONDONTWRITEBYTECODE does not charge every run for compiling them.
 
 The commands of each ratio take turns within every round (best of N each), so a shared machine's load
 changes hit both sides alike.
@@ -18,6 +23,8 @@ Usage: python benchmarks/bench_targets.py [--data-dir DIR] [--runs N]
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,6 +33,7 @@ from _common import (
     DUCKDB_GAP,
     GAPKIT,
     IMPORT_POLARS,
+    REPO,
     Run,
     default_data_dir,
     disagreements,
@@ -66,6 +74,7 @@ def main() -> None:
     data = args.data_dir or default_data_dir()
     n = args.runs
     dd = ["--data-dir", str(data)]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src" / "gapkit")], check=True)
     check(data)
 
     dd_all = ["--sector", "all", "--by", "state", *dd]
@@ -75,6 +84,8 @@ def main() -> None:
         "duck_trans": ([*DUCKDB_GAP, "--sector", "transportation", *dd], None),
         "all": ([*GAPKIT, "gap", *dd_all], COLD),
         "duck_all": ([*DUCKDB_GAP, *dd_all], None),
+        "metro": ([*GAPKIT, "gap", "--sector", "transportation", "--by", "metro", "--region", "OH", *dd], COLD),
+        "counties": ([*GAPKIT, "gap", "--sector", "all", "--by", "county", "--region", "OH", *dd], COLD),
     }, n)
     with tempfile.TemporaryDirectory() as tmp:
         report = [*GAPKIT, "report", "--sector", "transportation", "--out", str(Path(tmp) / "brief"), *dd]
@@ -89,6 +100,8 @@ def main() -> None:
     line("  DuckDB reference, same question", r["duck_trans"], r["polars"], None, "import polars")
     line("gapkit gap --sector all --by state, cold", r["all"], r["duck_all"], 1.0, "DuckDB")
     line("  DuckDB reference, same question", r["duck_all"], r["polars"], None, "import polars")
+    line("gapkit gap transportation --by metro --region OH", r["metro"], r["polars"], 2.0, "import polars")
+    line("gapkit gap --sector all --by county --region OH", r["counties"], r["polars"], 6.0, "import polars")
     line('python -c "import polars" (with the reports)', rr["polars"])
     line("gapkit report, re-run on unchanged data", rr["rerun"], rr["polars"], 2.0, "import polars")
     line("gapkit report, cold (GAPKIT_NO_CACHE=1)", rr["cold"], rr["polars"], 8.0, "import polars")

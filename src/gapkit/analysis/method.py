@@ -571,11 +571,15 @@ def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *
     key = ("alloc", r.ep_cycle, years, mode, uniform, region, by_state, area_key)
 
     def run() -> tuple[pl.DataFrame, pl.DataFrame]:
-        if areas is not None:
-            inst = pl.concat([t.institutions(y).select("unitid", "county_fips") for y in years]).unique("unitid")
-            comp = (t.completions(years, by_unit=True).join(inst, on="unitid", how="inner")
-                    .join(areas, on="county_fips", how="inner").group_by("region", "cipcode", "awlevel")
-                    .agg(pl.col("completions").sum()))
+        if areas is not None:  # only the areas' institutions are read (not every unit of the country)
+            counties = areas["county_fips"].unique()
+            inst = (pl.concat([t.institutions(y).select("unitid", "county_fips") for y in years]).unique("unitid", keep="first")
+                    .filter(pl.col("county_fips").is_in(counties.implode())))
+            comp = (pl.concat([t.scan("ipeds_completions", str(y)).filter(pl.col("cip_level") == 6)
+                               .select("unitid", "cipcode", "awlevel", pl.col("completions").cast(pl.Float64)) for y in years])
+                    .join(inst.lazy(), on="unitid", how="inner").join(areas.lazy(), on="county_fips", how="inner")
+                    .group_by("region", "cipcode", "awlevel").agg((pl.col("completions").sum() / len(years)).alias("completions"))
+                    .collect())
         elif region is None and not by_state:
             comp = t.completions_national(years)
         else:

@@ -63,7 +63,8 @@ def run_gap(query: Query, *, sensitivity: bool, fmt: str, out: str | os.PathLike
                     "method_line": s.method_line(), "unallocated": {}}
         res = ws.gap(sector, **opts)
         head = None
-        if sector != "all" and res.method["region"] != "all" and res.method["by"] != "state":
+        # the headline (a range over method choices) is the region's; areas side by side (--by metro) have none
+        if sector != "all" and res.method["region"] != "all" and res.method["by"] not in {"state", "metro", "county", "wda"}:
             h = ws.headline(sector, **{k: v for k, v in opts.items() if k not in {"sort", "top"}})
             head = h.text()
             res.method["headline"] = {"central": h.central, "low": h.low, "high": h.high, "variants": h.variants}
