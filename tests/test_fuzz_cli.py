@@ -3,7 +3,7 @@
 Options are drawn from the real option names and values of `gap`, `occupation`, `pathways`, `programs`,
 `chart`, `report`, `sources` and `sectors`, mixed with hostile strings (huge and negative numbers, NaN,
 control characters, rich markup, paths that are pipes, links, folders or too long). User files are the
-shipped sector and rules files, an extra-supply CSV and a refresh.toml, mutated. Every run must end in
+shipped sector and rules files, an extra-supply CSV, a region file and a refresh.toml, mutated. Every run must end in
 exit 0, 1 or 2 with no traceback and never "unexpected error" (exit 70).
 
 Runs in-process through ``gapkit.cli.main`` (the real entry point, same argument parsing and error
@@ -45,13 +45,17 @@ def values(*real: str) -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(real), text)
 
 
-REGION = values("US", "OH", "39", "TX", "WY", "all", "XX")
+REGION = values("US", "OH", "39", "TX", "WY", "all", "XX", "metro:18140", "metro:columbus", "Columbus", "county:39049,39041",
+                "county:39049,,", "county:99999", "wda:TX-28", "wda:OH-1", "metro:", "OH,PA,MI", "metro:40900")
 AWARDS = values("all", "subbacc", "bachelor", "graduate", "entry")
 ALLOC = values("openings", "employment", "equal", "none")
 YEARS = values("2024", "2021-2024", "2022,2024", "2023", "1800", "2024-2020")
 FORMAT = values("table", "csv", "json", "markdown", "parquet")
 INT = st.one_of(st.integers(-5, 60).map(str), st.sampled_from(["0", "-1", "18446744073709551616", "1e3", "x"]))
 FLOAT = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr), st.sampled_from(["0.8", "1", "1.5", "2", "nan", "inf"]))
+
+
+REGION_FILE = 'name = "central-ohio"\ntitle = "Central Ohio"\ncounties = ["39049", "39041", "39045"]\n'
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +68,13 @@ def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (d / "sector.toml").write_text((shipped / "sectors" / "transportation.toml").read_text().replace(
         'name = "transportation"', 'name = "my-sector"'))
     (d / "rules.toml").write_text("[wage]\nfactor = 1.25\n")
+    (d / "region.toml").write_text(REGION_FILE)
     (d / "victim.txt").write_text("precious\n")
     (d / "link.csv").symlink_to(d / "victim.txt")
     os.mkfifo(d / "fifo")
     (d / "folder").mkdir()
-    return {k: str(d / k) for k in ("supply.csv", "bad-supply.csv", "sector.toml", "rules.toml", "link.csv", "fifo", "folder")} | {
+    return {k: str(d / k) for k in ("supply.csv", "bad-supply.csv", "sector.toml", "rules.toml", "region.toml", "link.csv",
+                                       "fifo", "folder")} | {
         "missing": str(d / "missing.csv"), "long": str(d / ("n" * 300)), "dir": str(d)}
 
 
@@ -96,13 +102,17 @@ def options(draw: Any, spec: dict[str, st.SearchStrategy[str] | None]) -> list[s
 def command(draw: Any, paths: dict[str, str], slow: bool = False) -> list[str]:
     """One command line of a real command with real and hostile option values."""
     sector = values("transportation", "healthcare", "all", "all-industries", "energy")
-    common = {"--region": REGION, "--awards": AWARDS, "--alloc": ALLOC, "--completions-years": YEARS}
+    common = {"--region": REGION, "--awards": AWARDS, "--alloc": ALLOC, "--completions-years": YEARS,
+              "--demand": values("entrants", "openings", "growth"), "--supply-area": values("region", "state"),
+              "--region-file": file_opt(paths, "region.toml")}
     if slow:
         which = draw(st.sampled_from(["chart", "report"]))
     else:
         which = draw(st.sampled_from(["gap", "gap", "occupation", "pathways", "programs", "sources", "sectors"]))
     if which == "gap":
-        spec = {**common, "--sector": sector, "--by": values("sector", "subsector", "group", "occupation", "state"),
+        spec = {**common, "--sector": sector,
+                "--by": values("sector", "subsector", "group", "occupation", "state", "metro", "county", "wda"),
+                "--etpl-completers": FLOAT,
                 "--scope": values("sector", "occupation"), "--vintage": values("2024-34", "2022-32"), "--retention": FLOAT,
                 "--top": INT, "--sort": values("openings", "supply", "ratio", "gap"), "--sensitivity": None, "--format": FORMAT,
                 "--out": out_opt(paths, ".csv", ".json", ".md", ".parquet"), "--extra-supply": file_opt(paths, "supply.csv", "bad-supply.csv"),
@@ -253,9 +263,13 @@ def test_fuzz_user_files(env: Path, tmp_path: Path) -> None:
     before = fk.tree_state(env)
 
     @settings(FUZZ, max_examples=max(6, N // 2))
-    @given(st.sampled_from(["sector", "sectors-show", "rules", "supply"]), st.data())
+    @given(st.sampled_from(["sector", "sectors-show", "rules", "supply", "region"]), st.data())
     def one(kind: str, data: st.DataObject) -> None:
-        if kind == "supply":
+        if kind == "region":
+            f = tmp_path / "region.toml"
+            f.write_text(data.draw(mutated_toml(REGION_FILE)), encoding="utf-8", errors="surrogatepass")
+            argv = ["gap", "--sector", "transportation", "--region-file", str(f)]
+        elif kind == "supply":
             f = tmp_path / "supply.csv"
             f.write_bytes(data.draw(supply_csv()))
             argv = ["gap", "--by", "sector", "--extra-supply", str(f)]

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,10 @@ class ResultCache:
                 return
         self.path = self.store.root / "cache" / "results" / f"{h.hexdigest()[:40]}.json"
 
-    def get(self) -> dict[str, Any] | None:
+    def get(self, check: Callable[[Any], bool] | None = None) -> dict[str, Any] | None:
         """The cached result, or None: a missing entry, and equally one that is not a regular file, not JSON or
-        not the shape gapkit writes (damage from outside; the next put rewrites it)."""
+        not the shape gapkit writes (damage from outside; the next put rewrites it). ``check`` is the shape of
+        what this question stores (default: a table result, :func:`well_formed`)."""
         if not self.enabled or self.path is None:
             return None
         try:
@@ -82,13 +84,22 @@ class ResultCache:
             value = json.loads(raw)
         except (OSError, GapkitError, ValueError, RecursionError):
             return None
-        return value if well_formed(value) else None
+        return value if (check or well_formed)(value) else None
 
     def put(self, value: dict[str, Any]) -> None:
         if not self.enabled or self.path is None:
             return
         with contextlib.suppress(OSError, GapkitError, ValueError):
             atomic_write_bytes(self.path, json.dumps(value, default=str, allow_nan=False).encode(), within=self.store.root)
+
+
+def text_payload(value: Any) -> bool:
+    """A chart or brief as stored: an object of text fields (and objects of text, e.g. charts by file name)."""
+    if not isinstance(value, dict) or not value:
+        return False
+    return all(isinstance(k, str) and (isinstance(v, str | type(None))
+                                       or (isinstance(v, dict) and all(isinstance(x, str) for x in v.values())))
+               for k, v in value.items())
 
 
 def well_formed(value: Any) -> bool:

@@ -20,12 +20,13 @@ DataDir = str | os.PathLike[str] | None
 
 
 def cached(data_dir: DataDir, key: dict[str, Any], files: list[str], compute: Callable[[], dict[str, Any]],
-           *, use: bool = True) -> dict[str, Any]:
-    """The payload ``compute()`` makes for ``key``, from the result cache when an identical question was answered."""
+           *, use: bool = True, check: Callable[[Any], bool] | None = None) -> dict[str, Any]:
+    """The payload ``compute()`` makes for ``key``, from the result cache when an identical question was answered
+    (``check``: the shape a stored payload must have, default a table result)."""
     from gapkit.cache import ResultCache
 
     cache = ResultCache(data_dir, key, files=files)
-    hit = cache.get() if use else None
+    hit = cache.get(check) if use else None
     if hit is None:
         hit = compute()
         cache.put(hit)

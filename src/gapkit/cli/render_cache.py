@@ -30,8 +30,15 @@ def chart_bytes(kind: str, sector: str | None, options: dict[str, Any], fmt: str
         c = Workspace(data_dir).chart(kind, sector, **options)
         return {"title": c.title, "bytes": base64.b64encode(c.to_bytes(fmt)).decode()}
 
-    hit = cached(data_dir, {"cmd": "chart", "kind": kind, "sector": sector, "options": options, "format": fmt}, _files(options), draw)
-    return hit["title"], base64.b64decode(hit["bytes"])
+    from gapkit.cache import text_payload
+
+    key = {"cmd": "chart", "kind": kind, "sector": sector, "options": options, "format": fmt}
+    hit = cached(data_dir, key, _files(options), draw, check=lambda v: text_payload(v) and {"title", "bytes"} <= set(v))
+    try:
+        return hit["title"], base64.b64decode(hit["bytes"], validate=True)
+    except (ValueError, TypeError):  # damaged entry: draw again (and store it again)
+        hit = cached(data_dir, key, _files(options), draw, use=False)
+        return hit["title"], base64.b64decode(hit["bytes"])
 
 
 def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, generated_at: str | None = None) -> Brief:
@@ -47,5 +54,14 @@ def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, genera
         made.append(b)
         return b.to_json()
 
-    hit = cached(data_dir, {"cmd": "report", "sector": sector, "options": options}, _files(options), build)
-    return made[0] if made else Brief.from_json(hit).restamped(generated_at)
+    from gapkit.cache import text_payload
+
+    key = {"cmd": "report", "sector": sector, "options": options}
+    hit = cached(data_dir, key, _files(options), build, check=text_payload)
+    if made:
+        return made[0]
+    try:
+        return Brief.from_json(hit).restamped(generated_at)
+    except (KeyError, ValueError, TypeError):  # an entry of another shape: build again (and store it again)
+        cached(data_dir, key, _files(options), build, use=False)
+        return made[0]
