@@ -78,7 +78,11 @@ def _run(question: str, options: dict[str, Any], fmt: str, out: Path | None, cha
             table = res.table(view)
             if options.get("top"):  # checked by the query
                 table = table.head(int(options["top"]))
-            title = res.title if view == "programs" else res.title.replace("and alignment with the occupations they feed", f"({view})")
+            if view == "providers":  # the state's training-provider list, not IPEDS
+                title = (res.title.split(", IPEDS")[0]
+                         .replace("programs (CIP)", "Eligible Training Provider List programs and their providers"))
+            else:
+                title = res.title if view == "programs" else res.title.replace("and alignment with the occupations they feed", f"({view})")
             drawn = res
         if chart is not None:
             from gapkit.render.charts import draw_data
