@@ -285,7 +285,7 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     # expected size of every projections occupation in every state, from the state's share of national openings
     total_nat = float(ep["openings_nat"].sum())
     states = d.group_by("stfips", "state").agg((pl.col("openings").sum() / total_nat).alias("state_share"))
-    grid = states.join(nat.select("soc_code", "openings_nat", "title"), how="cross").with_columns(
+    grid = states.join(nat.select("soc_code", "openings_nat"), how="cross").with_columns(
         (pl.col("openings_nat") * pl.col("state_share")).alias("expected"))
     full = grid.join(d.select("state", "soc_code", "openings", "entrants", "growth", "estimated", mean_emp.alias("mean_emp")),
                      on=["state", "soc_code"], how="left")
@@ -295,7 +295,8 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
         pl.col("openings").fill_null(0.0), pl.col("entrants").fill_null(0.0), pl.col("growth").fill_null(0.0),
         pl.col("mean_emp").fill_null(0.0), pl.col("estimated").fill_null(False).any().over("state"),
     )
-    bad = full.filter(pl.col("unusable")).sort(["state", "expected"], descending=[False, True])
+    bad = (full.filter(pl.col("unusable")).join(nat.select("soc_code", "title"), on="soc_code", how="left")
+           .sort(["state", "expected"], descending=[False, True]))
     if only is not None and len(only) == 1:
         for (st,), part in bad.group_by(["state"], maintain_order=True):
             shown = "; ".join(f"{x['soc_code']} {x['title']} ({x['openings']:,.0f} vs about {x['expected']:,.0f} expected)"
@@ -716,8 +717,10 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
     mcfg = method_settings()
     no_ipeds = cfg.no_ipeds_education
     by = r.by
+    # titles and education only where the grain shows them (a by-state question joins this to every
+    # sector x state x occupation row: text there would cost memory for nothing)
     meta = ep.select(
-        "soc_code", "title", "education",
+        "soc_code", *(("title", "education") if by == "occupation" else ()),
         (pl.col("soc_code").is_in(cfg.ipeds_coverage.caveat_soc) | pl.col("education").is_in(no_ipeds)).alias("_cov"),
         pl.col("education").is_in(no_ipeds).alias("_noexp"),
     )
