@@ -90,7 +90,14 @@ def compute(r: Resolved, t: Tables) -> GapResult:
         own += state_global + ([] if s.whole_economy else state_notes)
         notes += [n for n in own if n not in notes]
     notes += [n for n in supply_notes(r, t, unalloc) if n not in notes]
-    table = finish(rows, r, ep)
+    if r.needs_states and not r.areas and len(r.sectors) > 1:
+        # every sector x state: one sector at a time through the final aggregation (a sector's rows are state x
+        # occupation; all of them at once would hold every sector x state x occupation row in memory together)
+        import polars as pl
+
+        table = pl.concat([finish(rows.lazy().filter(pl.col("sector") == s.name), r, ep) for s in r.sectors], how="vertical")
+    else:
+        table = finish(rows, r, ep)
     return GapResult(table=table, method=method_record(r, vintages, notes), notes=notes, unallocated=unalloc)
 
 
@@ -260,7 +267,10 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
                             "codes of the same SOC group the state file lacks, by national employment" if moved else "")
                             + ("; " if moved and dropped else "") + (f"{dropped} with no such code were left out" if dropped else "") + ".")
     nat = ep.select("soc_code", "openings_nat", "entrants_nat", "sep_rate", "exit_rate", "title")
-    d = proj.select("stfips", "state", "soc_code", "openings", "emp_base", "emp_proj").join(nat, on="soc_code", how="inner")
+    # one lazy query to the gated grid (a by-state question over thousands of regions materializes nothing
+    # it does not keep)
+    d = proj.lazy().select("stfips", "state", "soc_code", "openings", "emp_base", "emp_proj").join(
+        nat.lazy().drop("title"), on="soc_code", how="inner")
     change = ((pl.col("emp_proj") - pl.col("emp_base")) / years)
     mean_emp = (pl.col("emp_base") + pl.col("emp_proj")) / 2
     # a state whose openings are its employment change alone for most occupations published no separations
@@ -268,7 +278,8 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
                         <= pl.max_horizontal(pl.lit(10.0), pl.col("openings") * 0.06)).alias("_chg"))
     d = d.with_columns((pl.col("_chg").mean().over("state") >= cfg.change_only_share).alias("estimated"))
     own = _own_entrant_shares(r, t)
-    d = d.join(own, on=["state", "soc_code"], how="left") if own is not None else d.with_columns(pl.lit(None, pl.Float64).alias("own_share"))
+    d = (d.join(own.lazy(), on=["state", "soc_code"], how="left") if own is not None
+         else d.with_columns(pl.lit(None, pl.Float64).alias("own_share")))
     d = d.with_columns(
         pl.when(pl.col("estimated")).then((change.clip(lower_bound=0.0) + pl.col("sep_rate") * mean_emp).clip(lower_bound=0.0))
         .otherwise(pl.col("openings")).alias("openings"),
@@ -277,15 +288,10 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
         .alias("entrants"),
         change.clip(lower_bound=0.0).fill_null(0.0).alias("growth"),
     )
-    for st in d.filter(pl.col("estimated"))["state"].unique().sort().to_list():
-        notes.append(f"Projections Central {p_cycle} {STATES[_fips(st)][1]} ({st}): published openings are the employment change "
-                     "alone (no separations) for most occupations, so they cannot carry a ratio; gapkit estimates the state's "
-                     "openings from its own employment change plus national separation rates (labelled \"estimated state "
-                     "openings\").")
     # expected size of every projections occupation in every state, from the state's share of national openings
     total_nat = float(ep["openings_nat"].sum())
     states = d.group_by("stfips", "state").agg((pl.col("openings").sum() / total_nat).alias("state_share"))
-    grid = states.join(nat.select("soc_code", "openings_nat"), how="cross").with_columns(
+    grid = states.join(nat.lazy().select("soc_code", "openings_nat"), how="cross").with_columns(
         (pl.col("openings_nat") * pl.col("state_share")).alias("expected"))
     full = grid.join(d.select("state", "soc_code", "openings", "entrants", "growth", "estimated", mean_emp.alias("mean_emp")),
                      on=["state", "soc_code"], how="left")
@@ -294,7 +300,13 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
          & (pl.col("openings").is_null() | (pl.col("openings") < cfg.missing_fraction * pl.col("expected")))).alias("unusable"),
         pl.col("openings").fill_null(0.0), pl.col("entrants").fill_null(0.0), pl.col("growth").fill_null(0.0),
         pl.col("mean_emp").fill_null(0.0), pl.col("estimated").fill_null(False).any().over("state"),
-    )
+    ).select("state", "soc_code", "openings", "entrants", "growth", "expected", "unusable", "estimated", "mean_emp")
+    est_states, full = pl.collect_all([d.filter(pl.col("estimated")).select(pl.col("state").unique().sort()), full])
+    for st in est_states["state"].to_list():
+        notes.append(f"Projections Central {p_cycle} {STATES[_fips(st)][1]} ({st}): published openings are the employment change "
+                     "alone (no separations) for most occupations, so they cannot carry a ratio; gapkit estimates the state's "
+                     "openings from its own employment change plus national separation rates (labelled \"estimated state "
+                     "openings\").")
     bad = (full.filter(pl.col("unusable")).join(nat.select("soc_code", "title"), on="soc_code", how="left")
            .sort(["state", "expected"], descending=[False, True]))
     if only is not None and len(only) == 1:
@@ -313,8 +325,7 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
                             "prints no ratio when they carry at least "
                             f"{cfg.withhold_share:.0%} of its expected openings (\"state data unusable\"; ask for one state to "
                             "see its list).")
-    return (full.select("state", "soc_code", "openings", "entrants", "growth", "expected", "unusable", "estimated", "mean_emp"),
-            sector_notes, notes)
+    return full, sector_notes, notes
 
 
 def _apportion_old_codes(proj: pl.DataFrame, ep: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:

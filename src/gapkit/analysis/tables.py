@@ -312,21 +312,20 @@ class Tables:
 
         def load() -> pl.DataFrame:
             keep = (pl.col("stfips") != "00") if fips is None else pl.col("stfips").is_in(list(fips))
-            p = (self.scan("state_projections", cycle).filter(keep)
-                 .select("stfips", "state", "soc_code", "soc_level", "openings", "emp_base", "emp_proj", "title").collect())
+            cols = ["stfips", "state", "soc_code", "soc_level", "openings", "emp_base", "emp_proj", "title"]
+            p = self.scan("state_projections", cycle).filter(keep).select(cols)
             m = self.soc_map()
             if m is None:
-                return p
+                return p.collect()
+            # one query (a table of millions of rows is read once, no intermediate copies)
             det = p.filter(pl.col("soc_level") == "detailed")
-            mapped = det.join(m, on="soc_code", how="inner")
-            if mapped.height == 0:
-                return p
+            mapped = det.join(m.lazy(), on="soc_code", how="inner")
             merged = (mapped.group_by("stfips", "state", "nem_code")
                       .agg(pl.col("openings").sum(), pl.col("emp_base").sum(), pl.col("emp_proj").sum(), pl.col("title").first())
                       .rename({"nem_code": "soc_code"}).with_columns(pl.lit("detailed").alias("soc_level"))
                       .join(det.select("stfips", "soc_code"), on=["stfips", "soc_code"], how="anti"))
-            kept = p.join(mapped.select("stfips", "soc_code"), on=["stfips", "soc_code"], how="anti")
-            return pl.concat([kept, merged.select(p.columns)])
+            kept = p.join(mapped.select("stfips", "soc_code"), on=["stfips", "soc_code"], how="anti", maintain_order="left")
+            return pl.concat([kept, merged.select(cols)]).collect()
 
         return self.cached(("proj", cycle, fips), load)
 
@@ -339,7 +338,7 @@ class Tables:
 
             lf = self.scan("state_projections", cycle)
             lf = lf.filter(pl.col("stfips") == fips) if fips is not None else lf.filter(pl.col("stfips") != "00")
-            return state_total_notes(lf.collect())
+            return state_total_notes(lf.select("stfips", "cycle", "soc_level", "soc_code", "openings", "emp_base", "emp_proj"))
 
         return self.cached(("state-totals", cycle, fips), load)
 

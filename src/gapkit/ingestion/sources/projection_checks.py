@@ -5,7 +5,7 @@ Kept apart from ``projections`` so that an analysis can run them without importi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gapkit.codes import STATES
 
@@ -18,12 +18,23 @@ __all__ = ["check_state_totals", "state_total_notes"]
 # employment) are data: [gates] in gapkit/config/shipped/method.toml.
 
 
-def state_total_notes(frame: pl.DataFrame) -> list[str]:
+def state_total_notes(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
     """The per-state checks of ``parse`` on a stored ``state_projections`` frame (any number of states
-    and cycles): line items vs the published total, and the total's openings rate. For the gap engine."""
+    and cycles): line items vs the published total, and the total's openings rate. For the gap engine.
+    Aggregated in one query first (a frame of millions of rows is never split into Python groups)."""
+    import polars as pl
+
+    per = (frame.lazy().group_by("stfips", "cycle", maintain_order=True).agg(
+        pl.col("openings").filter(pl.col("soc_level") == "detailed").sum().alias("_det"),
+        pl.col("openings").filter(pl.col("soc_code") == "00-0000").first().alias("_open"),
+        pl.col("emp_base").filter(pl.col("soc_code") == "00-0000").first().alias("_base"),
+        pl.col("emp_proj").filter(pl.col("soc_code") == "00-0000").first().alias("_proj"),
+        (pl.col("soc_code") == "00-0000").any().alias("_has_total"),
+    ).collect())
     notes: list[str] = []
-    for (fips, cycle), part in frame.group_by(["stfips", "cycle"], maintain_order=True):
-        notes += check_state_totals(part, str(fips), str(cycle))
+    for x in per.iter_rows(named=True):
+        total = {"openings": x["_open"], "emp_base": x["_base"], "emp_proj": x["_proj"]} if x["_has_total"] else None
+        notes += _total_notes(str(x["stfips"]), str(x["cycle"]), float(x["_det"] or 0.0), total)
     return notes
 
 
@@ -31,17 +42,20 @@ def check_state_totals(part: pl.DataFrame, fips: str, cycle: str) -> list[str]:
     """Notes (not errors) on one state's figures: detail vs published total, and the total's openings rate."""
     import polars as pl
 
+    det = float(part.filter(pl.col("soc_level") == "detailed")["openings"].sum())
+    tot = part.filter(pl.col("soc_code") == "00-0000")
+    return _total_notes(fips, cycle, det, tot.row(0, named=True) if tot.height else None)
+
+
+def _total_notes(fips: str, cycle: str, det: float, row: dict[str, Any] | None) -> list[str]:
     from gapkit.config.method import method_settings
 
     cfg = method_settings()
     tolerance, band = cfg.detail_total_tolerance, cfg.openings_rate_band
     name = f"{STATES[fips][1]} ({STATES[fips][0]})"
-    det = float(part.filter(pl.col("soc_level") == "detailed")["openings"].sum())
-    tot = part.filter(pl.col("soc_code") == "00-0000")
-    if tot.height == 0:
+    if row is None:
         return [f"Projections Central {cycle} {name}: no all-occupations (00-0000) total published; "
                 f"its detailed occupations sum to {det:,.0f} openings a year."]
-    row = tot.row(0, named=True)
     notes = []
     published = row["openings"]
     if published and abs(det - published) / published > tolerance:
