@@ -108,7 +108,7 @@ def resolve_region(text: str, option: str = "--region", tables: Tables | None = 
     if t.lower() == "all":
         return Region("all", "states", "every state")
     if "," in t:
-        several = _several_states(t, option)
+        several = _several_states(t, option, tables)
         if several is not None:
             return several
     try:
@@ -135,7 +135,7 @@ def resolve_region(text: str, option: str = "--region", tables: Tables | None = 
     return Region(abbr, "state", STATES[fips][1], fips)
 
 
-def _several_states(text: str, option: str) -> Region | None:
+def _several_states(text: str, option: str, tables: Tables | None = None) -> Region | None:
     """``OH,PA,MI`` (postal codes, FIPS codes or names): those states side by side, like ``--by state`` restricted
     to them; one state named twice is that state. None when a part is not a state (``Columbus, OH`` is a metro)."""
     parts = [x.strip() for x in text.split(",")]
@@ -155,6 +155,13 @@ def _several_states(text: str, option: str) -> Region | None:
     found = [state_of(x) for x in parts]
     if all(a is None for a in found):
         return None  # not a list of states (perhaps a metro's name)
+    if None in found and tables is not None and tables.has("cbsa_delineation"):
+        from gapkit.analysis import regions
+
+        try:  # "Columbus, OH": a metro's name given without metro:
+            return regions.resolve_metro(text, tables)
+        except UsageError:
+            pass
     abbrs: list[str] = []
     for x, abbr in zip(parts, found, strict=True):
         if abbr is None or abbr == "US" or abbr not in ABBR_TO_FIPS:

@@ -66,7 +66,7 @@ class Rows:
 
     def dicts(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
-INT_COLS = {"openings", "supply", "gap", "supply_extra", "completions", "unallocated"}
+INT_COLS = {"openings", "entrants", "growth", "supply", "gap", "supply_extra", "completions", "unallocated"}
 # Whole-number counts printed with thousands separators (codes, years and IDs print as they are).
 COUNT_PREFIXES = ("completions", "openings", "institutions", "occupations", "priority_occupations")
 
@@ -200,6 +200,12 @@ def output_format(fmt: str | None, out: str | os.PathLike[str] | None, formats: 
         if fmt in BINARY:
             raise UsageError(f"--format {fmt} writes a binary file: give --out PATH{extension_of(fmt)}.")
         return fmt
+    try:
+        folder = Path(out).expanduser().is_dir()
+    except OSError:
+        folder = False
+    if folder:
+        raise UsageError(f"--out {out} is a folder; give a file name, e.g. {Path(out) / ('gap' + extension_of(fmt or 'csv'))}.")
     suffix = Path(out).suffix.lower()
     named = EXTENSIONS.get(suffix)
     if not suffix and fmt is not None:
