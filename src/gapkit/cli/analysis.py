@@ -33,7 +33,7 @@ sectors_app = typer.Typer(help="List the shipped sectors, or show one (`gapkit s
 
 def gap_cmd(
     sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`), or `all` to compare every shipped sector.")] = "transportation",
-    region: Annotated[str, typer.Option(help="US, a state (OH or 39), all (every state), metro:18140 or metro:NAME, "
+    region: Annotated[str, typer.Option(help="US, a state (OH or 39), all (every state), several states side by side (OH,PA,MI), metro:18140 or metro:NAME, "
                                              "county:FIPS,..., wda:TX-9 (`gapkit regions STATE` lists them).")] = "US",
     region_file: RegionFile = None,
     supply_area: SupplyArea = "region",

@@ -548,7 +548,8 @@ def _table_text(df: Rows, title: str, method_line: str, notes: list[str], width:
     cells = [[_fmt_cell(c, v) for c, v in zip(cols, row, strict=True)] for row in d.rows.rows]
     heads = [terminal_text(c) for c in cols]
     natural = [max([len(h)] + [len(r[i]) for r in cells] + ([len(d.total[i])] if d.total else [])) for i, h in enumerate(heads)]
-    words = [max([len(w) for r in cells for w in r[i].split()] or [0]) if not numeric[i] else 0 for i in range(len(cols))]
+    # the longest word of each text column, its name included (a header is not split either)
+    words = [max([len(heads[i])] + [len(w) for r in cells for w in r[i].split()]) if not numeric[i] else 0 for i in range(len(cols))]
     widths = column_widths(natural, numeric, width, words)
 
     def lines(values: list[str]) -> list[str]:
