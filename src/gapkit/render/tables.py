@@ -280,8 +280,12 @@ def export_metadata(metadata: dict[str, Any], method_line: str, notes: list[str]
 
 
 def sidecar_path(path: Path) -> Path:
-    """Where a CSV's provenance goes: ``FILE.csv.meta.json`` beside it."""
-    return path.with_name(path.name + ".meta.json")
+    """Where a CSV's provenance goes: ``FILE.csv.meta.json`` beside it (for a name near the 255-byte limit, the
+    name shortened so that the sidecar can exist)."""
+    name = path.name
+    while len(os.fsencode(name + ".meta.json")) > NAME_MAX:
+        name = name[:-1]
+    return path.with_name(name + ".meta.json")
 
 
 def render(df: pl.DataFrame | Rows, fmt: str | None, *, method_line: str, metadata: dict[str, Any], title: str = "",
