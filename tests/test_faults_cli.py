@@ -122,7 +122,7 @@ BAD: list[tuple[str, list[str], list[str]]] = [
     ("out-is-a-folder", ["gap", "--format", "csv", "--out", "{u}"], ["is a folder"]),
     ("out-folder-missing", ["gap", "--format", "csv", "--out", "/nonexistent-folder/gap.csv"], ["does not exist"]),
     ("out-unwritable", ["gap", "--format", "csv", "--out", "/proc/gapkit-test.csv"], ["--out /proc/gapkit-test.csv"]),
-    ("out-over-a-stored-table", ["gap", "--format", "csv", "--out", "{data}/processed/ep_occupations/2024-34.parquet"],
+    ("out-over-a-stored-table", ["gap", "--format", "parquet", "--out", "{data}/processed/ep_occupations/2024-34.parquet"],
      ["inside gapkit's data folder", "corrupt"]),
     ("out-over-the-manifest", ["gap", "--format", "json", "--out", "{data}/manifest.json"], ["inside gapkit's data folder"]),
     ("out-into-raw-folder", ["gap", "--format", "csv", "--out", "{data}/raw/gap.csv"], ["inside gapkit's data folder"]),

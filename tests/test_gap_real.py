@@ -138,12 +138,15 @@ def test_cli_every_sector(ingested: Path, sector: str) -> None:
     proc = run_cli("gap", "--sector", sector, "--format", "csv", data_dir=ingested)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].startswith("sector,region")
-    assert "# Sources: BLS EP 2024-34" in proc.stdout
+    assert not any(ln.startswith("#") for ln in proc.stdout.splitlines())  # plain data on standard output
+    assert "# Sources: BLS EP 2024-34" in proc.stderr  # the method beside it, on standard error
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "json", "markdown", "parquet"])
 def test_cli_every_format(ingested: Path, tmp_path: Path, fmt: str) -> None:
-    out = tmp_path / f"gap.{fmt}"
+    from gapkit.render.tables import extension_of
+
+    out = tmp_path / f"gap{extension_of(fmt)}"
     proc = run_cli("gap", "--sector", "transportation", "--format", fmt, "--out", str(out), data_dir=ingested)
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 200
@@ -152,6 +155,8 @@ def test_cli_every_format(ingested: Path, tmp_path: Path, fmt: str) -> None:
 
         t = pq.read_table(out)
         assert b"gapkit.method" in t.schema.metadata and t.num_rows == 5
+    elif fmt == "csv":  # plain data; the method in the sidecar
+        assert "Units: people per year" in json.loads(out.with_name("gap.csv.meta.json").read_text())["method_line"]
     elif fmt != "json":
         assert "Units: people per year" in " ".join(out.read_text().split())
 

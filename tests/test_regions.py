@@ -812,7 +812,7 @@ def test_a_texas_metro_oews_file_parses_and_measures_the_metro(ingested: Path, t
     # pathways: the metro's wages and all-occupation median
     pw = run_cli("pathways", "--sector", "transportation", "--region", "metro:12420", "--format", "csv", data_dir=data)
     assert pw.returncode == 0, pw.stderr
-    text = " ".join(pw.stdout.split())
+    text = " ".join(pw.stderr.split())  # CSV on standard output is data; its method goes to standard error
     assert "Wages: OEWS May 2099, Austin-Round Rock-San Marcos, TX (MSA_M2099_dl.csv)" in text
     assert "1 × Austin-Round Rock-San Marcos, TX all-occupation median $52,000" in text
     body = "\n".join(line for line in pw.stdout.splitlines() if not line.startswith("#"))

@@ -142,8 +142,8 @@ class Workspace:
 
         r = self.resolve("gap", sector, **options)
         res = compute(r, self.tables)
-        if r.sort:
-            res.table = res.table.sort(r.sort, descending=True, nulls_last=True)
+        if r.sort:  # descending by the key; ties (and rows without a ratio, last) in the engine's order
+            res.table = res.table.sort(r.sort, descending=True, nulls_last=True, maintain_order=True)
         if r.top:
             res.table = res.table.head(r.top)
         return res

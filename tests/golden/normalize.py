@@ -81,5 +81,10 @@ def summarize(path: Path) -> dict[str, Any]:
         norm = json.dumps(obj, sort_keys=True)
         summary = {"keys": sorted(obj) if isinstance(obj, dict) else []}
     else:
-        norm, summary = _csv_summary(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        side = path.with_name(path.name + ".meta.json")
+        if side.is_file():  # a CSV is plain data; its method line and notes are pinned from the sidecar beside it
+            meta = json.loads(side.read_text(encoding="utf-8"))
+            text += "".join(f"# {line}\n" for line in [meta["method_line"], *(f"note: {n}" for n in meta["notes"])])
+        norm, summary = _csv_summary(text)
     return {"sha256": hashlib.sha256(norm.encode()).hexdigest(), "summary": summary, "_text": norm}

@@ -392,7 +392,7 @@ def state_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, e
     """
     import polars as pl
 
-    demand, sector_notes, notes = state_demand(r, t, ep)
+    demand, sector_notes, notes = state_demand(r, t, ep, r.region.states or None)  # (): every state
     base = sector_base(r, ep, occ)
     tot = pl.col("openings_s").sum().over("sector", "soc_code")
     w_sub = pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("sector", "soc_code"))
@@ -577,10 +577,11 @@ def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *
     cfg = award_config()
     years = years or r.years
     region = r.region.fips if r.region.single_state else None
+    only = r.region.states if r.region.kind == "states" else ()  # several states side by side (none: every state)
     uniform = not p.by_entry_education
     levels = cfg.levels_of(cfg.presets["all"]) if uniform else cfg.entry_levels
     area_key = tuple(areas.rows()) if areas is not None else None
-    key = ("alloc", r.ep_cycle, years, mode, uniform, region, by_state, area_key)
+    key = ("alloc", r.ep_cycle, years, mode, uniform, region, by_state, area_key, only)
 
     def run() -> tuple[pl.DataFrame, pl.DataFrame]:
         if areas is not None:  # only the areas' institutions are read (not every unit of the country)
@@ -598,6 +599,8 @@ def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *
             comp = t.completions(years)
             if region is not None:
                 comp = comp.filter(pl.col("state") == r.region.code)
+            elif only:
+                comp = comp.filter(pl.col("state").is_in(list(only)))
         keys = ["region"] if areas is not None else ["state"] if by_state else []
         prog = (comp.filter(pl.col("awlevel").is_in(levels)).group_by([*keys, "cipcode", "awlevel"])
                 .agg(pl.col("completions").sum()))

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 BY_CHOICES = ("sector", "subsector", "group", "occupation", "state", "metro", "county", "wda")
 AREA_GRAINS = ("metro", "county", "wda")
+SIDE_BY_SIDE = ("state", *AREA_GRAINS)  # grains whose rows are places side by side
 SUPPLY_AREAS = ("region", "state")
 ALLOC_MODES = ("education", "openings", "employment", "equal", "none")
 DEMANDS = ("openings", "entrants", "growth")
@@ -58,12 +59,12 @@ class Region:
     """Where a question is asked: the nation, every state side by side, one state, or an area below the state
     (a metro, a county list, a workforce area, a user's region file), which lists its counties."""
 
-    code: str  # "US", "all", a state's postal code, "metro:18140", "county:39049+39041", "wda:TX-9", "custom:NAME"
+    code: str  # "US", "all", states side by side ("OH,PA,MI"), a state's postal code, "metro:18140", "county:39049+39041", "wda:TX-9", "custom:NAME"
     kind: str  # "nation" | "states" | "state" | "metro" | "county" | "wda" | "custom"
     name: str
     fips: str | None = None  # the (primary) state's FIPS code
     state: str | None = None  # the primary state's postal code (sub-state areas)
-    states: tuple[str, ...] = ()  # every state the area touches
+    states: tuple[str, ...] = ()  # every state the area touches; the states side by side (kind "states"; () = all)
     counties: tuple[str, ...] = ()  # county FIPS codes (sub-state areas)
     cbsa: str | None = None
     note: str | None = None
@@ -106,6 +107,10 @@ def resolve_region(text: str, option: str = "--region", tables: Tables | None = 
         return Region("US", "nation", "United States")
     if t.lower() == "all":
         return Region("all", "states", "every state")
+    if "," in t:
+        several = _several_states(t, option, tables)
+        if several is not None:
+            return several
     try:
         abbr = normalize_state(t)
     except ValueError as exc:
@@ -128,6 +133,49 @@ def resolve_region(text: str, option: str = "--region", tables: Tables | None = 
             return Region("US", "nation", "United States")
     fips = ABBR_TO_FIPS[abbr]
     return Region(abbr, "state", STATES[fips][1], fips)
+
+
+def _several_states(text: str, option: str, tables: Tables | None = None) -> Region | None:
+    """``OH,PA,MI`` (postal codes, FIPS codes or names): those states side by side, like ``--by state`` restricted
+    to them; one state named twice is that state. None when a part is not a state (``Columbus, OH`` is a metro)."""
+    parts = [x.strip() for x in text.split(",")]
+    if any(not x for x in parts):
+        raise UsageError(f"{option} {text}: an empty state between commas; give states separated by commas, e.g. OH,PA,MI.")
+    from gapkit.analysis.names import resolve as by_name
+
+    def state_of(x: str) -> str | None:
+        try:
+            return normalize_state(x)
+        except ValueError:
+            try:
+                return by_name("region", x, None, "", "")
+            except UsageError:
+                return None
+
+    found = [state_of(x) for x in parts]
+    if all(a is None for a in found):
+        return None  # not a list of states (perhaps a metro's name)
+    if None in found and tables is not None and tables.has("cbsa_delineation"):
+        from gapkit.analysis import regions
+
+        try:  # "Columbus, OH": a metro's name given without metro:
+            return regions.resolve_metro(text, tables)
+        except UsageError:
+            pass
+    abbrs: list[str] = []
+    for x, abbr in zip(parts, found, strict=True):
+        if abbr is None or abbr == "US" or abbr not in ABBR_TO_FIPS:
+            if abbr is None:  # the clear error with its did-you-mean
+                by_name("region", x, None, f"{option} {text}: {x!r} is not a state",
+                        "Give states separated by commas (postal codes, FIPS codes or names), e.g. OH,PA,MI.")
+            raise UsageError(f"{option} {text}: {x} is not a state; give states separated by commas, e.g. OH,PA,MI "
+                             "(or US alone for the nation, all for every state).")
+        if abbr not in abbrs:
+            abbrs.append(abbr)
+    if len(abbrs) == 1:
+        return Region(abbrs[0], "state", STATES[ABBR_TO_FIPS[abbrs[0]]][1], ABBR_TO_FIPS[abbrs[0]])
+    names = [STATES[ABBR_TO_FIPS[a]][1] for a in abbrs]
+    return Region(",".join(abbrs), "states", ", ".join(names[:-1]) + " and " + names[-1], states=tuple(abbrs))
 
 
 def parse_years(text: str | tuple[int, ...] | list[int] | int | None, option: str = "--completions-years") -> tuple[int, ...] | None:
@@ -303,19 +351,23 @@ def _resolve(q: Query, tables: Tables, reuse: Resolved | None = None) -> Resolve
         if by in AREA_GRAINS and region.kind != "state":
             raise UsageError(f"--by {by} puts a state's areas side by side: give the state, e.g. --region OH --by {by}.")
         if region.kind == "states":
+            if region.states and q.by not in (None, "state"):
+                raise UsageError(f"--region {region.code} puts those states side by side (one row each, like --by state); "
+                                 f"it cannot be combined with --by {q.by}. Drop --by, or give one state, e.g. "
+                                 f"--region {region.states[0]} --by {q.by}.")
             by = "state"
     elif question == "pathways":
         if by not in PATHWAY_BY:
             raise UsageError(f"--by {by!r}: choose one of {', '.join(PATHWAY_BY)}.")
         if region.kind == "states":
-            raise UsageError("--region all: pathways ranks occupations in one area; give US or a state (e.g. OH).")
+            raise UsageError(f"--region {region.code}: pathways ranks occupations in one area; give US or a state (e.g. OH).")
         if q.chart == "pathways" and (q.cip or q.soc):
             raise UsageError("--cip and --soc choose programs; use them with `gapkit chart programs`.")
     elif question == "programs":
         if by not in PROGRAM_BY:
             raise UsageError(f"--by {by!r}: choose one of {', '.join(PROGRAM_BY)}.")
         if region.kind == "states":
-            raise UsageError("--region all: programs are listed for one area; give US or a state (e.g. OH).")
+            raise UsageError(f"--region {region.code}: programs are listed for one area; give US or a state (e.g. OH).")
         if q.chart == "programs" and by == "cluster":
             raise UsageError("The programs chart shows programs one by one; drop --by cluster.")
     elif region.kind == "states":
@@ -367,7 +419,9 @@ def _resolve(q: Query, tables: Tables, reuse: Resolved | None = None) -> Resolve
     if question in {"pathways", "programs"}:
         r = _resolve_pathways(q, r, tables, reuse)
     elif question in {"gap", "sensitivity"}:
-        r = replace(r, sort=_choice(q.sort, SORTABLE, "--sort"), top=_top(q.top))
+        # states and areas side by side rank by the ratio (an alphabetical --top N would be arbitrary)
+        default_sort = "ratio" if question == "gap" and by in SIDE_BY_SIDE else None
+        r = replace(r, sort=_choice(q.sort, SORTABLE, "--sort") or default_sort, top=_top(q.top))
     elif question == "chart":
         r = replace(r, chart=q.chart)
     elif question == "occupation":

@@ -41,6 +41,7 @@ class TableFormat(str, Enum):
     json = "json"
     markdown = "markdown"
     parquet = "parquet"
+    xlsx = "xlsx"
 
 
 @app.command()

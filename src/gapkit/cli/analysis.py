@@ -8,6 +8,7 @@ import typer
 
 from gapkit.cli import DataDir, TableFormat
 from gapkit.cli.options import (
+    FORMAT_HELP,
     Alloc,
     Awards,
     CompletionsYears,
@@ -32,7 +33,7 @@ sectors_app = typer.Typer(help="List the shipped sectors, or show one (`gapkit s
 
 def gap_cmd(
     sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`), or `all` to compare every shipped sector.")] = "transportation",
-    region: Annotated[str, typer.Option(help="US, a state (OH or 39), all (every state), metro:18140 or metro:NAME, "
+    region: Annotated[str, typer.Option(help="US, a state (OH or 39), all (every state), several states side by side (OH,PA,MI), metro:18140 or metro:NAME, "
                                              "county:FIPS,..., wda:TX-9 (`gapkit regions STATE` lists them).")] = "US",
     region_file: RegionFile = None,
     supply_area: SupplyArea = "region",
@@ -52,7 +53,7 @@ def gap_cmd(
     top: Top = None,
     sort: Annotated[str | None, typer.Option(help="Sort by a column: openings, supply, ratio, gap (descending).", show_default=False)] = None,
     sensitivity: Annotated[bool, typer.Option("--sensitivity", help="Show the headline ratio under every allocation mode × award preset.")] = False,
-    format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown | parquet")] = TableFormat.table,
+    format: Annotated[TableFormat | None, typer.Option("--format", help=FORMAT_HELP, show_default=False)] = None,
     out: Out = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -64,7 +65,7 @@ def gap_cmd(
               demand=demand, scope=scope, completions_years=completions_years, vintage=vintage, retention=retention, extra_supply=path_text(extra_supply),
               sector_file=path_text(sector_file), top=top, sort=sort, region_file=path_text(region_file), supply_area=supply_area,
               etpl_completers=etpl_completers)
-    run_gap(q, sensitivity=sensitivity, fmt=format.value, out=out, data_dir=data_dir)
+    run_gap(q, sensitivity=sensitivity, fmt=format.value if format else None, out=out, data_dir=data_dir)
 
 
 @sectors_app.callback()
@@ -105,7 +106,7 @@ def occupation_cmd(
     alloc: Alloc = None,
     demand: Demand = None,
     completions_years: CompletionsYears = None,
-    format: Annotated[TableFormat, typer.Option("--format", help="table | json | markdown")] = TableFormat.table,
+    format: Annotated[TableFormat | None, typer.Option("--format", help="table | json | markdown (default: from --out's extension .txt, .json or .md, else table)", show_default=False)] = None,
     out: Out = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -115,24 +116,25 @@ def occupation_cmd(
 
     q = Query(question="occupation", soc=soc, region=region, awards=awards, alloc=alloc, demand=demand,
               completions_years=completions_years, region_file=path_text(region_file), supply_area=supply_area)
-    run_occupation(q, fmt=format.value, out=out, data_dir=data_dir)
+    run_occupation(q, fmt=format.value if format else None, out=out, data_dir=data_dir)
 
 
 def regions_cmd(
     state: Annotated[str | None, typer.Argument(help="A state (OH or 39); none = every state.", show_default=False)] = None,
     kind: Annotated[str | None, typer.Option(help="Only metro, micro, wda or county.", show_default=False)] = None,
-    format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown")] = TableFormat.table,
+    format: Annotated[TableFormat | None, typer.Option("--format", help=FORMAT_HELP, show_default=False)] = None,
     out: Out = None,
     data_dir: DataDir = None,
 ) -> None:
     """List the regions `--region` accepts: metros and micros (CBSA), workforce areas and counties, with the area data gapkit
     has for each (OEWS area rows, QCEW county files)."""
+    from gapkit.render.tables import check_out_path, output_format, render
     from gapkit.workspace import Workspace
 
+    fmt = output_format(format.value if format else None, out)
+    check_out_path(out, fmt)
     rows, meta = Workspace(data_dir).regions(state, kind=kind)
-    from gapkit.render.tables import render
-
-    render(rows, format.value, method_line=meta["method_line"], metadata=meta, title=meta["title"], out=out)
+    render(rows, fmt, method_line=meta["method_line"], metadata=meta, title=meta["title"], out=out, sheet="regions")
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gapkit.analysis.query import Query
+    from gapkit.render.tables import Total
 
 DataDir = str | os.PathLike[str] | None
 
@@ -44,10 +45,26 @@ def gap_title(m: dict[str, Any], headline: str | None = None) -> str:
     return f"{m['sector_title']}: {what} vs supply in {where}, by {m['by']}"
 
 
-def run_gap(query: Query, *, sensitivity: bool, fmt: str, out: str | os.PathLike[str] | None, data_dir: DataDir) -> None:
-    """`gapkit gap`: compute (or reuse a cached result of the same question) and render."""
-    from gapkit.render.tables import Rows, check_out_path, render
+PEOPLE = ("openings", "entrants", "growth", "supply", "gap", "supply_extra")
 
+
+def gap_total(m: dict[str, Any], top: int | str | None) -> Total | None:
+    """The total row of a gap table, when its rows add up: one sector's groups, subsectors, occupations, states or
+    areas never count an opening or a completer twice (groups are first-match, subsectors split each occupation
+    by industry, states and areas are disjoint). Several sectors' rows do not add up (an occupation counts in
+    each sector that employs it, and the whole economy contains every sector); nor do sensitivity variants."""
+    from gapkit.render.tables import Total
+
+    if m.get("sector") == "all":
+        return None
+    return Total(PEOPLE, (m.get("demand") or "openings", "supply"), shown_only=bool(top))
+
+
+def run_gap(query: Query, *, sensitivity: bool, fmt: str | None, out: str | os.PathLike[str] | None, data_dir: DataDir) -> None:
+    """`gapkit gap`: compute (or reuse a cached result of the same question) and render."""
+    from gapkit.render.tables import Rows, check_out_path, output_format, render
+
+    fmt = output_format(fmt, out)
     check_out_path(out, fmt)
 
     def compute() -> dict[str, Any]:
@@ -75,7 +92,8 @@ def run_gap(query: Query, *, sensitivity: bool, fmt: str, out: str | os.PathLike
     hit = cached(data_dir, {"cmd": "gap", "query": query.params(), "sensitivity": sensitivity}, query.user_files(), compute)
     meta = {**hit["method"], "unallocated_completions": hit["unallocated"]}
     render(Rows.from_json(hit["rows"]), fmt, method_line=hit["method_line"], metadata=meta, title=hit["title"], out=out,
-           notes=hit["notes"])
+           notes=hit["notes"], total=None if sensitivity else gap_total(hit["method"], query.top),
+           sheet="sensitivity" if sensitivity else "gap")
 
 
 def show_sector(name: str, data_dir: DataDir) -> None:
@@ -124,10 +142,13 @@ def show_sector(name: str, data_dir: DataDir) -> None:
     console.print(g)
 
 
-def run_occupation(query: Query, *, fmt: str, out: str | os.PathLike[str] | None, data_dir: DataDir) -> None:
-    from gapkit.render.profile import render_profile
+def run_occupation(query: Query, *, fmt: str | None, out: str | os.PathLike[str] | None, data_dir: DataDir) -> None:
+    from gapkit.render.profile import FORMATS, render_profile
+    from gapkit.render.tables import check_out_path, output_format
     from gapkit.workspace import Workspace
 
+    fmt = output_format(fmt, out, FORMATS)
+    check_out_path(out, fmt)
     opts = query.params()
     for k in ("question", "sector", "soc"):
         opts.pop(k)

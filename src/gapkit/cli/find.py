@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from gapkit.cli import DataDir
-from gapkit.cli.options import Out
+from gapkit.cli import DataDir, TableFormat
+from gapkit.cli.options import FORMAT_HELP, Out
 
 
 class FindKind(str, Enum):
@@ -19,18 +19,11 @@ class FindKind(str, Enum):
     region = "region"
 
 
-class FindFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    markdown = "markdown"
-
-
 def find_cmd(
     text: Annotated[str, typer.Argument(metavar="TEXT", help="Words of a name (\"truck driver\", nursing, columbus) or a code (29-1140, 51.38, 39049).")],
     kind: Annotated[FindKind | None, typer.Option(help="Only this kind: occupation | program | sector | region.", show_default=False)] = None,
     top: Annotated[int, typer.Option(help="Show the best N matches.")] = 20,
-    format: Annotated[FindFormat, typer.Option("--format", help="table | csv | json | markdown")] = FindFormat.table,
+    format: Annotated[TableFormat | None, typer.Option("--format", help=FORMAT_HELP, show_default=False)] = None,
     out: Out = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -38,9 +31,10 @@ def find_cmd(
     from gapkit.analysis.names import RANKING, index_sources
     from gapkit.analysis.query import _top
     from gapkit.errors import UsageError
-    from gapkit.render.tables import render
+    from gapkit.render.tables import check_out_path, output_format, render
     from gapkit.workspace import Workspace
 
+    check_out_path(out, output_format(format.value if format else None, out))
     n = _top(top)
     ws = Workspace(data_dir)
     hits = ws.find(text, kind=kind.value if kind else None, top=None)
@@ -54,7 +48,7 @@ def find_cmd(
     title = f"gapkit find {text!r}: " + (f"best {shown.height} of {hits.height} matches" if hits.height > shown.height
                                          else f"{hits.height} match{'es' if hits.height != 1 else ''}")
     method = f"Names from {'; '.join(used)}. {RANKING}"
-    render(shown, format.value, method_line=method, title=title, out=out, notes=notes,
+    render(shown, format.value if format else None, method_line=method, title=title, out=out, notes=notes, sheet="matches",
            metadata={"query": text, "kind": kind.value if kind else None, "top": n, "matches": hits.height, "sources": used})
 
 

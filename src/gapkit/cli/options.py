@@ -50,7 +50,10 @@ def positive_count(option: str) -> Callable[[int | None], int | None]:
 
 
 Top = Annotated[int | None, typer.Option(help="Show only the first N rows.", show_default=False, callback=positive_count("--top"))]
-Out = Annotated[Path | None, typer.Option(help="Write to this file instead of the terminal.", show_default=False)]
+Out = Annotated[Path | None, typer.Option(help="Write to this file instead of the terminal; the extension picks the format: .csv, .json, "
+                                               ".parquet, .md, .xlsx (Excel: data, notes, sources and method) or .txt (the "
+                                               "table as printed). CSV gets its provenance in FILE.csv.meta.json.", show_default=False)]
+FORMAT_HELP = "table | csv | json | markdown | parquet | xlsx (default: from --out's extension, else table)"
 Rules = Annotated[Path | None, typer.Option(help="Your rules file (TOML): thresholds and tiers, overriding gapkit/config/shipped/pathways.toml.",
                                             show_default=False)]
 

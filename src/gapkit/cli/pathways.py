@@ -11,6 +11,7 @@ import typer
 
 from gapkit.cli import DataDir, TableFormat
 from gapkit.cli.options import (
+    FORMAT_HELP,
     Alloc,
     Awards,
     CompletionsYears,
@@ -45,18 +46,37 @@ def _published(df: Any) -> Any:
     return out.with_columns(cols) if cols else out
 
 
-def _render(hit: dict[str, Any], fmt: str, out: str | os.PathLike[str] | None) -> None:
+def _total(question: str, options: dict[str, Any], hit: dict[str, Any]) -> Any:
+    """The total row, where the rows add up: pathways' occupations (distinct, in one area) for openings, supply
+    and gap; programs' completions (each completer counts in one program). Career Clusters overlap (an
+    occupation or a program can sit in several), and linked openings of programs overlap (programs share
+    occupations): those get no total."""
+    from gapkit.render.tables import Total
+
+    if options.get("by") == "cluster":
+        return None
+    shown = bool(options.get("top"))
+    if question == "pathways":
+        return Total(("openings", "entrants", "growth", "supply", "gap"), (hit["method"].get("demand") or "entrants", "supply"), shown_only=shown)
+    cols = tuple(c for c in hit["rows"]["columns"] if c == "completions" or c.startswith("completions_"))
+    return Total(cols, None, shown_only=shown) if cols else None
+
+
+def _render(question: str, options: dict[str, Any], hit: dict[str, Any], fmt: str, out: str | os.PathLike[str] | None) -> None:
     from gapkit.render.tables import Rows, render
 
+    view = options.get("view") or "programs"
     render(Rows.from_json(hit["rows"]), fmt, method_line=hit["method_line"], metadata=hit["method"], title=hit["title"],
-           out=out, notes=hit["notes"])
+           out=out, notes=hit["notes"], total=_total(question, options, hit),
+           sheet=question if question == "pathways" or view == "programs" else f"programs-{view}")
 
 
-def _run(question: str, options: dict[str, Any], fmt: str, out: Path | None, chart: Path | None, data_dir: Path | None) -> None:
+def _run(question: str, options: dict[str, Any], fmt: str | None, out: Path | None, chart: Path | None, data_dir: Path | None) -> None:
     """pathways/programs: the table (from the cache when the same question was answered) and, with --chart, its chart."""
     from gapkit.cli.commands import cached
-    from gapkit.render.tables import Rows, check_out_path
+    from gapkit.render.tables import Rows, check_out_path, output_format
 
+    fmt = output_format(fmt, out)
     check_out_path(out, fmt)
     if chart is not None:
         from gapkit.render.charts import check_chart_path
@@ -99,7 +119,7 @@ def _run(question: str, options: dict[str, Any], fmt: str, out: Path | None, cha
 
     files = [str(options["rules"])] if options.get("rules") else []
     hit = cached(data_dir, {"cmd": question, "options": options}, files, compute, use=chart is None)
-    _render(hit, fmt, out)
+    _render(question, options, hit, fmt, out)
 
 
 def pathways_cmd(
@@ -117,7 +137,7 @@ def pathways_cmd(
     vintage: Vintage = None,
     sort: Annotated[str, typer.Option(help="tier (then openings) | openings | growth | wage | ratio | gap")] = "tier",
     top: Top = None,
-    format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown | parquet")] = TableFormat.table,
+    format: Annotated[TableFormat | None, typer.Option("--format", help=FORMAT_HELP, show_default=False)] = None,
     out: Out = None,
     chart: Annotated[Path | None, typer.Option(help="Also draw the pathway bubble chart (wage × growth, size openings, colour ratio) "
                                                     "to this .png/.svg/.pdf.", show_default=False)] = None,
@@ -127,7 +147,7 @@ def pathways_cmd(
     _run("pathways", {"sector": sector, "region": region, "region_file": path_text(region_file), "supply_area": supply_area, "cluster": cluster, "by": by, "rules": path_text(rules), "awards": awards,
                       "alloc": alloc, "demand": demand, "completions_years": completions_years, "vintage": vintage, "sort": sort,
                       "top": top},
-         format.value, out, chart, data_dir)
+         format.value if format else None, out, chart, data_dir)
 
 
 def programs_cmd(
@@ -146,7 +166,7 @@ def programs_cmd(
     demand: Demand = None,
     completions_years: CompletionsYears = None,
     top: Top = None,
-    format: Annotated[TableFormat, typer.Option("--format", help="table | csv | json | markdown | parquet")] = TableFormat.table,
+    format: Annotated[TableFormat | None, typer.Option("--format", help=FORMAT_HELP, show_default=False)] = None,
     out: Out = None,
     chart: Annotated[Path | None, typer.Option(help="Also draw the program-alignment chart (largest programs) to this .png/.svg/.pdf.",
                                                show_default=False)] = None,
@@ -156,7 +176,7 @@ def programs_cmd(
     _run("programs", {"sector": sector, "region": region, "region_file": path_text(region_file), "supply_area": supply_area, "cip": cip, "soc": soc, "cluster": cluster, "by": by, "view": view,
                       "rules": path_text(rules), "awards": awards, "alloc": alloc, "demand": demand,
                       "completions_years": completions_years, "top": top},
-         format.value, out, chart, data_dir)
+         format.value if format else None, out, chart, data_dir)
 
 
 @clusters_app.callback()

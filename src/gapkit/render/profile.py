@@ -6,10 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from gapkit.errors import UsageError
-from gapkit.render.tables import check_out_path, json_text, md_text, write_output
+from gapkit.render.tables import check_out_path, json_text, md_text, output_format, write_output
+
+FORMATS = ("table", "markdown", "json")  # a profile is several small tables and text: no CSV, Parquet or workbook
 
 
-def render_profile(p: dict[str, Any], fmt: str, out: Path | None) -> None:
+def render_profile(p: dict[str, Any], fmt: str | None, out: Path | None) -> None:
+    fmt = output_format(fmt, out, FORMATS)
     if fmt == "json":
         text = json_text(p, indent=1) + "\n"
     elif fmt in {"table", "markdown"}:

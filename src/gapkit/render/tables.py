@@ -1,4 +1,13 @@
-"""Render result tables as terminal tables, CSV, Markdown, JSON or Parquet, always with the method.
+"""Render result tables as terminal tables, CSV, Markdown, JSON, Parquet or Excel, always with the method.
+
+``--out FILE`` picks the format from the file's extension (:data:`EXTENSIONS`) unless ``--format`` is given;
+a ``--format`` that contradicts the extension, or an unknown extension, is refused (:func:`output_format`).
+CSV is plain data (a header and rows, nothing else, so pandas and Excel open it as is); its provenance and
+method go to a ``FILE.csv.meta.json`` sidecar beside it, the same record Parquet keeps in its schema
+metadata, JSON in its ``metadata`` key and an Excel workbook in its "Sources and method" sheet.
+
+The terminal table wraps long text within its columns, names constant columns once in its title, says a
+flag present on every row once in a note, and ends with a total row where the rows add up (:class:`Total`).
 
 Text in gapkit's output comes from files and servers gapkit does not control (a user's sector or rules
 file, an agency's titles). It is never rendered raw; each output kind is neutralized in one place here:
@@ -19,6 +28,7 @@ import math
 import os
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +38,13 @@ from gapkit.store import atomic_write_bytes, check_target
 if TYPE_CHECKING:
     import polars as pl
 
-FORMATS = ("table", "csv", "json", "markdown", "parquet")
+FORMATS = ("table", "csv", "json", "markdown", "parquet", "xlsx")
+# --out's extension -> the format it writes (when --format is not given)
+EXTENSIONS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".md": "markdown", ".markdown": "markdown",
+              ".xlsx": "xlsx", ".txt": "table"}
+FORMAT_WORDS = {"csv": "CSV data", "json": "JSON", "parquet": "Parquet", "markdown": "Markdown", "xlsx": "Excel workbook",
+                "table": "the terminal table as text"}
+BINARY = ("parquet", "xlsx")
 
 
 class Rows:
@@ -50,7 +66,7 @@ class Rows:
 
     def dicts(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
-INT_COLS = {"openings", "supply", "gap", "supply_extra", "completions", "unallocated"}
+INT_COLS = {"openings", "entrants", "growth", "supply", "gap", "supply_extra", "completions", "unallocated"}
 # Whole-number counts printed with thousands separators (codes, years and IDs print as they are).
 COUNT_PREFIXES = ("completions", "openings", "institutions", "occupations", "priority_occupations")
 
@@ -161,15 +177,60 @@ def check_output_path(out: str | os.PathLike[str], option: str = "--out") -> Pat
     return p
 
 
-def check_out_path(out: str | os.PathLike[str] | None, fmt: str) -> Path | None:
+def _choices(formats: tuple[str, ...]) -> str:
+    exts = [f"{ext} ({FORMAT_WORDS[f]})" for ext, f in EXTENSIONS.items() if f in formats and ext != ".markdown"]
+    return ", ".join(exts[:-1]) + " or " + exts[-1] if len(exts) > 1 else exts[0]
+
+
+def extension_of(fmt: str) -> str:
+    """The usual extension of a format (``markdown`` -> ``.md``, ``table`` -> ``.txt``)."""
+    return next(ext for ext, f in EXTENSIONS.items() if f == fmt)
+
+
+def output_format(fmt: str | None, out: str | os.PathLike[str] | None, formats: tuple[str, ...] = FORMATS) -> str:
+    """The format to write: ``--format`` if given, else the one ``--out``'s extension names, else ``table``.
+
+    Refused with one paragraph listing the choices: an unknown format or extension, a format this command
+    does not write, a ``--format`` that contradicts the extension, a binary format without ``--out``, and an
+    ``--out`` without extension and without ``--format``."""
+    if fmt is not None and fmt not in formats:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(formats)}.")
     if out is None:
-        if fmt == "parquet":
-            raise UsageError("--format parquet writes a binary file: give --out PATH.parquet.")
+        fmt = fmt or "table"
+        if fmt in BINARY:
+            raise UsageError(f"--format {fmt} writes a binary file: give --out PATH{extension_of(fmt)}.")
+        return fmt
+    try:
+        folder = Path(out).expanduser().is_dir()
+    except OSError:
+        folder = False
+    if folder:
+        raise UsageError(f"--out {out} is a folder; give a file name, e.g. {Path(out) / ('gap' + extension_of(fmt or 'csv'))}.")
+    suffix = Path(out).suffix.lower()
+    named = EXTENSIONS.get(suffix)
+    if not suffix and fmt is not None:
+        return fmt  # the user said which format; a file name without extension is theirs to choose
+    if named is None or named not in formats:
+        what = "has no extension" if not suffix else (
+            f"ends in {suffix}, which gapkit does not write" if named is None else
+            f"ends in {suffix} ({FORMAT_WORDS[named]}), which this command does not write")
+        raise UsageError(f"--out {out} {what}. gapkit picks the format from the extension: {_choices(formats)}. "
+                         "Give the file one of these extensions.")
+    if fmt is not None and fmt != named:
+        raise UsageError(f"--out {out} ends in {suffix}, which writes {FORMAT_WORDS[named]}, but --format {fmt} asks for "
+                         f"{FORMAT_WORDS[fmt]}. Drop --format (the extension picks the format) or give the file the "
+                         f"{extension_of(fmt)} extension. Extensions: {_choices(formats)}.")
+    return named
+
+
+def check_out_path(out: str | os.PathLike[str] | None, fmt: str | None) -> Path | None:
+    fmt = output_format(fmt, out)
+    if out is None:
         return None
     p = check_output_path(out)
     try:
         if p.is_dir():
-            raise UsageError(f"--out {out} is a folder; give a file name, e.g. {Path(out) / ('gap.' + ('md' if fmt == 'markdown' else fmt if fmt != 'table' else 'txt'))}.")
+            raise UsageError(f"--out {out} is a folder; give a file name, e.g. {Path(out) / ('gap' + extension_of(fmt))}.")
         parent = p.parent if str(p.parent) else Path(".")
         if not parent.is_dir():
             raise UsageError(f"--out {out}: the folder {parent} does not exist; create it first.")
@@ -212,12 +273,31 @@ def _fmt_cell(col: str, v: Any) -> str:
     return terminal_text(v)
 
 
-def render(df: pl.DataFrame | Rows, fmt: str, *, method_line: str, metadata: dict[str, Any], title: str = "",
-           out: str | os.PathLike[str] | None = None, notes: list[str] | None = None) -> None:
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}.")
+def export_metadata(metadata: dict[str, Any], method_line: str, notes: list[str], title: str = "") -> dict[str, Any]:
+    """The record every file export carries (Parquet schema metadata, the CSV sidecar, JSON's ``metadata``,
+    the workbook's "Sources and method" sheet): the result's method record, its method line and notes."""
+    return {**({"title": title} if title and "title" not in metadata else {}), **metadata, "method_line": method_line, "notes": notes}
+
+
+def sidecar_path(path: Path) -> Path:
+    """Where a CSV's provenance goes: ``FILE.csv.meta.json`` beside it (for a name near the 255-byte limit, the
+    name shortened so that the sidecar can exist)."""
+    name = path.name
+    while len(os.fsencode(name + ".meta.json")) > NAME_MAX:
+        name = name[:-1]
+    return path.with_name(name + ".meta.json")
+
+
+def render(df: pl.DataFrame | Rows, fmt: str | None, *, method_line: str, metadata: dict[str, Any], title: str = "",
+           out: str | os.PathLike[str] | None = None, notes: list[str] | None = None, total: Total | None = None,
+           sheet: str = "data") -> None:
+    """Write a result table as ``fmt`` (None: from ``out``'s extension, else the terminal table) to ``out`` or
+    standard output. ``total`` adds a total row to the terminal and Markdown tables (never to data files);
+    ``sheet`` names the data sheet of a workbook."""
+    fmt = output_format(fmt, out)
     path = check_out_path(out, fmt)
     notes = notes or []
+    record = export_metadata(metadata, method_line, notes, title)
     if fmt == "parquet":
         import polars as pl
         import pyarrow.parquet as pq
@@ -225,33 +305,49 @@ def render(df: pl.DataFrame | Rows, fmt: str, *, method_line: str, metadata: dic
         frame = df if isinstance(df, pl.DataFrame) else pl.DataFrame(df.dicts(), infer_schema_length=None)
         table = frame.to_arrow()
         meta = dict(table.schema.metadata or {})
-        meta[b"gapkit.method"] = json_text({**metadata, "method_line": method_line, "notes": notes}).encode()
+        meta[b"gapkit.method"] = json_text(record).encode()
         buf2 = io.BytesIO()
         pq.write_table(table.replace_schema_metadata(meta), buf2)
         assert path is not None
         write_output(path, buf2.getvalue())
         return
     rows = df if isinstance(df, Rows) else Rows.from_frame(df)
+    if fmt == "xlsx":
+        assert path is not None
+        write_output(path, xlsx_bytes(rows, record, sheet=sheet))
+        print(f"wrote {terminal_text(path)}", file=sys.stderr)
+        return
     if fmt == "table":
-        text = _table_text(rows, title, method_line, notes, width=None if path is None else 200)
+        text = _table_text(rows, title, method_line, notes, width=None if path is None else 200, total=total)
     elif fmt == "csv":
-        import csv
-
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow([csv_cell(c) for c in rows.columns])
-        w.writerows(["" if v is None or (isinstance(v, float) and not math.isfinite(v)) else csv_cell(v) for v in r]
-                    for r in rows.rows)
-        buf.write(f"# {terminal_text(method_line)}\n")  # one line each: text from a file cannot start a row
-        for n in notes:
-            buf.write(f"# note: {terminal_text(n)}\n")
-        text = buf.getvalue()
+        text = csv_text(rows)
+        if path is not None:
+            sidecar = sidecar_path(path)
+            check_output_path(sidecar, "--out (its .meta.json)")
+            write_output(path, text.encode())
+            write_output(sidecar, (json_text(record, indent=1) + "\n").encode(), f"--out {path} (its provenance {sidecar.name})")
+            print(f"wrote {terminal_text(path)} and its provenance {terminal_text(sidecar.name)}", file=sys.stderr)
+            return
+        # on standard output the data stays data: the method goes to standard error
+        print("\n".join(f"# {terminal_text(x)}" for x in [method_line, *(f"note: {n}" for n in notes)]), file=sys.stderr)
     elif fmt == "markdown":
-        text = markdown_table(rows, title, method_line, notes)
+        text = markdown_table(rows, title, method_line, notes, total=total)
     else:
-        payload = {"metadata": {**metadata, "method_line": method_line, "notes": notes}, "rows": rows.dicts()}
+        payload = {"metadata": record, "rows": rows.dicts()}
         text = json_text(payload, indent=1) + "\n"
     _emit(text.encode(), path)
+
+
+def csv_text(rows: Rows) -> str:
+    """Plain CSV: a header and the rows, text cells neutralized (:func:`csv_cell`), non-finite numbers empty."""
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([csv_cell(c) for c in rows.columns])
+    w.writerows(["" if v is None or (isinstance(v, float) and not math.isfinite(v)) else csv_cell(v) for v in r]
+                for r in rows.rows)
+    return buf.getvalue()
 
 
 def _json_default(o: Any) -> Any:
@@ -309,52 +405,355 @@ def write_stdout(data: bytes) -> None:
                           "to a file, free some space on its disk, or give --out FILE elsewhere.") from None
 
 
-def _table_text(df: Rows, title: str, method_line: str, notes: list[str], width: int | None) -> str:
-    """A plain aligned text table (no rich import: this is on every interactive command's path)."""
-    import shutil
+@dataclass(frozen=True)
+class Total:
+    """A total row for tables whose rows add up (distinct occupations, groups or states of one sector, with no
+    row counted twice): ``columns`` are summed; ``ratio`` = (numerator, denominator) columns recomputes the
+    ratio from the totals (a sum of ratios means nothing); ``label`` names the row; ``shown_only`` (``--top``)
+    says in a note that it sums the rows shown."""
+
+    columns: tuple[str, ...]
+    ratio: tuple[str, str] | None = None
+    label: str = "total"
+    shown_only: bool = False
+
+
+FLAG_COLUMNS = ("flags",)
+# Numeric columns that are never folded into the title, even when constant: the figures a table is about.
+CORE_COLUMNS = {"openings", "entrants", "growth", "supply", "ratio", "gap", "completions"}
+
+
+@dataclass
+class Display:
+    """A table as shown to a reader: constant columns named once (``constants``), flags on every row said once
+    (``flag_notes``), and a total row (``total``, formatted cells) when the rows add up."""
+
+    rows: Rows
+    constants: list[str]
+    flag_notes: list[str]
+    total: list[str] | None
+
+
+def _blank(v: Any) -> bool:
+    return v is None or v == "" or (isinstance(v, float) and not math.isfinite(v))
+
+
+def display(rows: Rows, total: Total | None = None) -> Display:
+    """Fold what repeats: a flag present on every row moves to a note; a column with the same value on every row
+    (two rows or more) moves to the title (an empty text column, or an all-zero column that is not a core
+    figure, is dropped); and, with ``total``, a total row of the rows shown."""
+    cols, numeric, data = list(rows.columns), list(rows.numeric), [list(r) for r in rows.rows]
+    flag_notes: list[str] = []
+    if len(data) >= 2:
+        for i, c in enumerate(cols):
+            if numeric[i] or not (c in FLAG_COLUMNS or c.endswith("_flags")):
+                continue
+            parts = [[x for x in str(r[i] or "").split("; ") if x] for r in data]
+            common = [x for x in parts[0] if all(x in p for p in parts[1:])]
+            if common:
+                flag_notes.append(f"{c} on every row: {'; '.join(common)}.")
+                for r, p in zip(data, parts, strict=True):
+                    r[i] = "; ".join(x for x in p if x not in common)
+    tot: list[str] | None = None
+    if total is not None and data:
+        sums: dict[str, float] = {}
+        for i, c in enumerate(cols):
+            if numeric[i] and c in total.columns:
+                sums[c] = sum(float(r[i]) for r in data if not _blank(r[i]))
+        tot_raw: list[Any] = [sums.get(c) if numeric[i] else None for i, c in enumerate(cols)]
+        if total.ratio and total.ratio[0] in sums and total.ratio[1] in sums and "ratio" in cols:
+            num, den = sums[total.ratio[0]], sums[total.ratio[1]]
+            tot_raw[cols.index("ratio")] = num / den if den > 0 else None
+        tot = [_fmt_cell(c, v) for c, v in zip(cols, tot_raw, strict=True)]
+        if total.shown_only:
+            flag_notes.append(f"The total row sums the {len(data)} rows shown (--top), not every row of the question.")
+        if total.ratio and "ratio" in cols:
+            flag_notes.append(f"The total ratio is total {total.ratio[0]} / total {total.ratio[1]}, not a sum or mean of ratios.")
+    constants: list[str] = []
+    keep = list(range(len(cols)))
+    if len(data) >= 2:
+        keep = []
+        for i, c in enumerate(cols):
+            first = data[0][i]
+            same = all(r[i] == first or (_blank(r[i]) and _blank(first)) for r in data)
+            if not same:
+                keep.append(i)
+            elif numeric[i]:
+                if _blank(first) or first == 0:
+                    if c in CORE_COLUMNS:
+                        keep.append(i)
+                    else:
+                        constants.append(f"{c} 0")
+                else:
+                    keep.append(i)
+            elif not _blank(first):
+                constants.append(f"{c} {terminal_text(first)}")
+        if not any(not numeric[i] for i in keep) and tot is not None:  # the total row needs a text cell for its label
+            keep = sorted({*keep, next((i for i in range(len(cols)) if not numeric[i]), 0)})
+    out = Rows([cols[i] for i in keep], [numeric[i] for i in keep], [tuple(r[i] for i in keep) for r in data])
+    if tot is not None:
+        tot = [tot[i] for i in keep]
+        label = next((j for j, i in enumerate(keep) if not numeric[i]), None)
+        if label is not None:
+            tot[label] = total.label if total else "total"
+    return Display(out, constants, flag_notes, tot)
+
+
+def _width() -> int:
+    """The width to print at: $COLUMNS when set, the terminal's width, else 160 (a pipe or a file)."""
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) >= 40:
+        return int(env)
+    if sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size((160, 24)).columns
+    return 160
+
+
+MIN_TEXT_WIDTH = 8
+MAX_WORD = 16
+
+
+def column_widths(natural: list[int], numeric: list[bool], width: int, words: list[int] | None = None) -> list[int]:
+    """Widths that fit ``width``: numbers keep theirs; text columns share what is left, the narrow ones whole
+    and the wide ones evenly, so long text wraps instead of being cut. A text column is never narrower than
+    MIN_TEXT_WIDTH, nor than its longest word (up to MAX_WORD) so that words are not split."""
+    widths = list(natural)
+    words = words or [0] * len(natural)
+    text = [i for i in range(len(natural)) if not numeric[i]]
+    avail = width - sum(w for w, n in zip(natural, numeric, strict=True) if n) - 2 * (len(natural) - 1)
+    if sum(natural[i] for i in text) <= avail:
+        return widths
+    left, todo = avail, sorted(text, key=lambda i: natural[i])
+    for k, i in enumerate(todo):
+        fair = left // (len(todo) - k)
+        widths[i] = min(natural[i], max(fair, MIN_TEXT_WIDTH, min(words[i], MAX_WORD)))
+        left -= widths[i]
+    return widths
+
+
+def _wrap(text: str, width: int) -> list[str]:
     import textwrap
 
-    width = width or (shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 160)
-    cols = df.columns
-    numeric = df.numeric
-    cells = [[_fmt_cell(c, v) for c, v in zip(cols, row, strict=True)] for row in df.rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
-    # shrink the widest text column(s) until the table fits the terminal
-    while sum(widths) + 2 * (len(widths) - 1) > width:
-        i = max((i for i in range(len(cols)) if not numeric[i]), key=lambda i: widths[i], default=None)
-        if i is None or widths[i] <= 12:
-            break
-        widths[i] -= 1
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width=width, break_long_words=True, break_on_hyphens=True) or [""]
 
-    def line(values: list[str]) -> str:
+
+def _table_text(df: Rows, title: str, method_line: str, notes: list[str], width: int | None, total: Total | None = None) -> str:
+    """A plain aligned text table (no rich import: this is on every interactive command's path); long text wraps
+    within its column."""
+    import textwrap
+
+    width = width or _width()
+    d = display(df, total)
+    cols, numeric = d.rows.columns, d.rows.numeric
+    cells = [[_fmt_cell(c, v) for c, v in zip(cols, row, strict=True)] for row in d.rows.rows]
+    heads = [terminal_text(c) for c in cols]
+    natural = [max([len(h)] + [len(r[i]) for r in cells] + ([len(d.total[i])] if d.total else [])) for i, h in enumerate(heads)]
+    # the longest word of each text column, its name included (a header is not split either)
+    words = [max([len(heads[i])] + [len(w) for r in cells for w in r[i].split()]) if not numeric[i] else 0 for i in range(len(cols))]
+    widths = column_widths(natural, numeric, width, words)
+
+    def lines(values: list[str]) -> list[str]:
+        wrapped = [[v] if num else _wrap(v, w) for v, w, num in zip(values, widths, numeric, strict=True)]
         out = []
-        for v, w, num in zip(values, widths, numeric, strict=True):
-            v = v if len(v) <= w else v[: w - 1] + "…"
-            out.append(v.rjust(w) if num else v.ljust(w))
-        return "  ".join(out).rstrip()
+        for k in range(max(len(x) for x in wrapped)):
+            parts = []
+            for x, w, num in zip(wrapped, widths, numeric, strict=True):
+                v = x[k] if k < len(x) else ""
+                parts.append(v.rjust(w) if num else v.ljust(w))
+            out.append("  ".join(parts).rstrip())
+        return out
 
+    rule = "  ".join("─" * w for w in widths)
     text = []
-    if title:
-        text.append(terminal_text(title))
-    text.append(line([terminal_text(c) for c in cols]))
-    text.append("  ".join("─" * w for w in widths))
-    text.extend(line(r) for r in cells)
+    heading = [terminal_text(title)] if title else []
+    if d.constants:
+        every = "every row: " + "; ".join(d.constants)
+        one = f"{heading[0]} — {every}" if heading else every
+        heading = [one] if len(one) <= width else [*heading, every]
+    for h in heading:
+        text.extend(textwrap.wrap(h, width=width, break_long_words=False) or [h])
+    text.extend(lines(heads))
+    text.append(rule)
+    for r in cells:
+        text.extend(lines(r))
+    if d.total is not None:
+        text.append(rule)
+        text.extend(lines(d.total))
     text.append("")
     text.extend(textwrap.wrap(terminal_text(method_line), width=min(width, 120)))
-    for n in notes:
+    for n in [*d.flag_notes, *notes]:
         text.extend(textwrap.wrap("note: " + terminal_text(n), width=min(width, 120)))
     return "\n".join(text) + "\n"
 
 
-def markdown_table(df: Rows | pl.DataFrame, title: str, method_line: str, notes: list[str]) -> str:
+def markdown_table(df: Rows | pl.DataFrame, title: str, method_line: str, notes: list[str], total: Total | None = None) -> str:
     rows = df if isinstance(df, Rows) else Rows.from_frame(df)
+    d = display(rows, total)
+    rows = d.rows
     lines = []
-    if title:
-        lines += [f"**{md_text(title)}**", ""]
+    head = title + (" — every row: " + "; ".join(d.constants) if d.constants else "")
+    if head:
+        lines += [f"**{md_text(head)}**", ""]
     lines.append("| " + " | ".join(md_text(c) for c in rows.columns) + " |")
     lines.append("|" + "|".join("---:" if n else "---" for n in rows.numeric) + "|")
     for row in rows.rows:
         lines.append("| " + " | ".join(md_text(_fmt_cell(c, v)).replace("|", "\\|") for c, v in zip(rows.columns, row, strict=True)) + " |")
+    if d.total is not None:
+        lines.append("| " + " | ".join(f"**{md_text(v)}**" if v else "" for v in d.total) + " |")
     lines += ["", f"*{md_text(method_line)}*"]
-    lines += [f"*Note: {md_text(n)}*" for n in notes]
+    lines += [f"*Note: {md_text(n)}*" for n in [*d.flag_notes, *notes]]
     return "\n".join(lines) + "\n"
+
+
+# -- Excel ---------------------------------------------------------------------------------------------------
+# Number formats by column: people with thousands separators, ratios with 2 decimals.
+PEOPLE_COLS = {"openings", "entrants", "growth", "supply", "gap", "supply_extra", "completions", "unallocated", "emp_base",
+               "emp_proj", "employment"}
+RATIO_COLS = {"ratio", "misalignment", "wage_vs_median", "sector_share", "priority_share", "growth_pct", "share"}
+MONEY_COLS = {"median_wage", "wage"}
+SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def number_format(col: str, integer: bool) -> str | None:
+    """The Excel number format of a numeric column (None: General, for codes, ranks and years)."""
+    if col in RATIO_COLS:
+        return "0.00"
+    if col in MONEY_COLS:
+        return "$#,##0"
+    if col in PEOPLE_COLS or col.startswith(COUNT_PREFIXES):
+        return "#,##0"
+    return None if integer else "#,##0.00"
+
+
+def provenance_rows(metadata: Any) -> list[dict[str, str]]:
+    """Every source record (dataset, vintage, sha256, retrieved) anywhere in a method record, once each."""
+    found: list[dict[str, str]] = []
+
+    def walk(o: Any, key: str) -> None:
+        if isinstance(o, dict):
+            if "sha256" in o and ("vintage" in o or "dataset" in o):
+                row = {"dataset": str(o.get("dataset") or key), "vintage": str(o.get("vintage", "")),
+                       "sha256": str(o.get("sha256", "")), "retrieved": str(o.get("retrieved", ""))}
+                if row not in found:
+                    found.append(row)
+                return
+            for k, v in o.items():
+                walk(v, str(k))
+        elif isinstance(o, list | tuple):
+            for v in o:
+                walk(v, key)
+
+    walk(metadata, "")
+    return found
+
+
+def _frame_for_excel(rows: Rows) -> pl.DataFrame:
+    import polars as pl
+
+    data: dict[str, list[Any]] = {}
+    for i, c in enumerate(rows.columns):
+        vals = [r[i] for r in rows.rows]
+        if rows.numeric[i]:
+            data[c] = [None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v for v in vals]
+        else:
+            data[c] = [None if v is None else csv_cell(terminal_text(v, newlines=True)) for v in vals]
+    schema = {c: (None if rows.numeric[i] else pl.String) for i, c in enumerate(rows.columns)}
+    return pl.DataFrame(data, schema_overrides={c: t for c, t in schema.items() if t is not None}, strict=False)
+
+
+def _widths(frame: pl.DataFrame, cap: int = 60) -> dict[str, int]:
+    """Column widths that fit the header and the longest cell (numbers as formatted), at most ``cap``."""
+    out = {}
+    for c in frame.columns:
+        cells = [len(f"{v:,.2f}") if isinstance(v, float) else len(str(v)) for v in frame[c].drop_nulls().head(5000)]
+        out[c] = min(cap, max([len(c), *cells]) + 2)
+    return out
+
+
+def xlsx_bytes(rows: Rows, record: dict[str, Any], *, sheet: str = "data") -> bytes:
+    """An Excel workbook (XlsxWriter through polars): the table on its own sheet (typed columns, frozen header,
+    number formats, fitted widths), the notes on a "Notes" sheet, and a "Sources and method" sheet with the
+    method line, every note, the options and the provenance of every dataset. Text cells are neutralized
+    (:func:`csv_cell`) and written as text, never as formulas."""
+    import polars as pl
+    from xlsxwriter import Workbook
+
+    buf = io.BytesIO()
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+               "nan_inf_to_errors": True}
+    name = SHEET_NAME_BAD.sub("-", sheet)[:31] or "data"
+    with Workbook(buf, options) as wb:
+        frame = _frame_for_excel(rows)
+        formats = {c: f for c in frame.columns if frame.schema[c].is_numeric()
+                   and (f := number_format(c, frame.schema[c].is_integer())) is not None}
+        header = {"bold": True, "bg_color": "#DDE4EE", "text_wrap": False}
+        frame.write_excel(wb, name, column_formats=formats or None, header_format=header, freeze_panes=(1, 0),
+                          column_widths=_widths(frame) or None, table_style="Table Style Light 1", autofilter=True,
+                          float_precision=2)
+        notes = [str(n) for n in record.get("notes") or []]
+        if notes:
+            nf = pl.DataFrame({"note": [csv_cell(terminal_text(n)) for n in notes]})
+            nf.write_excel(wb, "Notes", header_format=header, freeze_panes=(1, 0), column_widths={"note": 120},
+                           column_formats={"note": {"text_wrap": True, "valign": "top"}}, autofilter=False)
+        _sources_sheet(wb, record)
+    return buf.getvalue()
+
+
+def _sources_sheet(wb: Any, record: dict[str, Any]) -> None:
+    ws = wb.add_worksheet("Sources and method")
+    bold = wb.add_format({"bold": True, "valign": "top"})
+    head = wb.add_format({"bold": True, "bg_color": "#DDE4EE"})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 100)
+    ws.set_column(2, 4, 22)
+
+    def text(v: Any) -> str:
+        return str(csv_cell(terminal_text(v, newlines=True)))
+
+    r = 0
+    ws.write_string(r, 0, "Sources and method", bold)
+    r += 2
+    if record.get("title"):
+        ws.write_string(r, 0, "Table", bold)
+        ws.write_string(r, 1, text(record["title"]), wrap)
+        r += 1
+    ws.write_string(r, 0, "Method", bold)
+    ws.write_string(r, 1, text(record.get("method_line", "")), wrap)
+    r += 2
+    scalars = [(k, v) for k, v in record.items() if k not in {"title", "method_line", "notes", "assumptions"}
+               and (isinstance(v, str | int | float | bool) or v is None
+                    or (isinstance(v, list) and all(isinstance(x, str | int | float) for x in v)))]
+    if scalars:
+        ws.write_string(r, 0, "Options", bold)
+        r += 1
+        for k, v in scalars:
+            ws.write_string(r, 0, text(k))
+            shown = ", ".join(str(x) for x in v) if isinstance(v, list) else "" if v is None else str(v)
+            ws.write_string(r, 1, text(shown), wrap)
+            r += 1
+        r += 1
+    for label, items in (("Assumptions", record.get("assumptions") or []), ("Notes", record.get("notes") or [])):
+        if not items:
+            continue
+        ws.write_string(r, 0, label, bold)
+        for n in items:
+            ws.write_string(r, 1, text(n), wrap)
+            r += 1
+        r += 1
+    prov = provenance_rows({k: v for k, v in record.items() if k not in {"notes", "method_line"}})
+    ws.write_string(r, 0, "Provenance", bold)
+    r += 1
+    for c, h in enumerate(("dataset", "vintage", "sha256", "retrieved")):
+        ws.write_string(r, c, h, head)
+    r += 1
+    for p in prov:
+        for c, k in enumerate(("dataset", "vintage", "sha256", "retrieved")):
+            ws.write_string(r, c, text(p[k]))
+        r += 1
+    if not prov:
+        ws.write_string(r, 0, "(no ingested dataset behind this table)")
