@@ -7,7 +7,8 @@ so re-running on the same data gives the same bytes except the one ``Generated a
 
 Files written to ``--out DIR``: ``brief.md``, ``brief.html`` (charts inlined as SVG) and
 ``charts/<kind>[-<by>].svg`` (referenced by the Markdown; the HTML inlines the same SVG, text kept as text).
-PNG/PDF copies of any chart: ``gapkit chart KIND --out FILE.png``.
+PNG copies of the same charts sit beside them (``charts/<kind>[-<by>].png``, 300 dpi); ``brief.pdf`` is brief.html
+printed by headless Chromium (:mod:`gapkit.render.pdf`).
 """
 
 from __future__ import annotations
