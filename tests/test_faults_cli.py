@@ -276,8 +276,12 @@ def test_no_eval_pickle_or_shell_anywhere_in_the_package() -> None:
     src = Path(__file__).resolve().parents[1] / "src" / "gapkit"
     banned = re.compile(r"\bimport pickle\b|\bpickle\.|\bmarshal\.|(?<![\w.])eval\(|(?<![\w.])exec\(|shell=True|os\.system\(|"
                         r"os\.popen\(|yaml\.load\(|\bsubprocess\b|__import__\(")
+    # the one process gapkit starts: headless Chromium printing brief.pdf, an argument list (never a shell)
+    printer = re.compile(banned.pattern.replace(r"|\bsubprocess\b", ""))
+    assert printer.pattern != banned.pattern
     found = [f"{p.relative_to(src)}:{n}: {line.strip()}" for p in sorted(src.rglob("*.py"))
-             for n, line in enumerate(p.read_text().splitlines(), start=1) if banned.search(line)]
+             for n, line in enumerate(p.read_text().splitlines(), start=1)
+             if (printer if p.relative_to(src).as_posix() == "render/pdf.py" else banned).search(line)]
     assert not found, found
 
 

@@ -37,32 +37,136 @@ def run_chromium(*args: str, profile: Path, timeout: float = 120) -> subprocess.
     return subprocess.run([chromium(), *flags, *args], capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def brief_us(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("brief") / "transportation-us"
-    proc = run_cli("report", "--sector", "transportation", "--out", str(out), data_dir=ingested)
+def make_brief(ingested: Path, out: Path, *args: str) -> Path:
+    proc = run_cli("report", "--sector", "transportation", *args, "--out", str(out), data_dir=ingested)
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def brief_us(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_brief(ingested, tmp_path_factory.mktemp("brief") / "transportation-us")
+
+
+@pytest.fixture(scope="module")
+def brief_oh(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_brief(ingested, tmp_path_factory.mktemp("brief") / "transportation-oh", "--region", "OH")
+
+
+@pytest.fixture(scope="module")
+def brief_metro(ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_brief(ingested, tmp_path_factory.mktemp("brief") / "transportation-columbus", "--region", "metro:18140")
+
+
+BRIEFS = ("brief_us", "brief_oh", "brief_metro")
+SECTIONS = ("## Executive summary", "> **Caveats**", "## Key findings", "## Peer comparison", "## Trends",
+            "## Where the gap is", "## Pathways", "## Programs", "## Method", "## Provenance")
 
 
 def test_brief_files(brief_us: Path) -> None:
     md = (brief_us / "brief.md").read_text()
     page = (brief_us / "brief.html").read_text()
     charts = sorted(p.name for p in (brief_us / "charts").iterdir())
-    assert charts == ["bars-group.svg", "bars-subsector.svg", "scatter.svg", "sensitivity.svg", "states.svg", "trend.svg"]
-    for heading in ("## Headline", "## Charts", "## Tables", "### By subsector", "### By occupational group",
-                    "### Occupations", "### By state", "### Method sensitivity", "## Method", "## Provenance"):
+    names = ["bars-group", "bars-subsector", "scatter", "sensitivity", "states", "trend"]
+    assert charts == sorted(f"{n}.{x}" for n in names for x in ("png", "svg"))
+    for n in names:  # the PNG is a real 300-dpi image of the same chart
+        from PIL import Image
+
+        with Image.open(brief_us / "charts" / f"{n}.png") as im:
+            assert im.format == "PNG" and im.width > 1500
+    # the sections in the order the issue asks for: summary first, method and provenance last
+    at = [md.index(h) for h in SECTIONS]
+    assert at == sorted(at), [h for h, _ in sorted(zip(SECTIONS, at, strict=True), key=lambda x: x[1])]
+    for heading in ("### By subsector", "### By occupational group", "### Occupations", "### Method sensitivity",
+                    "### Openings by BLS projections cycle", "### To expand", "### To review"):
         assert heading in md
-    for name in charts:
-        assert f"](charts/{name})" in md
+    for name in names:
+        assert f"](charts/{name}.svg)" in md
     # one self-contained file: the charts are inline SVG, nothing is fetched
     assert page.count('<svg class="chart"') == 6
     assert not re.search(r'(src|href)="(https?:|//|file:)', page)
     assert "<script" not in page
     assert md.count("Generated at ") == 1 and page.count("Generated at ") == 1
-    # headline numbers agree with the gap table
-    assert "openings a year" in md and "openings for every completer" in md
     assert "Transit and ground passenger" in md and "Heavy and tractor-trailer truck drivers" in md
+    assert (brief_us / "brief.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def _summary(md: str) -> str:
+    return md.split("## Executive summary", 1)[1].split("> **Caveats**", 1)[0].strip()
+
+
+@pytest.mark.parametrize("which", BRIEFS)
+def test_executive_summary_states_the_range_drivers_and_caveat(which: str, request: pytest.FixtureRequest,
+                                                                ingested: Path) -> None:
+    """3-5 sentences: the headline range (the numbers `Workspace.headline` computes), the largest group and
+    occupations, the comparison, the main caveat; the caveats box holds the notes behind the rows' flags."""
+    import gapkit
+
+    out: Path = request.getfixturevalue(which)
+    md = (out / "brief.md").read_text()
+    summary = _summary(md)
+    sentences = [s for s in re.split(r"(?<=[.)])\s+(?=[A-Z])", summary) if s]
+    assert 3 <= len(sentences) <= 5, sentences
+    region = {"brief_us": "US", "brief_oh": "OH", "brief_metro": "metro:18140"}[which]
+    ws = gapkit.Workspace(ingested)
+    head = ws.headline("transportation", region=region)
+    assert head.low is not None and head.high is not None and head.low < head.high
+    assert f"**{head.text()}**" in summary
+    by_group = ws.gap("transportation", region=region, by="group").table.sort("gap", descending=True)
+    assert f"in the {by_group['group_title'][0].lower()} group" in summary
+    assert "The main caveat:" in summary and "outside IPEDS" in summary
+    caveats = md.split("> **Caveats**", 1)[1].split("## Key findings", 1)[0]
+    assert "Public transit agencies" in caveats  # the sector definition's own caveat, near the top
+    if which == "brief_metro":  # QCEW suppression and unreleased OEWS cells: notes behind the rows' flags
+        assert "suppressed QCEW cells estimated" in caveats and "unreleased OEWS cells estimated" in caveats
+        assert "That compares with" in summary and "for Ohio as a whole" in summary
+    if which == "brief_oh":
+        assert "bordering states (IN, KY, MI, PA, WV)" in summary and "estimates" in caveats
+
+
+def _peer_table(md: str) -> list[list[str]]:
+    sec = md.split("## Peer comparison", 1)[1].split("\n## ", 1)[0]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in sec.splitlines() if line.startswith("| ")][1:]
+
+
+def test_peer_comparison_state_and_metro(brief_oh: Path, brief_metro: Path, ingested: Path) -> None:
+    import gapkit
+    from gapkit.config.peers import peer_states
+
+    ws = gapkit.Workspace(ingested)
+    states = ws.gap("transportation", by="state").table
+    rows = _peer_table((brief_oh / "brief.md").read_text())
+    assert rows[0][0] == "Ohio (this brief)" and rows[-1][0] == "United States"
+    names = {r[0] for r in rows[1:-1]}
+    assert names == {"Indiana", "Kentucky", "Michigan", "Pennsylvania", "West Virginia"}
+    assert set(peer_states()["OH"]) == {"IN", "KY", "MI", "PA", "WV"}
+    pa = states.filter(states["region"] == "PA").row(0, named=True)
+    pa_row = next(r for r in rows if r[0] == "Pennsylvania")
+    assert pa_row[2] == f"{pa['entrants']:,.0f}" and pa_row[3] == f"{pa['supply']:,.0f}"
+    us = ws.gap("transportation", by="sector").table.row(0, named=True)
+    assert rows[-1][2] == f"{us['entrants']:,.0f}"
+    # the map outlines the state asked for, and for a metro its state
+    for out in (brief_oh, brief_metro):
+        svg = (out / "charts" / "states.svg").read_text()
+        assert 'id="gapkit-highlight' in svg
+    assert "Ohio (outlined)" in (brief_metro / "brief.md").read_text()
+    rows = _peer_table((brief_metro / "brief.md").read_text())
+    assert [r[0] for r in rows] == ["Columbus, OH (this brief)", "Ohio", "United States"]
+    oh = ws.gap("transportation", region="OH", by="sector").table.row(0, named=True)
+    assert rows[1][2] == f"{oh['entrants']:,.0f}"
+
+
+def test_peers_file_is_validated() -> None:
+    from gapkit.config.peers import validate_peers_text
+    from gapkit.errors import UsageError
+
+    with pytest.raises(UsageError, match="no peers listed for"):
+        validate_peers_text('[peers]\nOH = ["IN"]\n', "x.toml")
+    good = (Path(__file__).parents[1] / "src/gapkit/config/shipped/peers.toml").read_text()
+    with pytest.raises(UsageError, match="must list each other: OH-IN"):
+        validate_peers_text(good.replace('IN = ["IL", "KY", "MI", "OH"]', 'IN = ["IL", "KY", "MI"]'), "x.toml")
+    with pytest.raises(UsageError, match="unknown state postal code"):
+        validate_peers_text(good.replace('OH = ["IN",', 'OH = ["ZZ", "IN",'), "x.toml")
 
 
 def test_brief_provenance_matches_the_manifest(brief_us: Path, ingested: Path) -> None:
@@ -85,8 +189,9 @@ def test_brief_provenance_matches_the_manifest(brief_us: Path, ingested: Path) -
 
 def test_rerun_is_byte_identical_but_for_the_generated_line(brief_us: Path, ingested: Path, tmp_path: Path) -> None:
     out = tmp_path / "again"
-    proc = run_cli("report", "--sector", "transportation", "--out", str(out), data_dir=ingested)
+    proc = run_cli("report", "--sector", "transportation", "--no-pdf", "--out", str(out), data_dir=ingested)
     assert proc.returncode == 0, proc.stderr
+    assert "brief.pdf skipped (--no-pdf)" in proc.stderr and not (out / "brief.pdf").exists()
     for rel in ["brief.md", "brief.html"] + [f"charts/{p.name}" for p in (brief_us / "charts").iterdir()]:
         a, b = (brief_us / rel).read_bytes(), (out / rel).read_bytes()
         if rel.startswith("charts/"):
@@ -124,13 +229,106 @@ def test_html_opens_in_headless_chromium_and_shows_its_charts(brief_us: Path, tm
     assert coloured > 2000, "no chart visible (no chart colours in the screenshot)"
 
 
-def test_state_brief_and_errors(ingested: Path, tmp_path: Path) -> None:
-    out = tmp_path / "oh"
-    proc = run_cli("report", "--sector", "transportation", "--region", "OH", "--out", str(out), data_dir=ingested)
-    assert proc.returncode == 0, proc.stderr
+# ---------------------------------------------------------------------------------------------
+# widths: desktop and phone, measured in Chromium
+# ---------------------------------------------------------------------------------------------
+PROBE = ("<script>document.getElementById('f').addEventListener('load',()=>{const d=document.getElementById('f')"
+         ".contentDocument.documentElement;const o=document.createElement('output');o.id='probe';"
+         "o.textContent=d.scrollWidth+' '+d.clientWidth;document.body.appendChild(o);});</script>")
+
+
+def _framed(page: str, width: int, height: int = 2400) -> str:
+    """The brief in a frame exactly ``width`` CSS pixels wide (headless Chromium's window has a minimum width, a
+    frame does not), and a script that writes the frame's document scroll and client widths into the DOM."""
+    import html
+
+    return ('<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:0}iframe{border:0;display:block}</style>'
+            f'</head><body><iframe id="f" style="width:{width}px;height:{height}px" srcdoc="{html.escape(page, quote=True)}">'
+            f"</iframe>{PROBE}</body></html>")
+
+
+def _widths(page: str, width: int, tmp_path: Path, name: str) -> tuple[int, int]:
+    f = tmp_path / f"{name}-{width}.html"
+    f.write_text(_framed(page, width), encoding="utf-8")
+    dom = run_chromium("--window-size=1400,900", "--dump-dom", f.as_uri(), profile=tmp_path / f"profile-{name}-{width}")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    found = re.findall(r'id="probe">(\d+) (\d+)<', dom.stdout)
+    assert found, "the probe did not run"
+    return int(found[0][0]), int(found[0][1])
+
+
+@pytest.mark.parametrize("which", BRIEFS)
+def test_no_horizontal_overflow_at_desktop_and_phone_width(which: str, request: pytest.FixtureRequest,
+                                                           tmp_path: Path) -> None:
+    from PIL import Image
+
+    out: Path = request.getfixturevalue(which)
+    page = (out / "brief.html").read_text()
+    for width in (1280, 390):
+        scroll, client = _widths(page, width, tmp_path, "brief")
+        assert client <= width and client >= width - 20, (width, client)
+        assert scroll <= client, f"brief.html overflows at {width}px: scrollWidth {scroll} > clientWidth {client}"
+        shot = tmp_path / f"shot-{width}.png"
+        frame = tmp_path / f"shot-{width}.html"
+        frame.write_text(_framed(page, width, 2400).replace(PROBE, ""), encoding="utf-8")
+        proc = run_chromium("--hide-scrollbars", f"--window-size={max(width, 800)},2400", f"--screenshot={shot}",
+                            frame.as_uri(), profile=tmp_path / f"profile-shot-{width}")
+        assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+        import numpy as np
+
+        img = np.asarray(Image.open(shot).convert("RGB")).astype(int)[:, :width]
+        assert int((img.sum(axis=2) < 600).sum()) > 0.005 * img.shape[0] * img.shape[1], f"blank at {width}px"
+    # the measurement can fail: the same page with one element wider than the phone overflows
+    scroll, client = _widths(page.replace("</body>", '<div style="width:900px">wide</div></body>'), 390, tmp_path, "wide")
+    assert scroll > client
+
+
+# ---------------------------------------------------------------------------------------------
+# brief.pdf
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("which", BRIEFS)
+def test_pdf_holds_the_provenance_digests_and_starts_with_the_summary(which: str, request: pytest.FixtureRequest) -> None:
+    pypdf = pytest.importorskip("pypdf")
+    chromium()  # the brief has a PDF only where Chromium is (skip, or fail on CI, as for the other browser tests)
+    out: Path = request.getfixturevalue(which)
     md = (out / "brief.md").read_text()
+    reader = pypdf.PdfReader(out / "brief.pdf")
+    pages = ["".join(p.extract_text().split()) for p in reader.pages]  # digests wrap inside their cell
+    prov = md.split("## Provenance", 1)[1]
+    digests = re.findall(r"\| ([0-9a-f]{64})\b", prov)
+    assert len(digests) >= 6
+    text = "".join(pages)
+    missing = [d for d in digests if d not in text]
+    assert not missing, f"sha256 digests clipped from the printed provenance table: {missing}"
+    assert "Retrieved" in pages[-1] + pages[-2]
+    first = "".join(_summary(md).replace("**", "").split())
+    assert pages[0].startswith("".join(md.splitlines()[0].lstrip("# ").split()))
+    assert "Executivesummary" in pages[0] and first[:300] in pages[0], "the executive summary is not on page 1"
+    assert "Caveats" in pages[0]
+    # no heading is the last thing on a page (headings keep with what follows them)
+    heads = {"".join(line.lstrip("#").split()) for line in md.splitlines() if line.startswith("#")}
+    for i, p in enumerate(reader.pages[:-1]):
+        lines = [x for x in p.extract_text().splitlines() if x.strip()]
+        assert "".join(lines[-1].split()) not in heads, f"page {i + 1} ends with the heading {lines[-1]!r}"
+
+
+def test_pdf_option_without_chromium(ingested: Path, tmp_path: Path) -> None:
+    env = {"GAPKIT_CHROMIUM": str(tmp_path / "no-such-chromium")}
+    out = tmp_path / "b"
+    proc = run_cli("report", "--sector", "transportation", "--region", "OH", "--out", str(out), data_dir=ingested, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "brief.pdf skipped: headless Chromium not found" in proc.stderr
+    assert (out / "brief.html").exists() and not (out / "brief.pdf").exists()
+    proc = run_cli("report", "--sector", "transportation", "--region", "OH", "--pdf", "--out", str(tmp_path / "c"),
+                   data_dir=ingested, env=env)
+    assert_clean_error(proc, "headless Chromium was not found", "install chromium", "--no-pdf")
+    assert len([line for line in proc.stderr.strip().splitlines() if line.strip()]) <= 3
+
+
+def test_state_brief_and_errors(brief_oh: Path, ingested: Path, tmp_path: Path) -> None:
+    md = (brief_oh / "brief.md").read_text()
     assert md.startswith("# Transportation skills gap: Ohio")
-    assert "### By state" not in md and not (out / "charts" / "states.svg").exists()
+    assert (brief_oh / "charts" / "states.svg").exists() and (brief_oh / "charts" / "states.png").exists()
     assert "Projections Central" in md
     (tmp_path / "afile").write_text("x")
     assert_clean_error(run_cli("report", "--out", str(tmp_path / "afile"), data_dir=ingested), "--out", "is a file")

@@ -90,7 +90,7 @@ def chart_cmd(
 
 
 def report_cmd(
-    out: Annotated[Path, typer.Option(help="Folder for brief.md, brief.html and charts/ (created if missing).", show_default=False)],
+    out: Annotated[Path, typer.Option(help="Folder for brief.md, brief.html, brief.pdf and charts/ (created if missing).", show_default=False)],
     sector: Annotated[str, typer.Option(help="Sector name (see `gapkit sectors`).")] = "transportation",
     region: Region = "US",
     region_file: RegionFile = None,
@@ -105,10 +105,13 @@ def report_cmd(
     extra_supply: ExtraSupply = None,
     etpl_completers: EtplCompleters = None,
     sector_file: SectorFile = None,
+    pdf: Annotated[bool | None, typer.Option("--pdf/--no-pdf", help="Print brief.pdf with headless Chromium (default: when "
+                                                                    "Chromium is found).", show_default=False)] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Write a self-contained brief (Markdown + single-file HTML with its charts): headline numbers, tables by
-    subsector, group, occupation and state, charts, method and provenance."""
+    """Write a self-contained brief (Markdown, single-file HTML with its charts, and a PDF printed by headless
+    Chromium): executive summary, caveats, key findings, peer comparison, trends, where the gap is, pathways and
+    programs, method and provenance."""
     from gapkit.cli.render_cache import brief
     from gapkit.render.brief import check_out_dir
 
@@ -117,8 +120,18 @@ def report_cmd(
                        "completions_years": completions_years,
                        "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply), "etpl_completers": etpl_completers,
                        "sector_file": path_text(sector_file)}, data_dir)
-    b.write(out)
-    typer.echo(terminal_text(f"wrote {out}/brief.md, {out}/brief.html and {len(b.charts)} charts: {b.title}"), err=True)
+    skipped = ""
+    if pdf is None:
+        from gapkit.render.pdf import find_chromium
+
+        if find_chromium() is None:
+            pdf, skipped = False, "; brief.pdf skipped: headless Chromium not found (install chromium, or pass --no-pdf)"
+    elif not pdf:
+        skipped = "; brief.pdf skipped (--no-pdf)"
+    b.write(out, pdf=pdf)
+    n = len({Path(name).stem for name in b.charts})
+    made = f"{out}/brief.md, {out}/brief.html" + (f", {out}/brief.pdf" if pdf or pdf is None else "")
+    typer.echo(terminal_text(f"wrote {made} and {n} charts (SVG and PNG){skipped}: {b.title}"), err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -332,13 +332,14 @@ def _area_bars(frame: pl.DataFrame, res: GapResult, head: Headline, by: str, nou
                       "total_supply": float(frame["supply"].sum())}, method_text(m, full))
 
 
-def states_data(r: Resolved, tables: Tables, result: GapResult | None = None) -> ChartData:
-    """Every state's ratio; a question asked for one state (``--region OH``) highlights that state."""
+def states_data(r: Resolved, tables: Tables, result: GapResult | None = None, highlight: str | None = None) -> ChartData:
+    """Every state's ratio; a question asked for one state (``--region OH``) highlights that state (``highlight``:
+    another state's postal code, e.g. a metro brief's state)."""
     import polars as pl
 
     from gapkit.codes import STATE_FIPS_51
 
-    highlight = r.region.code if r.region.single_state else None
+    highlight = highlight or (r.region.code if r.region.single_state else None)
     res = result or compute(r.at(by="state", region="US"), tables)
     t = as_demand(published(res.table), res.method).select("region", "openings", "supply", "ratio", "gap", "flags")
     every = pl.DataFrame({"region": [STATES[f][0] for f in STATE_FIPS_51]})
