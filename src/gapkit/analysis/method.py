@@ -69,6 +69,9 @@ def value_columns(r: Resolved) -> list[str]:
     return [*cols, "flags"]
 
 
+CHUNK_REGIONS = 200  # above this many state-level regions, every-sector questions aggregate one sector at a time
+
+
 def compute(r: Resolved, t: Tables) -> GapResult:
     """The gap table of a resolved question at its grain, with its method record and notes."""
     ep = t.ep(r.ep_cycle)
@@ -90,9 +93,10 @@ def compute(r: Resolved, t: Tables) -> GapResult:
         own += state_global + ([] if s.whole_economy else state_notes)
         notes += [n for n in own if n not in notes]
     notes += [n for n in supply_notes(r, t, unalloc) if n not in notes]
-    if r.needs_states and not r.areas and len(r.sectors) > 1:
-        # every sector x state: one sector at a time through the final aggregation (a sector's rows are state x
-        # occupation; all of them at once would hold every sector x state x occupation row in memory together)
+    if (r.needs_states and not r.areas and len(r.sectors) > 1 and r.projections_cycle is not None
+            and t.state_projections(r.projections_cycle)["state"].n_unique() > CHUNK_REGIONS):
+        # every sector x thousands of regions: one sector at a time through the final aggregation (all at once
+        # would hold every sector x region x occupation row in memory together); 51 states go in one pass
         import polars as pl
 
         table = pl.concat([finish(rows.lazy().filter(pl.col("sector") == s.name), r, ep) for s in r.sectors], how="vertical")
