@@ -321,6 +321,23 @@ def test_by_state_top_sorts_by_the_ratio_first(ingested: Path) -> None:
     assert "The total row sums the 10 rows shown (--top)" in " ".join(proc.stdout.split())
 
 
+def test_a_withheld_large_ratio_ranks_by_its_bound(ingested: Path) -> None:
+    """Areas side by side sort by the ratio: a row printed as "> N" (too few completers for a ratio, but at least N
+    openings per completer) ranks as N, not after every ratio; "no meaningful supply" and other unknowns go last."""
+    rows = _json_rows(ingested, ["gap", "--sector", "transportation", "--by", "metro", "--region", "OH"])["rows"]
+
+    def key(r: dict) -> float | None:
+        if r["ratio"] is not None:
+            return r["ratio"]
+        note = r["ratio_note"] or ""
+        return float(note[2:].replace(",", "")) if note.startswith("> ") else (float("inf") if note == "no supply" else None)
+
+    keys = [key(r) for r in rows]
+    known = [k for k in keys if k is not None]
+    assert any((r["ratio_note"] or "").startswith("> ") for r in rows), "the Ohio metros have a '> N' row to rank"
+    assert keys[:len(known)] == sorted(known, reverse=True) and all(k is None for k in keys[len(known):])
+
+
 def test_stdout_csv_is_data_and_the_method_goes_to_stderr(ingested: Path) -> None:
     import pandas as pd
 

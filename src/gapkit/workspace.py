@@ -143,7 +143,18 @@ class Workspace:
         r = self.resolve("gap", sector, **options)
         res = compute(r, self.tables)
         if r.sort:  # descending by the key; ties (and rows without a ratio, last) in the engine's order
-            res.table = res.table.sort(r.sort, descending=True, nulls_last=True, maintain_order=True)
+            import polars as pl
+
+            key = pl.col(r.sort)
+            if r.sort == "ratio" and "ratio_note" in res.table.columns:
+                # a withheld ratio that is known to be large ranks by what is known: "> 40" as 40, no completers at
+                # all above every ratio; "state data unusable", "none expected", "no meaningful supply" stay last
+                note = pl.col("ratio_note")
+                key = (pl.when(key.is_not_null()).then(key)
+                       .when(note.str.starts_with("> ")).then(note.str.slice(2).str.replace_all(",", "").cast(pl.Float64, strict=False))
+                       .when(note == "no supply").then(pl.lit(float("inf"))).otherwise(None))
+            res.table = (res.table.with_columns(key.alias("_sort")).sort("_sort", descending=True, nulls_last=True, maintain_order=True)
+                         .drop("_sort"))
         if r.top:
             res.table = res.table.head(r.top)
         return res
