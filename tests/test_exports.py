@@ -338,6 +338,20 @@ def test_a_withheld_large_ratio_ranks_by_its_bound(ingested: Path) -> None:
     assert keys[:len(known)] == sorted(known, reverse=True) and all(k is None for k in keys[len(known):])
 
 
+def test_areas_side_by_side_total_is_the_areas_listed_not_the_state(ingested: Path) -> None:
+    """Ohio's metros leave out rural counties and Cincinnati counts its Kentucky and Indiana parts: the total row
+    is labelled as the sum of the areas listed; with --supply-area state every area counts the same statewide
+    completers, so there is no total at all."""
+    base = ["gap", "--sector", "transportation", "--by", "metro", "--region", "OH"]
+    proc = run_cli(*base, data_dir=ingested)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith("areas listed") for line in lines) and not any(line.startswith("total ") for line in lines)
+    proc = run_cli(*base, "--supply-area", "state", data_dir=ingested)
+    assert proc.returncode == 0, proc.stderr
+    assert not any(line.startswith(("areas listed", "total ")) for line in proc.stdout.splitlines())
+
+
 def test_stdout_csv_is_data_and_the_method_goes_to_stderr(ingested: Path) -> None:
     import pandas as pd
 

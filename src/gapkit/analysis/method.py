@@ -852,6 +852,7 @@ def method_record(r: Resolved, vintages: dict[str, Any], notes: list[str]) -> di
         "extra_supply": "; ".join(x for x in (str(r.query.extra_supply) if r.query.extra_supply else "",
                                               f"ETPL at {float(r.query.etpl_completers):g} a program" if r.etpl_note else "") if x) or None,
         "completions_years": list(r.years),
+        **({"supply_area": r.supply_area} if r.areas else {}),
         "vintages": vintages,
         "units": "people per year",
         "assumptions": assumptions(r),

@@ -57,6 +57,13 @@ def gap_total(m: dict[str, Any], top: int | str | None) -> Total | None:
 
     if m.get("sector") == "all":
         return None
+    if m.get("by") in {"metro", "county", "wda"}:
+        # a state's areas: disjoint, but metros leave out rural counties and a cross-state metro counts its other
+        # states' parts, so the row is the sum of the areas listed, not the state; with --supply-area state every
+        # area counts the same statewide completers, so supply does not add up at all
+        if m.get("supply_area") == "state":
+            return None
+        return Total(PEOPLE, (m.get("demand") or "openings", "supply"), label="areas listed", shown_only=bool(top))
     return Total(PEOPLE, (m.get("demand") or "openings", "supply"), shown_only=bool(top))
 
 
