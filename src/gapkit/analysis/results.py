@@ -53,22 +53,40 @@ def published(table: pl.DataFrame) -> pl.DataFrame:
                               *(round_stable(c, 4) for c in ("ratio", "misalignment") if c in table.columns))
 
 
-def sources_text(m: dict[str, Any]) -> str:
-    """The data a result was computed from: each source with its vintage and sha256 prefix."""
+# (vintages key, label, in the short form of chart footers): the one list of sources a result names
+SOURCE_LABELS = (("ep_occupations", "BLS EP", True), ("nem_matrix", "NEM matrix", True),
+                 ("state_projections", "Projections Central", True), ("ipeds_completions", "IPEDS completions", True),
+                 ("cip_soc", "CIP-SOC", True), ("soc_nem", "SOC-NEM codes", False), ("ep_attainment", "BLS attainment", False))
+
+
+def years_span(years: list[str]) -> str:
+    """2021–2024 for consecutive years, else 2022, 2024 (text that is not a year is joined with +)."""
+    try:
+        ys = sorted(int(y) for y in years)
+    except ValueError:
+        return "+".join(years)
+    if len(ys) > 1 and ys == list(range(ys[0], ys[-1] + 1)):
+        return f"{ys[0]}–{ys[-1]}"
+    return ", ".join(map(str, ys))
+
+
+def sources_text(m: dict[str, Any], *, short: bool = False, ipeds_years: list[int] | None = None) -> str:
+    """The data a result was computed from: each source with its vintage and sha256 prefix; ``short`` (a chart's
+    footer): vintages only, the main sources, and ``ipeds_years`` when a chart draws other years (the trend)."""
     v = m["vintages"]
-    parts = [f"BLS EP {v['ep_occupations']['vintage']} ({v['ep_occupations']['sha256']})"]
-    if "nem_matrix" in v:
-        parts.append(f"NEM matrix {v['nem_matrix']['vintage']} ({v['nem_matrix']['sha256']})")
-    if "state_projections" in v:
-        parts.append(f"Projections Central {v['state_projections']['vintage']} ({v['state_projections']['sha256']})")
-    ip = v["ipeds_completions"]
-    parts.append("IPEDS completions " + "+".join(f"{x['vintage']}" for x in ip) + f" ({', '.join(x['sha256'] for x in ip)})")
-    parts.append(f"CIP-SOC {v['cip_soc']['vintage']} ({v['cip_soc']['sha256']})")
-    if "soc_nem" in v:
-        parts.append(f"SOC-NEM codes {v['soc_nem']['vintage']} ({v['soc_nem']['sha256']})")
-    if "ep_attainment" in v:
-        parts.append(f"BLS attainment {v['ep_attainment']['vintage']} ({v['ep_attainment']['sha256']})")
-    return "Sources: " + "; ".join(parts) + "."
+    parts = []
+    for key, label, in_short in SOURCE_LABELS:
+        if key not in v or (short and not in_short):
+            continue
+        if key == "ipeds_completions":
+            ip = v[key]
+            if short:
+                parts.append("IPEDS " + years_span([str(y) for y in ipeds_years] if ipeds_years else [str(x["vintage"]) for x in ip]))
+            else:
+                parts.append(f"{label} " + "+".join(f"{x['vintage']}" for x in ip) + f" ({', '.join(x['sha256'] for x in ip)})")
+            continue
+        parts.append(f"{label} {v[key]['vintage']}" + ("" if short else f" ({v[key]['sha256']})"))
+    return "Sources: " + (", " if short else "; ").join(parts) + "."
 
 
 def options_text(m: dict[str, Any], *, alloc: str | None = None, awards: str | None = None, demand: str | None = None) -> str:

@@ -132,29 +132,12 @@ def title_of(*clauses: str | None) -> str:
     return "; ".join(c for c in clauses if c)
 
 
-def _years_span(years: list[str]) -> str:
-    try:
-        ys = sorted(int(y) for y in years)
-    except ValueError:
-        return "+".join(years)
-    if len(ys) > 1 and ys == list(range(ys[0], ys[-1] + 1)):
-        return f"{ys[0]}–{ys[-1]}"
-    return ", ".join(map(str, ys))
-
-
 def sources_short(m: dict[str, Any], ipeds_years: list[int] | None = None) -> str:
     """The sources and their vintages, without file hashes (those are in the metadata); ``ipeds_years``: the
     IPEDS years a chart draws when they are not the method's (the trend)."""
-    v = m["vintages"]
-    parts = [f"BLS EP {v['ep_occupations']['vintage']}"]
-    if "nem_matrix" in v:
-        parts.append(f"NEM matrix {v['nem_matrix']['vintage']}")
-    if "state_projections" in v:
-        parts.append(f"Projections Central {v['state_projections']['vintage']}")
-    ipeds = [str(y) for y in ipeds_years] if ipeds_years else [str(x["vintage"]) for x in v["ipeds_completions"]]
-    parts.append("IPEDS " + _years_span(ipeds))
-    parts.append(f"CIP-SOC {v['cip_soc']['vintage']}")
-    return "Sources: " + ", ".join(parts) + "."
+    from gapkit.analysis.results import sources_text
+
+    return sources_text(m, short=True, ipeds_years=ipeds_years)
 
 
 def options_short(m: dict[str, Any], *, alloc: str | None = None, awards: str | None = None) -> str:
