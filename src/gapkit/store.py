@@ -65,21 +65,14 @@ def sha256_file(path: Path) -> str:
 
 
 # -- files gapkit writes and reads: never through a symbolic link, never a pipe or a device -----------
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"),
+          (stat.S_ISREG, "a regular file"))
+
+
 def kind_of(mode: int) -> str:
     """What a file of this ``st_mode`` is, for messages."""
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    return "a regular file" if stat.S_ISREG(mode) else "not a regular file"
+    return next((text for test, text in _KINDS if test(mode)), "not a regular file")
 
 
 class UnsafePathError(GapkitError):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gapkit.config.preset_schema import VALID_LEVELS
-from gapkit.config.sector_schema import format_errors
-from gapkit.errors import UsageError
+from gapkit.config.sector_schema import validate_toml_text
 
 ATTAINMENT = ("less_than_hs", "high_school", "some_college", "associate", "bachelor", "master", "doctoral_professional")
 Share = float
@@ -91,11 +89,4 @@ class MethodModel(Strict):
 
 
 def validate_method_text(text: str, origin: str) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"Method settings {origin}: not valid TOML ({exc}).") from None
-    try:
-        return MethodModel.model_validate(data).model_dump(mode="json")
-    except ValidationError as exc:
-        raise UsageError(format_errors("Method settings", origin, exc, "Fix the file.")) from None
+    return validate_toml_text(text, MethodModel, "Method settings", origin, mode="json")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gapkit.config.sector_schema import format_errors
-from gapkit.errors import UsageError
+from gapkit.config.sector_schema import validate_toml_text
 
 VALID_LEVELS = {1, 2, 3, 4, 5, 6, 7, 8, 17, 18, 19, 20, 21}
 
@@ -60,11 +58,4 @@ class AwardConfigModel(BaseModel):
 
 
 def validate_awards_text(text: str, origin: str) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"Presets file {origin}: not valid TOML ({exc}).") from None
-    try:
-        return AwardConfigModel.model_validate(data).model_dump(mode="json")
-    except ValidationError as exc:
-        raise UsageError(format_errors("Presets file", origin, exc, "Fix the file.")) from None
+    return validate_toml_text(text, AwardConfigModel, "Presets file", origin, mode="json")

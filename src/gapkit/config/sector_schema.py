@@ -181,12 +181,20 @@ def format_errors(what: str, origin: str, exc: ValidationError, hint: str) -> st
     return f"{what} {origin}: " + "; ".join(parts) + more + f". {hint}"
 
 
-def validate_sector_text(text: str, origin: str) -> dict[str, Any]:
-    """TOML text -> the normalized definition, or a UsageError naming the file and the bad key."""
+def validate_toml_text(text: str, model: type[BaseModel], what: str, origin: str, hint: str = "Fix the file.",
+                       mode: str = "python") -> dict[str, Any]:
+    """TOML text -> ``model``'s normalized dict, or one UsageError naming ``what origin`` and the bad key (the TOML
+    read with the bounds of :func:`gapkit.config.user_files.parse_toml`)."""
     from gapkit.config.user_files import parse_toml
 
-    data = parse_toml(text, "Sector file", origin)
+    data = parse_toml(text, what, origin)
     try:
-        return SectorModel.model_validate(data).model_dump()
+        return model.model_validate(data).model_dump(mode=mode)
     except ValidationError as exc:
-        raise UsageError(format_errors("Sector file", origin, exc, "Fix the file (see `gapkit sectors show transportation` for a working example).")) from None
+        raise UsageError(format_errors(what, origin, exc, hint)) from None
+
+
+def validate_sector_text(text: str, origin: str) -> dict[str, Any]:
+    """TOML text -> the normalized definition, or a UsageError naming the file and the bad key."""
+    return validate_toml_text(text, SectorModel, "Sector file", origin,
+                              "Fix the file (see `gapkit sectors show transportation` for a working example).")
