@@ -67,3 +67,34 @@ def test_chart_rerun_is_served_from_the_cache(data: Path, tmp_path: Path) -> Non
     stored[0].write_text(json.dumps(entry))
     _cli("chart", "bars", "--sector", "transportation", "--out", str(out), data=data)
     assert out.read_bytes().lstrip().startswith(b"<?xml") and b"cached" not in out.read_bytes()
+
+
+def test_report_pdf_is_kept_with_the_cached_brief(data: Path, tmp_path: Path) -> None:
+    """A brief first written without its PDF stores it once printed; a re-run writes the same files byte for byte
+    without starting Chromium (a stand-in that always fails proves it is not run); a damaged PDF is rebuilt."""
+    from tests.test_report import chromium
+
+    chromium()  # skips (or fails in CI) without Chromium
+    out = tmp_path / "brief"
+    args = ("report", "--sector", "transportation", "--region", "OH", "--out", str(out))
+    _cli(*args, "--no-pdf", data=data)
+    assert not (out / "brief.pdf").exists()
+    stored = [p for p in _entries(data) if '"markdown"' in p.read_text()]
+    assert len(stored) == 1 and json.loads(stored[0].read_text())["pdf"] is None
+    _cli(*args, data=data)  # printed now, and kept with the brief
+    first = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert first["brief.pdf"].startswith(b"%PDF-")
+    assert json.loads(stored[0].read_text())["pdf"], "the printed PDF was not stored with the brief"
+
+    proc = run_cli(*args, data_dir=data, env={"GAPKIT_NO_CACHE": "0", "GAPKIT_CHROMIUM": shutil.which("false") or "/bin/false"})
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == first, "a re-run changed the brief's bytes"
+
+    entry = json.loads(stored[0].read_text())
+    import base64
+
+    entry["pdf"] = base64.b64encode(b"not a pdf").decode()
+    stored[0].write_text(json.dumps(entry))
+    _cli(*args, data=data)
+    assert (out / "brief.pdf").read_bytes().startswith(b"%PDF-")
+    assert base64.b64decode(json.loads(stored[0].read_text())["pdf"]).startswith(b"%PDF-")

@@ -2,13 +2,15 @@
 without importing polars or matplotlib and without drawing anything again.
 
 The key is the same as for tables (the question, the data manifest, the shipped definitions, the
-user's files and gapkit's code), plus the chart kind and format; a brief is stored with its
-``Generated at`` line and written with a new one.
+user's files and gapkit's code), plus the chart kind and format. A brief is stored whole — Markdown,
+HTML, charts and, once printed, its PDF — so a re-run on unchanged data writes the same bytes again
+(its ``Generated at`` line says when the brief was built from this data) without starting Chromium.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 from typing import TYPE_CHECKING, Any
 
 from gapkit.cli.commands import DataDir, cached
@@ -41,8 +43,8 @@ def chart_bytes(kind: str, sector: str | None, options: dict[str, Any], fmt: str
         return hit["title"], base64.b64decode(hit["bytes"])
 
 
-def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, generated_at: str | None = None) -> Brief:
-    """The brief for these options: built, or the cached one with a new ``Generated at`` line."""
+def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir) -> Brief:
+    """The brief for these options: built, or the cached one (with its PDF when one was printed)."""
     from gapkit.render.brief import Brief
 
     made: list[Brief] = []
@@ -50,7 +52,7 @@ def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, genera
     def build() -> dict[str, Any]:
         from gapkit.workspace import Workspace
 
-        b = Workspace(data_dir).brief(sector, generated_at=generated_at, **options)
+        b = Workspace(data_dir).brief(sector, **options)
         made.append(b)
         return b.to_json()
 
@@ -61,7 +63,19 @@ def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, genera
     if made:
         return made[0]
     try:
-        return Brief.from_json(hit).restamped(generated_at)
+        return Brief.from_json(hit)
     except (KeyError, ValueError, TypeError):  # an entry of another shape: build again (and store it again)
         cached(data_dir, key, _files(options), build, use=False)
         return made[0]
+
+
+def write_brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, out: str | os.PathLike[str],
+                pdf: bool | None) -> Brief:
+    """Write the brief for these options into ``out``; a PDF printed now is kept with the cached brief."""
+    b = brief(sector, options, data_dir)
+    printed = b.pdf is None
+    b.write(out, pdf=pdf)
+    if printed and b.pdf is not None:
+        key = {"cmd": "report", "sector": sector, "options": options}
+        cached(data_dir, key, _files(options), b.to_json, use=False)
+    return b

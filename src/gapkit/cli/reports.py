@@ -112,14 +112,14 @@ def report_cmd(
     """Write a self-contained brief (Markdown, single-file HTML with its charts, and a PDF printed by headless
     Chromium): executive summary, caveats, key findings, peer comparison, trends, where the gap is, pathways and
     programs, method and provenance."""
-    from gapkit.cli.render_cache import brief
+    from gapkit.cli.render_cache import write_brief
     from gapkit.render.brief import check_out_dir
 
     check_out_dir(out)
-    b = brief(sector, {"region": region, "region_file": path_text(region_file), "supply_area": supply_area, "awards": awards, "alloc": alloc, "demand": demand, "scope": scope,
-                       "completions_years": completions_years,
-                       "vintage": vintage, "retention": retention, "extra_supply": path_text(extra_supply), "etpl_completers": etpl_completers,
-                       "sector_file": path_text(sector_file)}, data_dir)
+    options = {"region": region, "region_file": path_text(region_file), "supply_area": supply_area, "awards": awards, "alloc": alloc,
+               "demand": demand, "scope": scope, "completions_years": completions_years, "vintage": vintage,
+               "retention": retention, "extra_supply": path_text(extra_supply), "etpl_completers": etpl_completers,
+               "sector_file": path_text(sector_file)}
     skipped = ""
     if pdf is None:
         from gapkit.render.pdf import find_chromium
@@ -128,7 +128,7 @@ def report_cmd(
             pdf, skipped = False, "; brief.pdf skipped: headless Chromium not found (install chromium, or pass --no-pdf)"
     elif not pdf:
         skipped = "; brief.pdf skipped (--no-pdf)"
-    b.write(out, pdf=pdf)
+    b = write_brief(sector, options, data_dir, out, pdf)
     n = len({Path(name).stem for name in b.charts})
     made = f"{out}/brief.md, {out}/brief.html" + (f", {out}/brief.pdf" if pdf or pdf is None else "")
     typer.echo(terminal_text(f"wrote {made} and {n} charts (SVG and PNG){skipped}: {b.title}"), err=True)

@@ -271,31 +271,29 @@ class Brief:
     title: str
     generated: str = ""  # the "Generated at ..." line as written in both documents
     timings: dict[str, float] = field(default_factory=dict)
+    pdf: bytes | None = None  # brief.pdf once printed (kept with the brief in the result cache)
 
     def write(self, out: str | os.PathLike[str], pdf: bool | None = None) -> list[Path]:
         """Write brief.md, brief.html, charts/ and brief.pdf (when headless Chromium is found; ``pdf=False``: never,
         ``pdf=True``: required) into the folder ``out``."""
         return write(self, out, pdf)
 
-    def restamped(self, generated_at: str | None = None) -> Brief:
-        """The same brief with a new ``Generated at`` line (a cached brief written again)."""
-        line = _generated_line(generated_at)
-        if not self.generated:
-            return self
-        return Brief(self.markdown.replace(self.generated, line), self.html.replace(html.escape(self.generated), html.escape(line)),
-                     self.charts, self.title, line, self.timings)
-
     def to_json(self) -> dict[str, Any]:
         import base64
 
         return {"markdown": self.markdown, "html": self.html, "title": self.title, "generated": self.generated,
-                "charts": {k: base64.b64encode(v).decode() for k, v in self.charts.items()}}
+                "charts": {k: base64.b64encode(v).decode() for k, v in self.charts.items()},
+                "pdf": base64.b64encode(self.pdf).decode() if self.pdf is not None else None}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Brief:
         import base64
 
-        return cls(d["markdown"], d["html"], {k: base64.b64decode(v) for k, v in d["charts"].items()}, d["title"], d["generated"])
+        pdf = base64.b64decode(d["pdf"], validate=True) if d.get("pdf") else None
+        if pdf is not None and not pdf.startswith(b"%PDF-"):
+            raise ValueError("not a PDF")
+        return cls(d["markdown"], d["html"], {k: base64.b64decode(v, validate=True) for k, v in d["charts"].items()}, d["title"],
+                   d["generated"], pdf=pdf)
 
 
 def _generated_line(generated_at: str | None) -> str:
@@ -940,8 +938,8 @@ def write(brief: Brief, out: str | os.PathLike[str], pdf: bool | None = None) ->
     from gapkit.store import check_target
 
     if pdf is None:
-        pdf = find_chromium() is not None
-    elif pdf and find_chromium() is None:
+        pdf = brief.pdf is not None or find_chromium() is not None
+    elif pdf and brief.pdf is None and find_chromium() is None:
         from gapkit.render.pdf import MISSING, NAMES
 
         raise UsageError(MISSING.format(names=", ".join(NAMES)))
@@ -971,6 +969,7 @@ def write(brief: Brief, out: str | os.PathLike[str], pdf: bool | None = None) ->
 
         # Chromium prints a private copy of the HTML into a temporary folder; the bytes are then written like
         # every other file of the brief (no write through links, the umask honoured, atomic replace)
-        data = print_pdf(brief.html, label=f"--out {out}: brief.pdf")
-        written.append(write_output(root / "brief.pdf", data, label=f"--out {out}: brief.pdf", within=root))
+        if brief.pdf is None:
+            brief.pdf = print_pdf(brief.html, label=f"--out {out}: brief.pdf")
+        written.append(write_output(root / "brief.pdf", brief.pdf, label=f"--out {out}: brief.pdf", within=root))
     return written
