@@ -40,7 +40,7 @@ from gapkit.analysis.tables import cycle_years
 from gapkit.codes import STATE_FIPS_51, STATES
 from gapkit.config.method import method_settings
 from gapkit.config.presets import award_config
-from gapkit.errors import GapkitError, UsageError
+from gapkit.errors import UsageError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -261,8 +261,7 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
         lacking = [STATES[f][0] for f in STATE_FIPS_51 if f not in have]
         if lacking:
             notes.append(f"No {p_cycle} state projections for: {', '.join(lacking)} (reported, not filled).")
-    for f in only or [None]:  # type: ignore[list-item]
-        notes += [n for n in t.state_total_notes(p_cycle, f) if n not in notes]
+    notes += [n for n in t.state_total_notes(p_cycle, tuple(only) if only is not None else None) if n not in notes]
     sector_notes: list[str] = []
     proj, moved, dropped = _apportion_old_codes(proj, ep)
     if moved or dropped:
@@ -434,21 +433,11 @@ def area_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, ex
     areas = [r.region] if r.region.substate else regions.areas_of(r.region, r.by, t)
     states = tuple(sorted({s for a in areas for s in a.states}))
     demand, sector_notes, notes = state_demand(r, t, ep, states)
-    frames, skipped = [], []
     base_rows = sector_base(r, ep, occ)
-    rates = {st: regions.occupation_rates(t, ep, demand, st) for st in {a.states for a in areas}}
-    estimated: dict[str, set[str]] = {}
-    for a in areas:
-        try:
-            part, est = regions.sector_area_demand(r, t, ep, base_rows, a, demand, rates[a.states])
-        except GapkitError as exc:
-            if r.region.substate:
-                raise
-            skipped.append((a, exc))
-            continue
-        if est:
-            estimated[a.name] = est
-        frames.append(part.with_columns(pl.lit(a.code).alias("region"), pl.lit(a.name).alias("region_name")))
+    demand_rows, estimated, errors = regions.areas_sector_demand(r, t, ep, base_rows, areas, demand)
+    if errors and r.region.substate:
+        raise next(iter(errors.values()))
+    skipped = [(a, errors[a.code]) for a in areas if a.code in errors]
     if estimated:
         codes = sorted(set().union(*estimated.values()))
         where = (next(iter(estimated)) if len(estimated) == 1
@@ -461,9 +450,10 @@ def area_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, ex
         names = "; ".join(a.name for a, _ in skipped[:6]) + (f" and {len(skipped) - 6} more" if len(skipped) > 6 else "")
         notes.append(f"{len(skipped)} of {len(areas)} areas have no area data gapkit can measure demand with and are left out "
                      f"({names}): {skipped[0][1].message}")
-    if not frames:
+    if len(skipped) == len(areas):
         raise UsageError(f"--by {r.by} --region {r.region.code}: no area of {r.region.name} can be measured. {skipped[0][1].message}")
-    demand_rows = pl.concat(frames, how="diagonal_relaxed")
+    names = pl.DataFrame([(a.code, a.name) for a in areas], schema={"region": pl.String, "region_name": pl.String}, orient="row")
+    demand_rows = demand_rows.join(names, on="region", how="left")
     if demand_rows.filter(pl.col("area_method").str.contains(regions.OEWS_NOT_RELEASED, literal=True)
                           & (pl.col("openings") > 0)).height:
         notes.append("OEWS does not release some occupations' employment (**) for an area or its state: their share of the "

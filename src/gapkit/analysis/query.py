@@ -401,12 +401,10 @@ def _resolve(q: Query, tables: Tables, reuse: Resolved | None = None) -> Resolve
     projections_cycle = None
     if not region.national or by == "state":
         projections_cycle = tables.vintage("state_projections")
-        if region.single_state or region.substate:
-            proj = tables.state_projections(projections_cycle, (region.fips or "00",))
-            if proj.height == 0:
-                st = region.code if region.single_state else region.state
-                raise UsageError(f"--region {region.code}: Projections Central has no {projections_cycle} data for "
-                                 f"{STATES[region.fips or '00'][1]} ingested. Run `gapkit ingest projections --states {st}`.")
+        if (region.single_state or region.substate) and not tables.has_state_projections(projections_cycle, region.fips or "00"):
+            st = region.code if region.single_state else region.state
+            raise UsageError(f"--region {region.code}: Projections Central has no {projections_cycle} data for "
+                             f"{STATES[region.fips or '00'][1]} ingested. Run `gapkit ingest projections --states {st}`.")
     extra = _extra_supply(q, reuse)
     etpl_note = None
     if q.etpl_completers is not None and q.etpl_completers != "":

@@ -28,13 +28,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from gapkit.errors import MissingDataError, UsageError
+from gapkit.errors import GapkitError, MissingDataError, UsageError
 
 if TYPE_CHECKING:
     import polars as pl
 
     from gapkit.analysis.query import Region, Resolved
     from gapkit.analysis.tables import Tables
+    from gapkit.config.sectors import Sector
 
 SUBSTATE = ("metro", "county", "wda", "custom")
 AREA_GRAINS = ("metro", "county", "wda")
@@ -306,18 +307,6 @@ def qcew_counties(t: Tables) -> set[str]:
         t.scan("qcew_area", qcew_year(t)).select(pl.col("area_fips").unique()).collect()["area_fips"].to_list()))
 
 
-def _parent(code: str) -> str | None:
-    """The NAICS parent of an industry code in the QCEW hierarchy (2-digit sectors roll up to the total '10')."""
-    ranges = {"31": "31-33", "32": "31-33", "33": "31-33", "44": "44-45", "45": "44-45", "48": "48-49", "49": "48-49"}
-    if code == "10":
-        return None
-    if "-" in code or len(code) == 2:
-        return "10"
-    if len(code) == 3:
-        return ranges.get(code[:2], code[:2])
-    return code[:-1]
-
-
 def qcew_employment(t: Tables, county_list: tuple[str, ...], codes: list[str]) -> tuple[dict[str, float], set[str]]:
     """Private employment (own_code 5) of each NAICS code summed over the counties, with suppressed cells estimated
     (parent minus disclosed siblings, shared by establishments). Returns {code: employment} and the codes estimated."""
@@ -330,78 +319,63 @@ def qcew_employment(t: Tables, county_list: tuple[str, ...], codes: list[str]) -
         raise UsageError(f"No QCEW {year} area file is ingested for county {', '.join(missing[:8])}"
                          f"{' and more' if len(missing) > 8 else ''}: run `gapkit ingest qcew --counties {','.join(missing)} "
                          f"--years {year}` (or ingest the files with --from).")
-    out: dict[str, float] = {}
+    import polars as pl
+
+    v = (_qcew_values(t, year).filter(pl.col("area_fips").is_in(list(county_list)) & pl.col("industry_code").is_in(codes))
+         .group_by("industry_code").agg(pl.col("value").sum(), pl.col("estimated").any()))
+    out = dict.fromkeys(codes, 0.0)  # a code no county has: no employment
     estimated: set[str] = set()
-    for code in codes:
-        total = 0.0
-        for county in county_list:
-            v, est = _county_value(t, year, county, code)
-            total += v
-            if est:
-                estimated.add(code)
-        out[code] = total
+    for code, value, est in v.iter_rows():
+        out[code] = float(value or 0.0)
+        if est:
+            estimated.add(code)
     return out, estimated
 
 
-def _county_cells(t: Tables, year: str) -> dict[str, dict[str, tuple[float | None, float]]]:
-    """Every ingested county's QCEW private cells: county -> {industry code: (employment or None if suppressed,
-    establishments)}; the private total is keyed '10'. Read once per Tables."""
+NAICS_RANGES = {"31": "31-33", "32": "31-33", "33": "31-33", "44": "44-45", "45": "44-45", "48": "48-49", "49": "48-49"}
+
+
+def _qcew_values(t: Tables, year: str) -> pl.DataFrame:
+    """(area_fips, industry_code, value, estimated): every ingested county's private employment (ownership 5) in every
+    QCEW industry code, a suppressed cell estimated as its parent's employment (itself estimated when suppressed) less
+    the disclosed siblings', shared among the suppressed siblings by establishments (equally when they have none); a
+    suppressed total is 0. Resolved level by level for all counties at once; read once per Tables."""
     import polars as pl
 
-    def load() -> dict[str, dict[str, tuple[float | None, float]]]:
-        cells = (t.scan("qcew_area", year).filter(pl.col("own_code").is_in(["0", "5"]))
-                 .filter((pl.col("own_code") == "5") | (pl.col("industry_code") == "10"))
-                 .select("area_fips", "own_code", "industry_code", "employment", "suppressed", "establishments").collect())
-        by_county: dict[str, dict[str, tuple[float | None, float]]] = {}
-        for area, own, code, emp, sup, est in cells.rows():
-            if code == "10" and own != "5":
-                continue
-            by_county.setdefault(area, {})[code] = (None if sup else emp, float(est or 0.0))
-        return by_county
+    def load() -> pl.DataFrame:
+        c = pl.col("industry_code")
+        ranged = c.str.contains("-", literal=True)
+        parent = (pl.when(c == "10").then(pl.lit(None, pl.String))
+                  .when(ranged | (c.str.len_chars() == 2)).then(pl.lit("10"))
+                  .when(c.str.len_chars() == 3).then(c.str.slice(0, 2).replace(NAICS_RANGES))
+                  .otherwise(c.str.head(-1)))
+        depth = pl.when(c == "10").then(1).when(ranged).then(2).otherwise(c.str.len_chars().cast(pl.Int32))
+        hidden = pl.col("suppressed").fill_null(False) | pl.col("employment").is_null()
+        siblings = ["area_fips", "parent", "depth"]  # domains (101, 102) are not siblings of the sectors under '10'
+        cells = (t.scan("qcew_area", year).filter(pl.col("own_code") == "5")
+                 .select("area_fips", "industry_code", "employment", pl.col("establishments").cast(pl.Float64).fill_null(0.0),
+                         parent.alias("parent"), depth.alias("depth"), hidden.alias("hidden"))
+                 .unique(["area_fips", "industry_code"], keep="last", maintain_order=True)
+                 .with_columns(
+                     pl.when(pl.col("hidden")).then(0.0).otherwise(pl.col("employment")).sum().over(siblings).alias("_disclosed"),
+                     pl.when(pl.col("hidden")).then(pl.col("establishments")).otherwise(0.0).sum().over(siblings).alias("_est"),
+                     pl.col("hidden").sum().over(siblings).alias("_n"))
+                 .collect())
+        share = pl.when(pl.col("_est") > 0).then(pl.col("establishments") / pl.col("_est")).otherwise(1.0 / pl.col("_n"))
+        done = pl.DataFrame(schema={"area_fips": pl.String, "industry_code": pl.String, "value": pl.Float64, "estimated": pl.Boolean})
+        for d in sorted(cells["depth"].unique().to_list()):  # a parent is always resolved before its children
+            part = cells.filter(pl.col("depth") == d).join(
+                done.select("area_fips", pl.col("industry_code").alias("parent"), pl.col("value").alias("_parent")),
+                on=["area_fips", "parent"], how="left")
+            part = part.select(
+                "area_fips", "industry_code",
+                pl.when(~pl.col("hidden")).then(pl.col("employment")).when(pl.col("parent").is_null()).then(0.0)
+                .otherwise((pl.col("_parent").fill_null(0.0) - pl.col("_disclosed")).clip(lower_bound=0.0) * share).alias("value"),
+                pl.col("hidden").alias("estimated"))
+            done = pl.concat([done, part])
+        return done
 
-    return t.cached(("qcew-cells", year), load)
-
-
-def _level(code: str) -> int:
-    return len(code) if "-" not in code else 2
-
-
-def _children(t: Tables, year: str, county: str) -> dict[tuple[str | None, int], list[str]]:
-    """One county's QCEW codes grouped by (parent, level): the siblings a suppressed cell is estimated among."""
-    def load() -> dict[tuple[str | None, int], list[str]]:
-        out: dict[tuple[str | None, int], list[str]] = {}
-        for c in _county_cells(t, year).get(county, {}):
-            out.setdefault((_parent(c), _level(c)), []).append(c)
-        return out
-
-    return t.cached(("qcew-children", year, county), load)
-
-
-def _county_value(t: Tables, year: str, county: str, code: str) -> tuple[float, bool]:
-    """One county's private employment in one NAICS code (0 when the county has no such cell) and whether it was
-    estimated; memoized per county."""
-    memo: dict[str, tuple[float, bool]] = t.cached(("qcew-values", year, county), dict)
-    if code in memo:
-        return memo[code]
-    cells_c = _county_cells(t, year).get(county, {})
-    if code not in cells_c:
-        result = (0.0, False)
-    elif cells_c[code][0] is not None:
-        result = (float(cells_c[code][0] or 0.0), False)
-    else:
-        parent = _parent(code)
-        if parent is None:
-            result = (0.0, True)
-        else:
-            total, _ = _county_value(t, year, county, parent)
-            siblings = [c for c in _children(t, year, county).get((parent, _level(code)), []) if c != code]
-            disclosed = sum(cells_c[c][0] or 0.0 for c in siblings if cells_c[c][0] is not None)
-            hidden = [c for c in [*siblings, code] if cells_c[c][0] is None]
-            est_all = sum(cells_c[c][1] for c in hidden)
-            share = cells_c[code][1] / est_all if est_all > 0 else 1.0 / len(hidden)
-            result = (max(0.0, total - disclosed) * share, True)
-    memo[code] = result
-    return result
+    return t.cached(("qcew-values", year), load)
 
 
 def staffing(r: Resolved, t: Tables) -> pl.DataFrame:
@@ -472,71 +446,203 @@ def _edd_catalog(t: Tables, state: str) -> list[tuple[str, set[str]]]:
     return t.cached(("edd-catalog", state), load)
 
 
-def area_occupation_demand(r: Resolved, t: Tables, ep: pl.DataFrame, state_rows: pl.DataFrame, area: Region
-                           ) -> tuple[pl.DataFrame, str]:
-    """Whole-economy demand by occupation in a sub-state area: (soc_code, openings, entrants, growth, expected, unusable,
-    estimated) and the method used. ``state_rows`` is the gated demand of the area's state(s) (method.state_demand)."""
+def _edd_demand(t: Tables, ep: pl.DataFrame, area: Region, pieces: list[str]) -> tuple[pl.DataFrame, str]:
+    """Whole-economy demand by occupation of an area the state's sub-state projections cover exactly."""
+    import polars as pl
+
+    d = (t.scan("substate_projections").filter((pl.col("state") == area.state) & pl.col("area_name").is_in(pieces)
+                                               & (pl.col("soc_level") == "detailed"))
+         .select("soc_code", "openings", "transfers", "emp_base", "emp_proj", "years").collect())
+    d = t.harmonize(d).group_by("soc_code").agg(
+        pl.col("openings").sum(), (pl.col("openings") - pl.col("transfers")).clip(lower_bound=0.0).sum().alias("entrants"),
+        ((pl.col("emp_proj") - pl.col("emp_base")) / pl.col("years")).clip(lower_bound=0.0).sum().alias("growth"))
+    d = d.join(ep.select("soc_code"), on="soc_code", how="semi").with_columns(
+        pl.col("openings").alias("expected"), pl.lit(False).alias("unusable"), pl.lit(False).alias("estimated"),
+        pl.lit(False).alias("_fallback"))
+    return d, f"{EDD} ({', '.join(pieces[:3])}{'...' if len(pieces) > 3 else ''})"
+
+
+def areas_occupation_demand(r: Resolved, t: Tables, ep: pl.DataFrame, state_rows: pl.DataFrame, areas: list[Region]
+                            ) -> tuple[pl.DataFrame, dict[str, GapkitError]]:
+    """Whole-economy demand by occupation in sub-state areas, all in one query: (region, soc_code, openings, entrants,
+    growth, expected, unusable, estimated, _fallback, how), and the areas that cannot be measured (code -> error).
+    ``state_rows`` is the gated demand of the areas' states (method.state_demand)."""
     import polars as pl
 
     measures = ["openings", "entrants", "growth", "expected"]
-    pieces = _edd_areas(t, area)
-    if pieces:
-        d = (t.scan("substate_projections").filter((pl.col("state") == area.state) & pl.col("area_name").is_in(pieces)
-                                                   & (pl.col("soc_level") == "detailed"))
-             .select("soc_code", "openings", "transfers", "emp_base", "emp_proj", "years").collect())
-        d = t.harmonize(d).group_by("soc_code").agg(
-            pl.col("openings").sum(), (pl.col("openings") - pl.col("transfers")).clip(lower_bound=0.0).sum().alias("entrants"),
-            ((pl.col("emp_proj") - pl.col("emp_base")) / pl.col("years")).clip(lower_bound=0.0).sum().alias("growth"))
-        d = d.join(ep.select("soc_code"), on="soc_code", how="semi").with_columns(
-            pl.col("openings").alias("expected"), pl.lit(False).alias("unusable"), pl.lit(False).alias("estimated"),
-            pl.lit(False).alias("_fallback"))
-        return d, f"{EDD} ({', '.join(pieces[:3])}{'...' if len(pieces) > 3 else ''})"
-    share, how = _area_share(r, t, ep, area)
-    overall = float(share["_overall"][0]) if share.height else 0.0
-    st = state_rows.filter(pl.col("state").is_in(list(area.states)))
-    # every occupation of the state keeps its row (and so its supply); one neither OEWS file measures takes the
-    # area's share of all employment, like one whose employment OEWS does not release
-    d = (st.group_by("soc_code").agg(*(pl.col(m).sum() for m in measures), pl.col("unusable").any(), pl.col("estimated").any())
-         .join(share.drop("_overall"), on="soc_code", how="left")
-         .with_columns(pl.col("_fallback").fill_null(True), pl.col("area_share").fill_null(overall))
-         .with_columns(*(pl.col(m) * pl.col("area_share") for m in measures)).drop("area_share"))
-    return d, how
+    frames: list[pl.DataFrame] = []
+    shared: list[Region] = []
+    for a in areas:
+        pieces = _edd_areas(t, a)
+        if pieces:
+            d, how = _edd_demand(t, ep, a, pieces)
+            frames.append(d.with_columns(pl.lit(a.code).alias("region"), pl.lit(how).alias("how")))
+        else:
+            shared.append(a)
+    errors: dict[str, GapkitError] = {}
+    if shared:
+        share, overall, hows, errors = area_shares(r, t, shared)
+        keys, key_states, _ = _state_keys([a for a in shared if a.code not in errors])
+        # every occupation of the state keeps its row (and so its supply); one neither OEWS file measures takes the
+        # area's share of all employment, like one whose employment OEWS does not release
+        st = (state_rows.lazy().join(key_states.lazy(), on="state")
+              .group_by("_skey", "soc_code").agg(*(pl.col(m).sum() for m in measures), pl.col("unusable").any(),
+                                                 pl.col("estimated").any()))
+        how = pl.DataFrame({"region": list(hows), "how": list(hows.values())}, schema={"region": pl.String, "how": pl.String})
+        d = (keys.lazy().join(st, on="_skey").drop("_skey")
+             .join(share.lazy(), on=["region", "soc_code"], how="left").join(overall.lazy(), on="region", how="left")
+             .join(how.lazy(), on="region", how="left")
+             .with_columns(pl.col("_fallback").fill_null(True), pl.col("area_share").fill_null(pl.col("_overall")))
+             .with_columns(*(pl.col(m) * pl.col("area_share") for m in measures)).drop("area_share", "_overall").collect())
+        frames.append(d)
+    cols = ["region", "soc_code", *measures, "unusable", "estimated", "_fallback", "how"]
+    if not frames:
+        return pl.DataFrame(schema={c: pl.String for c in cols}).with_columns(
+            *(pl.col(m).cast(pl.Float64) for m in measures), *(pl.col(c).cast(pl.Boolean) for c in ("unusable", "estimated", "_fallback"))
+        ), errors
+    return pl.concat([f.select(cols) for f in frames], how="vertical_relaxed"), errors
 
 
-def _area_share(r: Resolved, t: Tables, ep: pl.DataFrame, area: Region) -> tuple[pl.DataFrame, str]:
-    """(soc_code, area_share): the area's share of its state(s)' employment in each occupation, and how it was measured."""
+def _state_keys(areas: list[Region]) -> tuple[pl.DataFrame, pl.DataFrame, dict[tuple[str, ...], int]]:
+    """(region, _skey), (_skey, state) and {states: _skey}: each area's state(s) as a key, so sums over states are made
+    once per set of states, not once per area."""
     import polars as pl
 
-    state_emp, state_year = _state_oews(t, area.states)
+    index = {s: i for i, s in enumerate(sorted({a.states for a in areas}))}
+    keys = pl.DataFrame([(a.code, index[a.states]) for a in areas], schema={"region": pl.String, "_skey": pl.Int32}, orient="row")
+    states = pl.DataFrame([(i, st) for s, i in index.items() for st in s], schema={"_skey": pl.Int32, "state": pl.String},
+                          orient="row")
+    return keys, states, index
+
+
+def _area_employment(r: Resolved, t: Tables, area: Region, state_year: int) -> tuple[pl.DataFrame, str]:
+    """(soc_code, area_emp) of an area — its OEWS metro/nonmetro file, else QCEW × national staffing — and how it was
+    measured."""
     if area.cbsa is not None and area.cbsa in _areas_with_data(t):
         y, frame = _oews_area_employment(t)[area.cbsa]
-        emp = frame
-        how = f"{OEWS_SHARE} (OEWS May {y} area over May {state_year} state employment)"
-    else:
+        return frame, f"{OEWS_SHARE} (OEWS May {y} area over May {state_year} state employment)"
+    try:
+        emp = _qcew_occupations(r, t, area)
+    except UsageError as exc:
+        if area.cbsa is None:
+            raise
+        raise UsageError(f"{exc.message.rstrip('.')}; or ingest the OEWS metro file that has {area.name} "
+                         "(`gapkit ingest oews`: oesm<YY>ma.zip, MSA_M<year>_dl.xlsx).") from None
+    return emp, f"{QCEW_SHARE} (QCEW {qcew_year(t)} × national staffing over OEWS May {state_year} state employment)"
+
+
+def area_shares(r: Resolved, t: Tables, areas: list[Region]
+                ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str], dict[str, GapkitError]]:
+    """Each area's share of its state(s)' employment in each occupation, in one query: (region, soc_code, area_share,
+    _fallback), each area's share of all employment (region, _overall), how each was measured, and the areas that
+    cannot be measured (code -> error)."""
+    import polars as pl
+
+    emps, hows, errors = [], {}, {}
+    for a in areas:
         try:
-            emp = _qcew_occupations(r, t, area)
-        except UsageError as exc:
-            if area.cbsa is None:
-                raise
-            raise UsageError(f"{exc.message.rstrip('.')}; or ingest the OEWS metro file that has {area.name} "
-                             "(`gapkit ingest oews`: oesm<YY>ma.zip, MSA_M<year>_dl.xlsx).") from None
-        how = f"{QCEW_SHARE} (QCEW {qcew_year(t)} × national staffing over OEWS May {state_year} state employment)"
+            state_year = _state_oews(t, a.states)[1]
+            emp, hows[a.code] = _area_employment(r, t, a, state_year)
+        except GapkitError as exc:
+            errors[a.code] = exc
+            continue
+        emps.append(emp.lazy().select(pl.lit(a.code).alias("region"), "soc_code", "area_emp", pl.lit(True).alias("_in_area")))
+    ok = [a for a in areas if a.code not in errors]
+    keys, _, index = _state_keys(ok)
+    state_emp = pl.concat([_state_oews(t, s)[0].lazy().with_columns(pl.lit(i, pl.Int32).alias("_skey")) for s, i in index.items()]
+                          or [pl.LazyFrame(schema={"soc_code": pl.String, "state_emp": pl.Float64, "_skey": pl.Int32})])
+    by_region = keys.lazy().join(state_emp, on="_skey").drop("_skey")
+    area_emp = (pl.concat(emps) if emps else
+                pl.LazyFrame(schema={"region": pl.String, "soc_code": pl.String, "area_emp": pl.Float64, "_in_area": pl.Boolean}))
     # OEWS "**" (estimate not released) is null, never 0: such an occupation, and one the state file lacks while the
     # area has it, takes the area's share of all the state's employment (over the occupations both publish), flagged.
     # An occupation absent from the area's file has no employment there (share 0).
-    both = emp.with_columns(pl.lit(True).alias("_in_area")).join(state_emp, on="soc_code", how="full", coalesce=True)
-    known = both.filter(pl.col("area_emp").is_not_null() & (pl.col("state_emp") > 0))
-    denominator = float(known["state_emp"].sum())
-    overall = min(1.0, max(0.0, float(known["area_emp"].sum()) / denominator)) if denominator > 0 else 0.0
+    both = area_emp.join(by_region, on=["region", "soc_code"], how="full", coalesce=True)
     measured = (pl.col("area_emp").is_not_null() & (pl.col("state_emp") > 0)).fill_null(False)
+    overall = (both.group_by("region").agg(
+        pl.col("area_emp").filter(measured).sum().alias("_a"), pl.col("state_emp").filter(measured).sum().alias("_s"))
+        .select("region", pl.when(pl.col("_s") > 0).then((pl.col("_a") / pl.col("_s")).clip(0.0, 1.0)).otherwise(0.0)
+                .alias("_overall")))
     fallback = (pl.col("_in_area").fill_null(False) & ~measured
                 & (pl.col("area_emp").is_null() | (pl.col("area_emp") > 0))).fill_null(False)
-    share = both.select(
-        "soc_code",
+    share = both.join(overall, on="region", how="left").select(
+        "region", "soc_code",
         pl.when(measured).then((pl.col("area_emp") / pl.col("state_emp")).clip(0.0, 1.0))
-        .when(fallback).then(pl.lit(overall)).otherwise(pl.lit(0.0)).alias("area_share"),
-        fallback.alias("_fallback"), pl.lit(overall).alias("_overall"))
-    return share, how
+        .when(fallback).then(pl.col("_overall")).otherwise(pl.lit(0.0)).alias("area_share"),
+        fallback.alias("_fallback"))
+    share_df, overall_df = pl.collect_all([share, overall])
+    return share_df, overall_df, hows, errors
+
+
+def areas_sector_demand(r: Resolved, t: Tables, ep: pl.DataFrame, base: pl.DataFrame, areas: list[Region],
+                        state_rows: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, set[str]], dict[str, GapkitError]]:
+    """Rows (region, sector, subsector, soc_code, openings, entrants, growth, expected, unusable, estimated, area_method)
+    of every area for every sector of the question; the NAICS codes whose suppressed QCEW cells were estimated, by area
+    name; and the areas that cannot be measured (code -> error). ``base`` is the question's sector occupations
+    (method.sector_base). Each method runs once for all the areas it measures."""
+    import polars as pl
+
+    from gapkit.analysis.method import MEASURES
+
+    industrial = [s for s in r.sectors if not s.whole_economy and any(sub.naics for sub in s.subsectors)] if r.scope == "sector" else []
+    frames: list[pl.DataFrame] = []
+    estimated: dict[str, set[str]] = {}
+    errors: dict[str, GapkitError] = {}
+    # which share rows each (area, sector) takes: every subsector ("all"), those without NAICS codes ("rest": the
+    # industry-based method measured the others), or none
+    takes: list[tuple[str, str, str]] = []
+    have_qcew = qcew_counties(t) if industrial else set()
+    measured = [a for a in areas if industrial and set(a.counties) <= have_qcew and _edd_areas(t, a) is None]
+    if measured:
+        part, estimated = _industry_based(r, t, ep, state_rows, measured, industrial)
+        frames.append(part)
+    rest_of = {s.name for s in industrial if any(not sub.naics for sub in s.subsectors)}
+    measured_codes = {a.code for a in measured}
+    for a in areas:
+        done = {s.name for s in industrial} if a.code in measured_codes else set()
+        takes += [(a.code, s, "rest") for s in sorted(done & rest_of)]
+        takes += [(a.code, s.name, "all") for s in r.sectors if s.name not in done]
+    whole_areas = sorted({c for c, _, _ in takes})
+    if whole_areas:
+        by_code = {a.code: a for a in areas}
+        whole, errs = areas_occupation_demand(r, t, ep, state_rows, [by_code[c] for c in whole_areas])
+        errors.update(errs)
+        tot = pl.col("openings_s").sum().over("sector", "soc_code")
+        w_sub = pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("sector", "soc_code"))
+        # occupation scope: the occupation's whole demand in the area (split among subsectors), not the sector's share
+        coef_all = base.select("sector", "subsector", "soc_code", pl.lit("all").alias("_takes"),
+                               (w_sub if r.scope == "occupation" else pl.col("share") * w_sub).alias("a"))
+        rest = pl.DataFrame([(s.name, sub.key) for s in industrial for sub in s.subsectors if not sub.naics],
+                            schema={"sector": pl.String, "subsector": pl.String}, orient="row")
+        # the share of demand of the subsectors without NAICS codes only
+        coef_rest = (base.join(rest, on=["sector", "subsector"], how="semi")
+                     .join(base.group_by("sector", "soc_code").agg(pl.col("openings_s").sum().alias("_all")), on=["sector", "soc_code"])
+                     .select("sector", "subsector", "soc_code", pl.lit("rest").alias("_takes"),
+                             (pl.col("share") * pl.col("openings_s") / pl.col("_all")).alias("a")))
+        plan = pl.DataFrame(takes, schema={"region": pl.String, "sector": pl.String, "_takes": pl.String}, orient="row")
+        part = (whole.lazy().join(plan.lazy(), on="region")
+                .join(pl.concat([coef_all, coef_rest]).lazy(), on=["sector", "_takes", "soc_code"], how="inner")
+                .select("region", "sector", "subsector", "soc_code", *((pl.col(m) * pl.col("a")).alias(m) for m in (*MEASURES, "expected")),
+                        "unusable", "estimated", pl.when(pl.col("_fallback")).then(pl.col("how") + f"; {OEWS_NOT_RELEASED}")
+                        .otherwise(pl.col("how")).alias("area_method"))
+                .collect())
+        frames.append(part)
+    cols = ["region", "sector", "subsector", "soc_code", *MEASURES, "expected", "unusable", "estimated", "area_method"]
+    out = pl.concat([f.select(cols) for f in frames], how="vertical_relaxed") if frames else None
+    if out is not None and errors:
+        out = out.filter(~pl.col("region").is_in(list(errors)))
+        estimated = {a.name: v for a in areas if a.code not in errors for v in [estimated.get(a.name)] if v}
+    if out is None:
+        out = pl.DataFrame(schema={c: pl.String for c in cols})
+    return out, estimated, errors
+
+
+def _area_share(r: Resolved, t: Tables, area: Region) -> tuple[pl.DataFrame, str]:
+    """(soc_code, area_share): one area's share of its state(s)' employment in each occupation, and how it was measured."""
+    share, _, hows, errors = area_shares(r, t, [area])
+    if area.code in errors:
+        raise errors[area.code]
+    return share.drop("region", "_fallback"), hows[area.code]
 
 
 def _known_sum(col: str) -> pl.Expr:
@@ -571,17 +677,30 @@ def _state_oews(t: Tables, states: tuple[str, ...]) -> tuple[pl.DataFrame, int]:
     import polars as pl
 
     def load() -> tuple[pl.DataFrame, int]:
-        for y in reversed(t.vintages("oews_wages")):
-            rows = (t.scan("oews_wages", y).filter((pl.col("area_type") == "state") & pl.col("state").is_in(list(states))
-                                                   & (pl.col("o_group") == "detailed"))
-                    .select("soc_code", "tot_emp").collect())
-            if rows.height:
-                rows = t.harmonize(rows).group_by("soc_code").agg(_known_sum("tot_emp").alias("state_emp"))
-                return rows, int(y)
-        raise UsageError(f"No OEWS state employment for {', '.join(states)} is ingested: run `gapkit ingest oews` (state files, "
-                         "oesm<YY>st.zip) to measure a sub-state area's share of the state.")
+        every, year = _every_state_oews(t)
+        rows = every.filter(pl.col("state").is_in(list(states)))
+        if rows.height == 0:
+            raise UsageError(f"No OEWS state employment for {', '.join(states)} is ingested: run `gapkit ingest oews` (state "
+                             "files, oesm<YY>st.zip) to measure a sub-state area's share of the state.")
+        return rows.group_by("soc_code").agg(_known_sum("state_emp")), year
 
     return t.cached(("state-oews", tuple(sorted(states))), load)
+
+
+def _every_state_oews(t: Tables) -> tuple[pl.DataFrame, int]:
+    """(state, soc_code, state_emp) of every state in the newest OEWS year with state rows (harmonized), and that year;
+    read once per Tables (the states of many areas are looked up in it, not scanned again)."""
+    import polars as pl
+
+    def load() -> tuple[pl.DataFrame, int]:
+        for y in reversed(t.vintages("oews_wages")):
+            rows = (t.scan("oews_wages", y).filter((pl.col("area_type") == "state") & (pl.col("o_group") == "detailed"))
+                    .select("state", "soc_code", "tot_emp").collect())
+            if rows.height:
+                return t.harmonize(rows).group_by("state", "soc_code").agg(_known_sum("tot_emp").alias("state_emp")), int(y)
+        return pl.DataFrame(schema={"state": pl.String, "soc_code": pl.String, "state_emp": pl.Float64}), 0
+
+    return t.cached("every-state-oews", load)
 
 
 def _qcew_occupations(r: Resolved, t: Tables, area: Region) -> pl.DataFrame:
@@ -605,64 +724,13 @@ def _sector_staffing(t: Tables) -> pl.DataFrame:
         m_cycle = t.vintage("nem_matrix")
         m = (t.scan("nem_matrix", m_cycle).filter(pl.col("industry_type") == "Line item")
              .select("industry_code", "occupation_code", "occupation_type", pl.col("emp_base_k").fill_null(0.0)).collect())
-        ranges = {"31": "31-33", "32": "31-33", "33": "31-33", "44": "44-45", "45": "44-45", "48": "48-49", "49": "48-49"}
-        m = m.with_columns(pl.col("industry_code").str.slice(0, 2).replace(ranges).alias("naics"))
+        m = m.with_columns(pl.col("industry_code").str.slice(0, 2).replace(NAICS_RANGES).alias("naics"))
         totals = m.filter(pl.col("occupation_code") == "00-0000").group_by("naics").agg(pl.col("emp_base_k").sum().alias("total"))
         lines = t.harmonize(m.filter(pl.col("occupation_type") == "Line item").rename({"occupation_code": "soc_code"}))
         return (lines.group_by("naics", "soc_code").agg(pl.col("emp_base_k").sum())
                 .join(totals, on="naics").select("naics", "soc_code", (pl.col("emp_base_k") / pl.col("total")).alias("staff")))
 
     return t.cached("naics-sector-staffing", load)
-
-
-def sector_area_demand(r: Resolved, t: Tables, ep: pl.DataFrame, base: pl.DataFrame, area: Region,
-                       state_rows: pl.DataFrame, rates: pl.DataFrame | None = None) -> tuple[pl.DataFrame, set[str]]:
-    """Rows (sector, subsector, soc_code, openings, entrants, growth, expected, unusable, estimated, area_method) of one
-    area for every sector of the question, and the NAICS codes whose suppressed QCEW cells were estimated. ``base`` is
-    the question's sector occupations (method.sector_base); ``rates`` the area's states' occupation rates
-    (:func:`occupation_rates`), computed here when not given."""
-    import polars as pl
-
-    from gapkit.analysis.method import MEASURES
-
-    estimated: set[str] = set()
-    frames = []
-    if rates is None:
-        rates = occupation_rates(t, ep, state_rows, area.states)
-    whole_demand: pl.DataFrame | None = None
-    whole_how = ""
-    industrial = [s for s in r.sectors if not s.whole_economy]
-    q_ok = bool(industrial) and set(area.counties) <= qcew_counties(t) and _edd_areas(t, area) is None
-    for s in r.sectors:
-        use_qcew = q_ok and not s.whole_economy and any(sub.naics for sub in s.subsectors) and r.scope == "sector"
-        if use_qcew:
-            part, est, skipped = _industry_based(r, t, s.name, area, rates)
-            frames.append(part.with_columns(pl.lit(INDUSTRY_BASED + ("; " + QCEW_ESTIMATED if est else "")).alias("area_method")))
-            estimated |= est
-            if not skipped:
-                continue
-            subs = skipped
-        else:
-            subs = None
-        if whole_demand is None:
-            whole_demand, whole_how = area_occupation_demand(r, t, ep, state_rows, area)
-        b = base.filter(pl.col("sector") == s.name)
-        if subs is not None:
-            b = b.filter(pl.col("subsector").is_in(subs))
-        tot = pl.col("openings_s").sum().over("soc_code")
-        w_sub = pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("soc_code"))
-        # occupation scope: the occupation's whole demand in the area (split among subsectors), not the sector's share
-        coef = b.select("sector", "subsector", "soc_code", (w_sub if r.scope == "occupation" else pl.col("share") * w_sub).alias("a"))
-        if subs is not None:  # the share of demand of those subsectors only
-            shares = base.filter(pl.col("sector") == s.name).group_by("soc_code").agg(pl.col("openings_s").sum().alias("_all"))
-            coef = (b.join(shares, on="soc_code").select("sector", "subsector", "soc_code",
-                                                        (pl.col("share") * pl.col("openings_s") / pl.col("_all")).alias("a")))
-        part = whole_demand.join(coef, on="soc_code", how="inner").select(
-            "sector", "subsector", "soc_code", *((pl.col(m) * pl.col("a")).alias(m) for m in (*MEASURES, "expected")),
-            "unusable", "estimated", pl.when(pl.col("_fallback")).then(pl.lit(f"{whole_how}; {OEWS_NOT_RELEASED}"))
-            .otherwise(pl.lit(whole_how)).alias("area_method"))
-        frames.append(part)
-    return pl.concat(frames, how="diagonal_relaxed"), estimated
 
 
 def occupation_rates(t: Tables, ep: pl.DataFrame, state_rows: pl.DataFrame, states: tuple[str, ...]) -> pl.DataFrame:
@@ -686,27 +754,46 @@ def occupation_rates(t: Tables, ep: pl.DataFrame, state_rows: pl.DataFrame, stat
         pl.col("estimated").fill_null(False))
 
 
-def _industry_based(r: Resolved, t: Tables, sector: str, area: Region, rates: pl.DataFrame
-                    ) -> tuple[pl.DataFrame, set[str], list[str]]:
-    """One sector's demand in an area by the industry-based method; returns the rows, the NAICS codes whose QCEW
-    cells were estimated, and the subsectors it cannot measure (no NAICS codes: measured by the share method)."""
+def _industry_based(r: Resolved, t: Tables, ep: pl.DataFrame, state_rows: pl.DataFrame, areas: list[Region],
+                    sectors: list[Sector]) -> tuple[pl.DataFrame, dict[str, set[str]]]:
+    """The industry-based demand of every (area, sector) in one query: QCEW employment of each subsector's NAICS codes in
+    the area's counties × the subsector's national staffing pattern × the occupation's openings rates (the area's
+    states', :func:`occupation_rates`). Rows (region, sector, subsector, soc_code, measures, unusable, estimated,
+    area_method) and, by area name, the NAICS codes whose suppressed QCEW cells were estimated. Subsectors without NAICS
+    codes are left to the share method."""
     import polars as pl
 
-    s = next(x for x in r.sectors if x.name == sector)
-    codes = sorted({c for sub in s.subsectors for c in sub.naics})
-    emp, est = qcew_employment(t, area.counties, codes)
-    sub_emp = pl.DataFrame([(sub.key, sum(emp.get(c, 0.0) for c in sub.naics)) for sub in s.subsectors if sub.naics],
-                           schema={"subsector": pl.String, "qcew": pl.Float64}, orient="row")
-    pattern = staffing(r, t).filter(pl.col("sector") == sector)
-    rows = (pattern.join(sub_emp, on="subsector", how="inner").join(rates, on="soc_code", how="inner")
-            .with_columns((pl.col("staff") * pl.col("qcew")).alias("_emp")))
-    out = rows.select(
-        pl.lit(sector).alias("sector"), "subsector", "soc_code",
-        (pl.col("_emp") * pl.col("r_openings")).alias("openings"), (pl.col("_emp") * pl.col("r_entrants")).alias("entrants"),
-        (pl.col("_emp") * pl.col("r_growth")).alias("growth"), (pl.col("_emp") * pl.col("r_openings")).alias("expected"),
-        pl.lit(False).alias("unusable"), "estimated")
-    skipped = [sub.key for sub in s.subsectors if not sub.naics]
-    return out, est, skipped
+    keys, _, index = _state_keys(areas)
+    rates = pl.concat([occupation_rates(t, ep, state_rows, s).with_columns(pl.lit(i, pl.Int32).alias("_skey"))
+                       for s, i in index.items()])
+    members = pl.DataFrame([(s.name, sub.key, c) for s in sectors for sub in s.subsectors for c in sub.naics],
+                           schema={"sector": pl.String, "subsector": pl.String, "industry_code": pl.String}, orient="row").unique()
+    where = pl.DataFrame([(a.code, c) for a in areas for c in a.counties], schema={"region": pl.String, "area_fips": pl.String},
+                         orient="row").unique()
+    cells = (where.lazy().join(_qcew_values(t, qcew_year(t)).lazy(), on="area_fips")
+             .join(members.lazy(), on="industry_code"))
+    # every subsector with NAICS codes has a row in every area, 0 where no county has its industries
+    sub_emp = (keys.lazy().join(members.lazy().select("sector", "subsector").unique(), how="cross")
+               .join(cells.group_by("region", "sector", "subsector").agg(pl.col("value").sum().alias("qcew")),
+                     on=["region", "sector", "subsector"], how="left")
+               .with_columns(pl.col("qcew").fill_null(0.0)))
+    flagged = cells.filter(pl.col("estimated")).select("region", "sector", "industry_code").unique()
+    rows = (staffing(r, t).lazy().join(sub_emp, on=["sector", "subsector"])
+            .join(rates.lazy(), on=["_skey", "soc_code"])
+            .join(flagged.select("region", "sector", pl.lit(True).alias("_est")).unique(), on=["region", "sector"], how="left")
+            .with_columns((pl.col("staff") * pl.col("qcew")).alias("_emp"))
+            .select("region", "sector", "subsector", "soc_code",
+                    (pl.col("_emp") * pl.col("r_openings")).alias("openings"), (pl.col("_emp") * pl.col("r_entrants")).alias("entrants"),
+                    (pl.col("_emp") * pl.col("r_growth")).alias("growth"), (pl.col("_emp") * pl.col("r_openings")).alias("expected"),
+                    pl.lit(False).alias("unusable"), "estimated",
+                    pl.when(pl.col("_est").fill_null(False)).then(pl.lit(f"{INDUSTRY_BASED}; {QCEW_ESTIMATED}"))
+                    .otherwise(pl.lit(INDUSTRY_BASED)).alias("area_method")))
+    out, flags = pl.collect_all([rows, flagged])
+    names = {a.code: a.name for a in areas}
+    estimated: dict[str, set[str]] = {}
+    for code, _, naics in flags.iter_rows():
+        estimated.setdefault(names[code], set()).add(naics)
+    return out, estimated
 
 
 # ---------------------------------------------------------------------------------------------
@@ -882,8 +969,7 @@ def employment_share(r: Resolved, t: Tables, area: Region) -> tuple[float, str]:
         mine = float(d.filter(pl.col("area_name").is_in(pieces))["emp_base"].sum())
         if st > 0:
             return mine / st, EDD
-    ep = t.ep(r.ep_cycle)
-    share, how = _area_share(r, t, ep, area)
+    share, how = _area_share(r, t, area)
     state_emp = _state_oews(t, area.states)[0]
     j = share.join(state_emp, on="soc_code", how="inner")
     total = float(state_emp["state_emp"].sum())

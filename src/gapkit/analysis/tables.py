@@ -56,10 +56,13 @@ class Tables:
         return self._memo[key]  # type: ignore[no-any-return]
 
     def vintages(self, dataset: str) -> list[str]:
+        """The ingested vintages of ``dataset``, oldest first (listed once per Tables: a workspace that ingests makes new
+        Tables)."""
         if self._frames is not None:
             return sorted(self._frames.get(dataset, {}), key=vintage_sort_key)
-        assert self.store is not None
-        return self.store.vintages(dataset)
+        store = self.store
+        assert store is not None
+        return list(self.cached(("vintages", dataset), lambda: store.vintages(dataset)))
 
     def scan(self, dataset: str, vintage: str | None = None) -> pl.LazyFrame:
         if self._frames is not None:
@@ -329,15 +332,26 @@ class Tables:
 
         return self.cached(("proj", cycle, fips), load)
 
-    def state_total_notes(self, cycle: str, fips: str | None = None) -> list[str]:
-        """The parser's per-state checks (detail vs published total, openings rate) for every state or one."""
+    def has_state_projections(self, cycle: str, fips: str) -> bool:
+        """Whether the Projections Central cycle has rows for the state ``fips`` (a count, nothing loaded)."""
         import polars as pl
+
+        return self.cached(("has-proj", cycle, fips), lambda: bool(
+            self.scan("state_projections", cycle).filter(pl.col("stfips") == fips).select(pl.len()).collect().item()))
+
+    def state_total_notes(self, cycle: str, fips: tuple[str, ...] | None = None) -> list[str]:
+        """The parser's per-state checks (detail vs published total, openings rate) for every state or the states
+        ``fips`` (one query either way)."""
+        import polars as pl
+
+        if fips is not None:
+            fips = tuple(sorted(set(fips)))
 
         def load() -> list[str]:
             from gapkit.ingestion.sources.projection_checks import state_total_notes
 
             lf = self.scan("state_projections", cycle)
-            lf = lf.filter(pl.col("stfips") == fips) if fips is not None else lf.filter(pl.col("stfips") != "00")
+            lf = lf.filter(pl.col("stfips").is_in(list(fips))) if fips is not None else lf.filter(pl.col("stfips") != "00")
             return state_total_notes(lf.select("stfips", "cycle", "soc_level", "soc_code", "openings", "emp_base", "emp_proj"))
 
         return self.cached(("state-totals", cycle, fips), load)
