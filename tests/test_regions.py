@@ -86,6 +86,21 @@ def test_suppressed_qcew_cell_is_parent_minus_disclosed_shared_by_establishments
     assert emp0 == {"485": pytest.approx(150), "481": pytest.approx(150)}
 
 
+def test_qcew_domains_are_not_siblings_of_sectors_and_estimates_chain_down_levels() -> None:
+    """QCEW's domain codes (101 goods-producing, 102 service-providing) sit under the private total like the NAICS
+    sectors but are another breakdown of it: a suppressed sector is the total less the disclosed sectors only. A cell
+    under an estimated parent takes the parent's estimate less its disclosed siblings."""
+    rows = [("39089", "5", "10", 1000.0, 100), ("39089", "5", "101", None, 10), ("39089", "5", "102", 700.0, 90),
+            ("39089", "5", "23", 200.0, 20), ("39089", "5", "48-49", None, 5), ("39089", "5", "44-45", None, 15),
+            ("39089", "5", "484", None, 4), ("39089", "5", "488", 50.0, 1)]
+    t = Tables.from_frames({"qcew_area": {"2023": _qcew(rows)}})
+    emp, est = regions.qcew_employment(t, ("39089",), ["48-49", "44-45", "101", "484", "23"])
+    assert emp["48-49"] == pytest.approx((1000 - 200) * 5 / 20) and emp["44-45"] == pytest.approx((1000 - 200) * 15 / 20)
+    assert emp["101"] == pytest.approx(1000 - 700)
+    assert emp["484"] == pytest.approx(200 - 50)  # under the estimated 48-49
+    assert emp["23"] == 200.0 and est == {"48-49", "44-45", "101", "484"}
+
+
 def test_a_county_without_qcew_is_refused_with_the_command_that_fixes_it() -> None:
     t = Tables.from_frames({"qcew_area": {"2023": _qcew(QCEW_ROWS)}})
     with pytest.raises(UsageError, match=r"gapkit ingest qcew --counties 39089 --years 2023"):
