@@ -254,10 +254,11 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     from gapkit.codes import ABBR_TO_FIPS
 
     only = [ABBR_TO_FIPS[x] for x in states] if states else ([r.region.fips] if r.region.single_state else None)
-    proj = t.state_projections(p_cycle, tuple(only) if only is not None else None).filter(pl.col("soc_level") == "detailed")
+    # lazy: a table of thousands of regions is filtered, apportioned and gated without a copy of it in between
+    proj = t.state_projections(p_cycle, tuple(only) if only is not None else None).lazy()
     if only is None:
         proj = proj.filter(pl.col("stfips").is_in(list(STATE_FIPS_51)))
-        have = set(proj["stfips"].unique())
+        have = set(proj.select(pl.col("stfips").unique()).collect()["stfips"])
         lacking = [STATES[f][0] for f in STATE_FIPS_51 if f not in have]
         if lacking:
             notes.append(f"No {p_cycle} state projections for: {', '.join(lacking)} (reported, not filled).")
@@ -331,15 +332,15 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     return full, sector_notes, notes
 
 
-def _apportion_old_codes(proj: pl.DataFrame, ep: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
+def _apportion_old_codes(proj: pl.LazyFrame, ep: pl.DataFrame) -> tuple[pl.LazyFrame, int, int]:
     """State rows whose code is not a detailed occupation of the projections (an older SOC or hybrid code: NY's
     15-1256 for 15-1252 + 15-1253) shared among the projections' codes of the same broad group (else minor group)
-    that the state file lacks, in proportion to national employment. Returns the rows, how many codes were
+    that the state file lacks, in proportion to national employment. Returns the rows (lazy), how many codes were
     apportioned and how many had no such code."""
     import polars as pl
 
-    codes = ep.select("soc_code", "emp_base")
-    old = proj.join(codes, on="soc_code", how="anti")
+    codes = ep.select("soc_code", "emp_base").lazy()
+    old = proj.join(codes, on="soc_code", how="anti").collect()
     if old.height == 0:
         return proj, 0, 0
     have = proj.join(codes, on="soc_code", how="semi").select("stfips", "soc_code")
@@ -347,19 +348,20 @@ def _apportion_old_codes(proj: pl.DataFrame, ep: pl.DataFrame) -> tuple[pl.DataF
     targets = []
     left = old
     for width in (6, 4):  # broad group (15-125), then minor group (15-1)
-        t = (left.with_columns(pl.col("soc_code").str.slice(0, width).alias("_g"))
+        t = (left.lazy().with_columns(pl.col("soc_code").str.slice(0, width).alias("_g"))
              .join(codes.rename({"soc_code": "target", "emp_base": "_w"}).with_columns(pl.col("target").str.slice(0, width).alias("_g")),
                    on="_g", how="inner")
-             .join(have.rename({"soc_code": "target"}), on=["stfips", "target"], how="anti"))
-        t = t.with_columns((pl.col("_w") / pl.col("_w").sum().over("stfips", "soc_code")).fill_nan(0.0).alias("_share"))
+             .join(have.rename({"soc_code": "target"}), on=["stfips", "target"], how="anti")
+             .with_columns((pl.col("_w") / pl.col("_w").sum().over("stfips", "soc_code")).fill_nan(0.0).alias("_share"))
+             .collect())
         targets.append(t)
         left = left.join(t.select("stfips", "soc_code").unique(), on=["stfips", "soc_code"], how="anti")
     spread = (pl.concat(targets).group_by("stfips", "state", "target")
-              .agg(*((pl.col(v) * pl.col("_share")).sum() for v in values), pl.col("title").first())
-              .rename({"target": "soc_code"}).with_columns(pl.lit("detailed").alias("soc_level")))
+              .agg(*((pl.col(v) * pl.col("_share")).sum() for v in values))
+              .rename({"target": "soc_code"}))
     kept = proj.join(codes, on="soc_code", how="semi")
     moved = old.height - left.height
-    return pl.concat([kept, spread.select(kept.columns)]), moved, left.height
+    return pl.concat([kept, spread.lazy().select(kept.collect_schema().names())]), moved, left.height
 
 
 def _fips(abbr: str) -> str:
@@ -752,9 +754,14 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
         (pl.col("area_method").drop_nulls().str.split("; ").explode().unique().sort().str.join("; ") if has_method
          else pl.lit("")).alias("_method"),
     ]
-    if by in {"sector", *SIDE_BY_SIDE}:
-        # misalignment: the share of completers who would have to change field for supply to match demand
-        # across the occupations (half the sum of absolute differences of the two distributions)
+    # misalignment: the share of completers who would have to change field for supply to match demand across the
+    # occupations (half the sum of absolute differences of the two distributions)
+    if by == "state":  # state rows are one per (sector, state, occupation) already: one pass, no second aggregation
+        d, s = pl.col(demand), pl.col("supply")
+        aggs.append(pl.when((s.sum() > 0) & (d.sum() > 0)).then((s / s.sum() - d / d.sum()).abs().sum() / 2)
+                    .otherwise(None).alias("misalignment"))
+        agg = lf.group_by(keys).agg(*aggs).collect()
+    elif by in {"sector", *SIDE_BY_SIDE}:
         per_occ = lf.group_by([*keys, "soc_code"]).agg(pl.col(demand).sum().alias("_d"), pl.col("supply").sum().alias("_s"))
         mis = per_occ.group_by(keys).agg(
             pl.when((pl.col("_s").sum() > 0) & (pl.col("_d").sum() > 0))

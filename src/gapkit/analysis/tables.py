@@ -305,9 +305,11 @@ class Tables:
         return self.cached("cip-titles", load)
 
     def state_projections(self, cycle: str, fips: tuple[str, ...] | None = None) -> pl.DataFrame:
-        """Projections Central rows of every state (not the national 00 file), or of the states ``fips``, detailed
-        SOC 2018 codes the projections merge summed under the projections' code (a code the state publishes
-        itself wins)."""
+        """Projections Central detailed-occupation rows of every state (not the national 00 file), or of the states
+        ``fips``, SOC 2018 codes the projections merge summed under the projections' code (a code the state
+        publishes itself wins): stfips, state, soc_code, openings, emp_base, emp_proj. Titles are the national
+        projections' and totals are checked by :meth:`state_total_notes` (a table of thousands of regions would
+        repeat them on millions of rows)."""
         import polars as pl
 
         if fips is not None:
@@ -315,19 +317,21 @@ class Tables:
 
         def load() -> pl.DataFrame:
             keep = (pl.col("stfips") != "00") if fips is None else pl.col("stfips").is_in(list(fips))
-            cols = ["stfips", "state", "soc_code", "soc_level", "openings", "emp_base", "emp_proj", "title"]
-            p = self.scan("state_projections", cycle).filter(keep).select(cols)
+            cols = ["stfips", "state", "soc_code", "openings", "emp_base", "emp_proj"]
+            p = self.scan("state_projections", cycle).filter(keep & (pl.col("soc_level") == "detailed")).select(cols)
             m = self.soc_map()
             if m is None:
                 return p.collect()
-            # one query (a table of millions of rows is read once, no intermediate copies)
-            det = p.filter(pl.col("soc_level") == "detailed")
-            mapped = det.join(m.lazy(), on="soc_code", how="inner")
-            merged = (mapped.group_by("stfips", "state", "nem_code")
-                      .agg(pl.col("openings").sum(), pl.col("emp_base").sum(), pl.col("emp_proj").sum(), pl.col("title").first())
-                      .rename({"nem_code": "soc_code"}).with_columns(pl.lit("detailed").alias("soc_level"))
-                      .join(det.select("stfips", "soc_code"), on=["stfips", "soc_code"], how="anti"))
-            kept = p.join(mapped.select("stfips", "soc_code"), on=["stfips", "soc_code"], how="anti", maintain_order="left")
+            # one query of filters (a table of millions of rows is read once, never joined whole): the rows of merged
+            # codes are summed under the projections' code unless the state publishes that code itself
+            merged_codes, nem_codes = m["soc_code"].unique().implode(), m["nem_code"].unique().implode()
+            merged = (p.filter(pl.col("soc_code").is_in(merged_codes)).join(m.lazy(), on="soc_code", how="inner")
+                      .group_by("stfips", "state", "nem_code")
+                      .agg(pl.col("openings").sum(), pl.col("emp_base").sum(), pl.col("emp_proj").sum())
+                      .rename({"nem_code": "soc_code"})
+                      .join(p.filter(pl.col("soc_code").is_in(nem_codes)).select("stfips", "soc_code"), on=["stfips", "soc_code"],
+                            how="anti"))
+            kept = p.filter(~pl.col("soc_code").is_in(merged_codes))
             return pl.concat([kept, merged.select(cols)]).collect()
 
         return self.cached(("proj", cycle, fips), load)
