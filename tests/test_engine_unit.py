@@ -227,3 +227,34 @@ def test_bad_questions_are_refused_before_any_computation(tables: Tables, sector
                             ({"region": "OH", "by": "state"}, "--by state"), ({"scope": "occupation", "by": "subsector"}, "--scope")]:
         with pytest.raises(UsageError, match=needle):
             Query(sector_file=sector_file, **options).resolve(tables)  # type: ignore[arg-type]
+
+
+def test_a_prefetched_table_is_computed_once_and_its_error_raised_where_it_is_asked_for() -> None:
+    """Tables.prefetch computes on a worker thread; a request for the same key waits for it (one computation), and
+    an error of the worker is raised again, with its message, in the caller's own request."""
+    import threading
+
+    t = Tables.from_frames({})
+    calls: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        calls.append(threading.current_thread().name)
+        started.set()
+        release.wait(5)
+        return 42
+
+    t.prefetch(lambda: t.cached("k", slow))
+    assert started.wait(5)
+    threading.Timer(0.05, release.set).start()
+    assert t.cached("k", lambda: 0) == 42  # waited for the worker's value instead of computing its own
+    assert len(calls) == 1 and calls[0].startswith("gapkit-prefetch")
+
+    def broken() -> int:
+        raise UsageError("bad table")
+
+    t.prefetch(lambda: t.cached("e", broken))
+    with pytest.raises(UsageError, match="bad table"):
+        t.cached("e", broken)
+    # a key asked for while the same thread computes it is computed again, not waited for (no self-deadlock)
+    assert t.cached("outer", lambda: t.cached("outer", lambda: 7) + 1) == 8

@@ -75,6 +75,11 @@ CHUNK_REGIONS = 200  # above this many state-level regions, every-sector questio
 def compute(r: Resolved, t: Tables) -> GapResult:
     """The gap table of a resolved question at its grain, with its method record and notes."""
     ep = t.ep(r.ep_cycle)
+    # supply does not depend on demand: its reads and allocation overlap the sector and state work on a second core
+    if r.areas:
+        t.prefetch(lambda: allocation_links(r, t, ep, r.alloc, r.preset))
+    else:
+        t.prefetch(lambda: allocation(r, t, ep, r.alloc, r.preset, by_state=r.needs_states))
     occ, sector_notes, global_notes = sector_occupations(r, t, ep)
     vintages = _vintages(r, t)
     if r.areas:

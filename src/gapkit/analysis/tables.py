@@ -8,8 +8,10 @@ made (that is :mod:`gapkit.analysis.query` and :mod:`gapkit.analysis.method`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +19,8 @@ from gapkit.errors import MissingDataError, UsageError
 from gapkit.store import Store, vintage_sort_key
 
 if TYPE_CHECKING:
+    import concurrent.futures
+
     import polars as pl
 
 T = TypeVar("T")
@@ -39,21 +43,62 @@ class Tables:
     def __init__(self, data_dir: str | os.PathLike[str] | Store | None = None) -> None:
         self.store: Store | None = data_dir if isinstance(data_dir, Store) else Store(data_dir)
         self._frames: dict[str, dict[str, pl.DataFrame]] | None = None
+        self._init_memo()
+
+    def _init_memo(self) -> None:
         self._memo: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+        self._running: dict[Any, tuple[int, threading.Event]] = {}
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     @classmethod
     def from_frames(cls, frames: dict[str, dict[str, pl.DataFrame]]) -> Tables:
         """Tables from in-memory frames: ``{dataset: {vintage: frame}}`` with the stored columns."""
         t = cls.__new__(cls)
-        t.store, t._frames, t._memo = None, frames, {}
+        t.store, t._frames = None, frames
+        t._init_memo()
         return t
 
     # -- raw access -----------------------------------------------------------------------------
     def cached(self, key: Any, fn: Callable[[], T]) -> T:
-        """``fn()`` computed once per key for the life of these tables."""
-        if key not in self._memo:
-            self._memo[key] = fn()
-        return self._memo[key]  # type: ignore[no-any-return]
+        """``fn()`` computed once per key for the life of these tables; when another thread (:meth:`prefetch`) is
+        computing the same key, its result is waited for instead of computed twice."""
+        while True:
+            if key in self._memo:
+                return self._memo[key]  # type: ignore[no-any-return]
+            with self._lock:
+                if key in self._memo:
+                    continue
+                owner, running = self._running.get(key, (None, None))
+                if running is None or owner == threading.get_ident():  # (a key asked for while computing it: no wait)
+                    running = threading.Event()
+                    self._running[key] = (threading.get_ident(), running)
+                    break
+            running.wait()  # then the memo has it, or that thread failed and this one computes (and raises) it
+        try:
+            value = fn()
+            self._memo[key] = value
+            return value
+        finally:
+            with self._lock:
+                if self._running.get(key, (None, None))[1] is running:
+                    del self._running[key]
+            running.set()
+
+    def prefetch(self, *calls: Callable[[], Any]) -> None:
+        """Start derived tables on a worker thread while the caller goes on: polars releases the GIL while it reads
+        and aggregates, so on two cores the reads overlap the rest of the work. Each call asks these Tables for one
+        table (``lambda: t.completions(years)``); the result lands in the memo, where the caller's own request
+        finds it (or waits for it). An error is raised again, with its message, where the caller asks."""
+        import concurrent.futures as cf
+
+        try:
+            if self._pool is None:
+                self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gapkit-prefetch")
+            for call in calls:
+                self._pool.submit(_quietly, call)
+        except RuntimeError:  # no thread can be started (a process limit): the caller computes everything itself
+            return
 
     def vintages(self, dataset: str) -> list[str]:
         """The ingested vintages of ``dataset``, oldest first (listed once per Tables: a workspace that ingests makes new
@@ -359,6 +404,12 @@ class Tables:
             return state_total_notes(lf.select("stfips", "cycle", "soc_level", "soc_code", "openings", "emp_base", "emp_proj"))
 
         return self.cached(("state-totals", cycle, fips), load)
+
+
+def _quietly(call: Callable[[], Any]) -> None:
+    """A prefetch: its error is raised again where the table is asked for (the memo has no entry for it)."""
+    with contextlib.suppress(Exception):
+        call()
 
 
 def _source_of(dataset: str) -> str:

@@ -75,6 +75,8 @@ def run_gap(query: Query, *, sensitivity: bool, fmt: str | None, out: str | os.P
     check_out_path(out, fmt)
 
     def compute() -> dict[str, Any]:
+        from concurrent.futures import ThreadPoolExecutor
+
         from gapkit.analysis.results import published
         from gapkit.workspace import Workspace
 
@@ -86,11 +88,23 @@ def run_gap(query: Query, *, sensitivity: bool, fmt: str | None, out: str | os.P
             s = ws.sensitivity(sector, **opts)
             return {"rows": Rows.from_frame(published(s.table)).to_json(), "method": s.method, "notes": s.notes, "title": s.title,
                     "method_line": s.method_line(), "unallocated": {}}
-        res = ws.gap(sector, **opts)
+        # the headline (a range over method choices) is the region's; areas side by side (--by metro) and every
+        # state have none. It is computed on a second thread beside the table (polars releases the GIL; the two
+        # share the workspace's tables, each read once), started when the question as typed may have one and used
+        # when the resolved question has one
+        side = {"state", "metro", "county", "wda"}
+        maybe = sector != "all" and query.by not in side and query.region.lower() != "all" and "," not in query.region
+        head_opts = {k: v for k, v in opts.items() if k not in {"sort", "top"}}
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            try:
+                later = pool.submit(ws.headline, sector, **head_opts) if maybe else None
+            except RuntimeError:  # no thread can be started (a process limit): one after the other
+                later = None
+            res = ws.gap(sector, **opts)
+            wants = sector != "all" and res.method["region"] != "all" and res.method["by"] not in side
+            h = (later.result() if later is not None else ws.headline(sector, **head_opts)) if wants else None
         head = None
-        # the headline (a range over method choices) is the region's; areas side by side (--by metro) have none
-        if sector != "all" and res.method["region"] != "all" and res.method["by"] not in {"state", "metro", "county", "wda"}:
-            h = ws.headline(sector, **{k: v for k, v in opts.items() if k not in {"sort", "top"}})
+        if h is not None:
             head = h.text()
             res.method["headline"] = {"central": h.central, "low": h.low, "high": h.high, "variants": h.variants}
         return {"rows": Rows.from_frame(published(res.table)).to_json(), "method": res.method, "notes": res.notes,
