@@ -191,6 +191,7 @@ def test_files_honour_the_umask(ingested: Path, tmp_path: Path) -> None:
         out = tmp_path / f"g{ext}"
         proc = run_cli("gap", "--out", str(out), data_dir=ingested, preexec_fn=lambda: os.umask(0o027))
         assert proc.returncode == 0, proc.stderr
+        assert f"wrote {out}" in proc.stderr, (ext, proc.stderr)  # every format says where it went
     for p in tmp_path.iterdir():
         assert p.stat().st_mode & 0o777 == 0o640, (p.name, oct(p.stat().st_mode))
     assert (tmp_path / "g.csv.meta.json").is_file()

@@ -700,6 +700,7 @@ BAD_REGIONS: list[tuple[list[str], list[str]]] = [
     (["gap", "--region", "metro:"], ["give a CBSA code (metro:18140) or a metro name"]),
     (["gap", "--region", "county:39999"], ["39999 is not a county of the ingested geography", "gapkit ingest geo"]),
     (["gap", "--region", "county:3904"], ["'3904' is not a five-digit county FIPS code"]),
+    (["gap", "--region", "county:39049,39041,39049"], ["county listed twice: 39049", "list each county once"]),
     (["gap", "--region", "county:"], ["give one or more five-digit county FIPS codes"]),
     (["gap", "--by", "metro"], ["--by metro puts a state's areas side by side", "--region OH --by metro"]),
     (["gap", "--by", "wda", "--region", f"metro:{COLUMBUS}"], ["--by wda puts a state's areas side by side"]),

@@ -192,6 +192,9 @@ def resolve_counties(text: str, t: Tables) -> Region:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
         raise UsageError("--region county:FIPS: give one or more five-digit county FIPS codes, e.g. county:39049,39041.")
+    dup = sorted({p for p in parts if parts.count(p) > 1})
+    if dup:  # as a region file: a county listed twice is a typo for another one, not a weight
+        raise UsageError(f"--region county:{text}: county listed twice: {', '.join(dup)}; list each county once.")
     known = counties(t)
     for p in parts:
         if not re.fullmatch(r"\d{5}", p):

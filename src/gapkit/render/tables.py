@@ -310,6 +310,7 @@ def render(df: pl.DataFrame | Rows, fmt: str | None, *, method_line: str, metada
         pq.write_table(table.replace_schema_metadata(meta), buf2)
         assert path is not None
         write_output(path, buf2.getvalue())
+        print(f"wrote {terminal_text(path)} (the method in its metadata, key gapkit.method)", file=sys.stderr)
         return
     rows = df if isinstance(df, Rows) else Rows.from_frame(df)
     if fmt == "xlsx":
