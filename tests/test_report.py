@@ -313,7 +313,8 @@ def test_pdf_holds_the_provenance_digests_and_starts_with_the_summary(which: str
 
 
 def test_pdf_option_without_chromium(ingested: Path, tmp_path: Path) -> None:
-    env = {"GAPKIT_CHROMIUM": str(tmp_path / "no-such-chromium")}
+    # no result cache: a brief already printed is written from it without Chromium (tests/test_render_cache.py)
+    env = {"GAPKIT_CHROMIUM": str(tmp_path / "no-such-chromium"), "GAPKIT_NO_CACHE": "1"}
     out = tmp_path / "b"
     proc = run_cli("report", "--sector", "transportation", "--region", "OH", "--out", str(out), data_dir=ingested, env=env)
     assert proc.returncode == 0, proc.stderr

@@ -70,12 +70,13 @@ def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir) -> Bri
 
 
 def write_brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, out: str | os.PathLike[str],
-                pdf: bool | None) -> Brief:
-    """Write the brief for these options into ``out``; a PDF printed now is kept with the cached brief."""
+                pdf: bool | None) -> tuple[Brief, bool]:
+    """Write the brief for these options into ``out`` (``pdf``: as :meth:`Brief.write`); returns it and whether
+    brief.pdf was written. A PDF printed now is kept with the cached brief, so a re-run needs no Chromium."""
     b = brief(sector, options, data_dir)
     printed = b.pdf is None
-    b.write(out, pdf=pdf)
+    written = b.write(out, pdf=pdf)
     if printed and b.pdf is not None:
         key = {"cmd": "report", "sector": sector, "options": options}
         cached(data_dir, key, _files(options), b.to_json, use=False)
-    return b
+    return b, any(p.name == "brief.pdf" for p in written)

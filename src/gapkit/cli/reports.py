@@ -106,7 +106,8 @@ def report_cmd(
     etpl_completers: EtplCompleters = None,
     sector_file: SectorFile = None,
     pdf: Annotated[bool | None, typer.Option("--pdf/--no-pdf", help="Print brief.pdf with headless Chromium (default: when "
-                                                                    "Chromium is found).", show_default=False)] = None,
+                                                                    "Chromium is found, or the PDF of the same brief is "
+                                                                    "in the result cache).", show_default=False)] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Write a self-contained brief (Markdown, single-file HTML with its charts, and a PDF printed by headless
@@ -120,17 +121,11 @@ def report_cmd(
                "demand": demand, "scope": scope, "completions_years": completions_years, "vintage": vintage,
                "retention": retention, "extra_supply": path_text(extra_supply), "etpl_completers": etpl_completers,
                "sector_file": path_text(sector_file)}
-    skipped = ""
-    if pdf is None:
-        from gapkit.render.pdf import find_chromium
-
-        if find_chromium() is None:
-            pdf, skipped = False, "; brief.pdf skipped: headless Chromium not found (install chromium, or pass --no-pdf)"
-    elif not pdf:
-        skipped = "; brief.pdf skipped (--no-pdf)"
-    b = write_brief(sector, options, data_dir, out, pdf)
+    b, wrote_pdf = write_brief(sector, options, data_dir, out, pdf)
+    skipped = ("" if wrote_pdf else "; brief.pdf skipped (--no-pdf)" if pdf is False
+               else "; brief.pdf skipped: headless Chromium not found (install chromium, or pass --no-pdf)")
     n = len({Path(name).stem for name in b.charts})
-    made = f"{out}/brief.md, {out}/brief.html" + (f", {out}/brief.pdf" if pdf or pdf is None else "")
+    made = f"{out}/brief.md, {out}/brief.html" + (f", {out}/brief.pdf" if wrote_pdf else "")
     typer.echo(terminal_text(f"wrote {made} and {n} charts (SVG and PNG){skipped}: {b.title}"), err=True)
 
 
