@@ -56,6 +56,7 @@ LEAD = {"sector": ["sector", "region"], "subsector": ["sector", "region", "subse
         "state": ["sector", "region"], "metro": ["sector", "region", "region_name"], "county": ["sector", "region", "region_name"],
         "wda": ["sector", "region", "region_name"]}
 SIDE_BY_SIDE = ("state", "metro", "county", "wda")
+PREFETCH_MAX_ROWS = 5_000_000  # completions rows above which supply is not computed beside demand (memory)
 UNUSABLE = "state data unusable"
 ESTIMATED = "estimated state openings"
 
@@ -76,9 +77,10 @@ def compute(r: Resolved, t: Tables) -> GapResult:
     """The gap table of a resolved question at its grain, with its method record and notes."""
     ep = t.ep(r.ep_cycle)
     # supply does not depend on demand: its reads and allocation overlap the sector and state work on a second core
+    # (not for very large completions tables: two big queries at once would add up their memory for little time)
     if r.areas:
         t.prefetch(lambda: allocation_links(r, t, ep, r.alloc, r.preset))
-    else:
+    elif sum(t.rows("ipeds_completions", str(y)) for y in r.years) <= PREFETCH_MAX_ROWS:
         t.prefetch(lambda: allocation(r, t, ep, r.alloc, r.preset, by_state=r.needs_states))
     occ, sector_notes, global_notes = sector_occupations(r, t, ep)
     vintages = _vintages(r, t)

@@ -118,6 +118,15 @@ class Tables:
         assert self.store is not None
         return self.store.scan(dataset, vintage)
 
+    def rows(self, dataset: str, vintage: str) -> int:
+        """Rows of a stored table as the manifest records them (0 when it is not ingested)."""
+        if self._frames is not None:
+            frame = self._frames.get(dataset, {}).get(vintage)
+            return frame.height if frame is not None else 0
+        assert self.store is not None
+        e = self.store.entry(dataset, vintage)
+        return e.rows if e is not None else 0
+
     def has(self, dataset: str) -> bool:
         return bool(self.vintages(dataset))
 
