@@ -45,7 +45,7 @@ from gapkit.errors import UsageError
 if TYPE_CHECKING:
     import polars as pl
 
-    from gapkit.analysis.query import Resolved
+    from gapkit.analysis.query import Region, Resolved
     from gapkit.analysis.tables import Tables
     from gapkit.config.presets import Preset
 
@@ -79,7 +79,7 @@ def compute(r: Resolved, t: Tables) -> GapResult:
     # supply does not depend on demand: its reads and allocation overlap the sector and state work on a second core
     # (not for very large completions tables: two big queries at once would add up their memory for little time)
     if r.areas:
-        t.prefetch(lambda: allocation_links(r, t, ep, r.alloc, r.preset))
+        t.prefetch(lambda: allocation(r, t, ep, r.alloc, r.preset, by_state=False, areas=area_supply_counties(r, t)))
     elif sum(t.rows("ipeds_completions", str(y)) for y in r.years) <= PREFETCH_MAX_ROWS:
         t.prefetch(lambda: allocation(r, t, ep, r.alloc, r.preset, by_state=r.needs_states))
     occ, sector_notes, global_notes = sector_occupations(r, t, ep)
@@ -439,7 +439,7 @@ def area_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, ex
 
     from gapkit.analysis import regions
 
-    areas = [r.region] if r.region.substate else regions.areas_of(r.region, r.by, t)
+    areas = question_areas(r, t)
     states = tuple(sorted({s for a in areas for s in a.states}))
     demand, sector_notes, notes = state_demand(r, t, ep, states)
     base_rows = sector_base(r, ep, occ)
@@ -468,13 +468,7 @@ def area_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, ex
         notes.append("OEWS does not release some occupations' employment (**) for an area or its state: their share of the "
                      "state's openings is the area's share of all the state's employment, never 0 and never the whole state's "
                      f"(flagged \"{regions.OEWS_NOT_RELEASED}\").")
-    mapping = pl.DataFrame([(c, a.code) for a in areas for c in a.counties], schema={"county_fips": pl.String, "region": pl.String},
-                           orient="row")
-    if r.supply_area == "state":  # each area's supply: its state's institutions
-        geo = regions.counties(t)
-        mapping = pl.DataFrame([(c, a.code) for a in areas for c in geo.filter(pl.col("state").is_in(list(a.states)))["county_fips"]],
-                               schema={"county_fips": pl.String, "region": pl.String}, orient="row")
-    supply, unalloc = supply_by_occupation(r, t, ep, areas=mapping, exclude_upgrades=exclude_upgrades)
+    supply, unalloc = supply_by_occupation(r, t, ep, areas=area_supply_counties(r, t), exclude_upgrades=exclude_upgrades)
     base = sector_base(r, ep, occ).select("sector", "subsector", "soc_code", "share_sub")
     out = (demand_rows.lazy()
            .join(base.lazy(), on=["sector", "subsector", "soc_code"], how="left")
@@ -487,6 +481,32 @@ def area_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, ex
         notes.append("Supply counts the completers of every institution in the area's state (--supply-area state): bachelor's "
                      "and graduate completers are often hired statewide.")
     return out, unalloc, sector_notes, notes
+
+
+def question_areas(r: Resolved, t: Tables) -> list[Region]:
+    """The areas of a sub-state question: its own area, or its state's areas side by side (``--by metro|county|wda``)."""
+    from gapkit.analysis import regions
+
+    return [r.region] if r.region.substate else regions.areas_of(r.region, r.by, t)
+
+
+def area_supply_counties(r: Resolved, t: Tables) -> pl.DataFrame:
+    """(county_fips, region): the counties whose institutions' completers are each area's supply — its own counties,
+    or with ``--supply-area state`` every county of its state(s)."""
+    import polars as pl
+
+    from gapkit.analysis import regions
+
+    def load() -> pl.DataFrame:
+        areas = question_areas(r, t)
+        if r.supply_area == "state":
+            geo = regions.counties(t)
+            pairs = [(c, a.code) for a in areas for c in geo.filter(pl.col("state").is_in(list(a.states)))["county_fips"]]
+        else:
+            pairs = [(c, a.code) for a in areas for c in a.counties]
+        return pl.DataFrame(pairs, schema={"county_fips": pl.String, "region": pl.String}, orient="row")
+
+    return t.cached(("area-supply-counties", r.region.code, r.region.counties, r.by, r.supply_area), load)
 
 
 def _area_vintages(r: Resolved, t: Tables) -> dict[str, Any]:
