@@ -57,6 +57,7 @@ LEAD = {"sector": ["sector", "region"], "subsector": ["sector", "region", "subse
         "wda": ["sector", "region", "region_name"]}
 SIDE_BY_SIDE = ("state", "metro", "county", "wda")
 PREFETCH_MAX_ROWS = 5_000_000  # completions rows above which supply is not computed beside demand (memory)
+STREAM_ROWS = 1_000_000  # programs x regions above which the allocation join streams
 UNUSABLE = "state data unusable"
 ESTIMATED = "estimated state openings"
 
@@ -625,21 +626,25 @@ def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *
             elif only:
                 comp = comp.filter(pl.col("state").is_in(list(only)))
         keys = ["region"] if areas is not None else ["state"] if by_state else []
-        prog = (comp.filter(pl.col("awlevel").is_in(levels)).group_by([*keys, "cipcode", "awlevel"])
-                .agg(pl.col("completions").sum()))
+        prog = comp.lazy().filter(pl.col("awlevel").is_in(levels))
+        if set(comp.columns) - {*keys, "cipcode", "awlevel", "completions"}:  # e.g. one state's rows: summed over the state
+            prog = prog.group_by([*keys, "cipcode", "awlevel"]).agg(pl.col("completions").sum())
         links = allocation_links(r, t, ep, mode, p)
-        by_level = (prog.join(links, on=["cipcode", "awlevel"], how="inner")
+        # each program's completions spread over its occupations: a join that multiplies the rows, so for thousands
+        # of regions it streams (aggregated as it joins) instead of materializing every program x occupation row
+        by_level = (prog.join(links.lazy(), on=["cipcode", "awlevel"], how="inner")
                     .group_by([*keys, "soc_code", "awlevel"]).agg((pl.col("completions") * pl.col("w")).sum().alias("supply_ipeds")))
         linked = t.crosswalk().join(ep.select("soc_code"), on="soc_code", how="semi").select("cipcode").unique()
         routed = links.select("cipcode", "awlevel").unique()
-        status = prog.join(linked.with_columns(pl.lit(True).alias("_linked")), on="cipcode", how="left").join(
-            routed.with_columns(pl.lit(True).alias("_routed")), on=["cipcode", "awlevel"], how="left")
+        status = prog.join(linked.lazy().with_columns(pl.lit(True).alias("_linked")), on="cipcode", how="left").join(
+            routed.lazy().with_columns(pl.lit(True).alias("_routed")), on=["cipcode", "awlevel"], how="left")
         totals = status.group_by("awlevel").agg(
             pl.col("completions").sum().alias("input"),
             pl.col("completions").filter(pl.col("_routed").fill_null(False)).sum().alias("allocated"),
             pl.col("completions").filter(~pl.col("_linked").fill_null(False)).sum().alias("unlinked"),
             pl.col("completions").filter(pl.col("_linked").fill_null(False) & ~pl.col("_routed").fill_null(False)).sum().alias("not_route"),
         )
+        by_level, totals = pl.collect_all([by_level, totals], engine="streaming" if comp.height > STREAM_ROWS else "auto")
         return by_level, totals
 
     return t.cached(key, run)

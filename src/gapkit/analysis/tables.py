@@ -304,11 +304,13 @@ class Tables:
                 frames.append(
                     self.scan("ipeds_completions", str(y))
                     .filter(pl.col("cip_level") == 6)
-                    .select("unitid", "cipcode", "awlevel", pl.col("completions").cast(pl.Float64))
+                    .select("unitid", pl.col("cipcode").cast(pl.Categorical), "awlevel", pl.col("completions").cast(pl.Float64))
                     .join(inst, on="unitid", how="left")
                 )
             keys = ["unitid", "state", "cipcode", "awlevel"] if by_unit else ["state", "cipcode", "awlevel"]
-            df = pl.concat(frames).group_by(keys).agg((pl.col("completions").sum() / len(years)).alias("completions"))
+            # CIP codes grouped as categories (a few thousand codes over millions of rows), text again after
+            df = (pl.concat(frames).group_by(keys).agg((pl.col("completions").sum() / len(years)).alias("completions"))
+                  .with_columns(pl.col("cipcode").cast(pl.String)))
             return df.collect(engine="streaming")
 
         return self.cached(("completions", years, by_unit), load)
