@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gapkit.analysis.query import SIDE_BY_SIDE
 from gapkit.analysis.results import SEPARATION_NOTE, SMALL_OPENINGS, SMALL_SUPPLY, GapResult
 from gapkit.analysis.tables import cycle_years
 from gapkit.codes import STATE_FIPS_51, STATES
@@ -55,7 +56,6 @@ LEAD = {"sector": ["sector", "region"], "subsector": ["sector", "region", "subse
         "group": ["sector", "region", "group", "group_title"], "occupation": ["sector", "region", "soc_code", "title", "group", "education"],
         "state": ["sector", "region"], "metro": ["sector", "region", "region_name"], "county": ["sector", "region", "region_name"],
         "wda": ["sector", "region", "region_name"]}
-SIDE_BY_SIDE = ("state", "metro", "county", "wda")
 PREFETCH_MAX_ROWS = 5_000_000  # completions rows above which supply is not computed beside demand (memory)
 STREAM_ROWS = 1_000_000  # programs x regions above which the allocation join streams
 UNUSABLE = "state data unusable"
@@ -222,6 +222,15 @@ def sector_base(r: Resolved, ep: pl.DataFrame, occ: pl.DataFrame) -> pl.DataFram
                             .fill_nan(0.0).alias("share_sub"))
 
 
+def subsector_weight() -> pl.Expr:
+    """Over the rows of :func:`sector_base`: each subsector's part of an occupation's sector openings (equal parts when
+    the sector has none of its openings), which splits the occupation's demand in a state or area among subsectors."""
+    import polars as pl
+
+    tot = pl.col("openings_s").sum().over("sector", "soc_code")
+    return pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("sector", "soc_code"))
+
+
 def national_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, exclude_upgrades: bool = False
                   ) -> tuple[pl.DataFrame, dict[str, float]]:
     """Occupation rows of the nation."""
@@ -281,7 +290,7 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     nat = ep.select("soc_code", "openings_nat", "entrants_nat", "sep_rate", "exit_rate", "title")
     # one lazy query to the gated grid (a by-state question over thousands of regions materializes nothing
     # it does not keep)
-    d = proj.lazy().select("stfips", "state", "soc_code", "openings", "emp_base", "emp_proj").join(
+    d = proj.select("stfips", "state", "soc_code", "openings", "emp_base", "emp_proj").join(
         nat.lazy().drop("title"), on="soc_code", how="inner")
     change = ((pl.col("emp_proj") - pl.col("emp_base")) / years)
     mean_emp = (pl.col("emp_base") + pl.col("emp_proj")) / 2
@@ -407,9 +416,7 @@ def state_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, e
 
     demand, sector_notes, notes = state_demand(r, t, ep, r.region.states or None)  # (): every state
     base = sector_base(r, ep, occ)
-    tot = pl.col("openings_s").sum().over("sector", "soc_code")
-    w_sub = pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("sector", "soc_code"))
-    shares = base.select("sector", "subsector", "soc_code", w_sub.alias("w_sub"), "share", "share_sub")
+    shares = base.select("sector", "subsector", "soc_code", subsector_weight().alias("w_sub"), "share", "share_sub")
     if r.scope == "occupation":
         shares = shares.with_columns(pl.lit(1.0).alias("share"), pl.lit(1.0).alias("share_sub"))
     # Only the grain "subsector" needs the subsector: otherwise each occupation's coefficients are summed

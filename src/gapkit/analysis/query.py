@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from gapkit.config.user_files import ExtraSupplyRow
 
 BY_CHOICES = ("sector", "subsector", "group", "occupation", "state", "metro", "county", "wda")
-AREA_GRAINS = ("metro", "county", "wda")
+AREA_GRAINS = ("metro", "county", "wda")  # a state's areas side by side
 SIDE_BY_SIDE = ("state", *AREA_GRAINS)  # grains whose rows are places side by side
 SUPPLY_AREAS = ("region", "state")
 ALLOC_MODES = ("education", "openings", "employment", "equal", "none")

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from gapkit.config.sectors import Sector
 
 SUBSTATE = ("metro", "county", "wda", "custom")
-AREA_GRAINS = ("metro", "county", "wda")
 INDUSTRY_BASED = "industry-based (QCEW x staffing pattern)"
 OEWS_SHARE = "OEWS area share of the state"
 QCEW_SHARE = "QCEW-staffing share of the state"
@@ -499,11 +498,7 @@ def areas_occupation_demand(r: Resolved, t: Tables, ep: pl.DataFrame, state_rows
              .with_columns(*(pl.col(m) * pl.col("area_share") for m in measures)).drop("area_share", "_overall").collect())
         frames.append(d)
     cols = ["region", "soc_code", *measures, "unusable", "estimated", "_fallback", "how"]
-    if not frames:
-        return pl.DataFrame(schema={c: pl.String for c in cols}).with_columns(
-            *(pl.col(m).cast(pl.Float64) for m in measures), *(pl.col(c).cast(pl.Boolean) for c in ("unusable", "estimated", "_fallback"))
-        ), errors
-    return pl.concat([f.select(cols) for f in frames], how="vertical_relaxed"), errors
+    return pl.concat([f.select(cols) for f in frames], how="vertical_relaxed"), errors  # areas: never empty
 
 
 def _state_keys(areas: list[Region]) -> tuple[pl.DataFrame, pl.DataFrame, dict[tuple[str, ...], int]]:
@@ -585,7 +580,7 @@ def areas_sector_demand(r: Resolved, t: Tables, ep: pl.DataFrame, base: pl.DataF
     (method.sector_base). Each method runs once for all the areas it measures."""
     import polars as pl
 
-    from gapkit.analysis.method import MEASURES
+    from gapkit.analysis.method import MEASURES, subsector_weight
 
     industrial = [s for s in r.sectors if not s.whole_economy and any(sub.naics for sub in s.subsectors)] if r.scope == "sector" else []
     frames: list[pl.DataFrame] = []
@@ -610,8 +605,7 @@ def areas_sector_demand(r: Resolved, t: Tables, ep: pl.DataFrame, base: pl.DataF
         by_code = {a.code: a for a in areas}
         whole, errs = areas_occupation_demand(r, t, ep, state_rows, [by_code[c] for c in whole_areas])
         errors.update(errs)
-        tot = pl.col("openings_s").sum().over("sector", "soc_code")
-        w_sub = pl.when(tot > 0).then(pl.col("openings_s") / tot).otherwise(1.0 / pl.len().over("sector", "soc_code"))
+        w_sub = subsector_weight()
         # occupation scope: the occupation's whole demand in the area (split among subsectors), not the sector's share
         coef_all = base.select("sector", "subsector", "soc_code", pl.lit("all").alias("_takes"),
                                (w_sub if r.scope == "occupation" else pl.col("share") * w_sub).alias("a"))
@@ -630,13 +624,13 @@ def areas_sector_demand(r: Resolved, t: Tables, ep: pl.DataFrame, base: pl.DataF
                         .otherwise(pl.col("how")).alias("area_method"))
                 .collect())
         frames.append(part)
+    # every area is measured by one method or the other, so frames is never empty
     cols = ["region", "sector", "subsector", "soc_code", *MEASURES, "expected", "unusable", "estimated", "area_method"]
-    out = pl.concat([f.select(cols) for f in frames], how="vertical_relaxed") if frames else None
-    if out is not None and errors:
+    out = pl.concat([f.select(cols) for f in frames], how="vertical_relaxed")
+    if errors:
         out = out.filter(~pl.col("region").is_in(list(errors)))
-        estimated = {a.name: v for a in areas if a.code not in errors for v in [estimated.get(a.name)] if v}
-    if out is None:
-        out = pl.DataFrame(schema={c: pl.String for c in cols})
+    # in the areas' order (a note lists the first few), the areas left out left out here too
+    estimated = {a.name: estimated[a.name] for a in areas if a.name in estimated and a.code not in errors}
     return out, estimated, errors
 
 

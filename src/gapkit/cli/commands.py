@@ -57,7 +57,9 @@ def gap_total(m: dict[str, Any], top: int | str | None) -> Total | None:
 
     if m.get("sector") == "all":
         return None
-    if m.get("by") in {"metro", "county", "wda"}:
+    from gapkit.analysis.query import AREA_GRAINS
+
+    if m.get("by") in AREA_GRAINS:
         # a state's areas: disjoint, but metros leave out rural counties and a cross-state metro counts its other
         # states' parts, so the row is the sum of the areas listed, not the state; with --supply-area state every
         # area counts the same statewide completers, so supply does not add up at all
@@ -92,7 +94,8 @@ def run_gap(query: Query, *, sensitivity: bool, fmt: str | None, out: str | os.P
         # state have none. It is computed on a second thread beside the table (polars releases the GIL; the two
         # share the workspace's tables, each read once), started when the question as typed may have one and used
         # when the resolved question has one
-        side = {"state", "metro", "county", "wda"}
+        from gapkit.analysis.query import SIDE_BY_SIDE as side
+
         maybe = sector != "all" and query.by not in side and query.region.lower() != "all" and "," not in query.region
         head_opts = {k: v for k, v in opts.items() if k not in {"sort", "top"}}
         with ThreadPoolExecutor(max_workers=1) as pool:

@@ -43,6 +43,10 @@ def chart_bytes(kind: str, sector: str | None, options: dict[str, Any], fmt: str
         return hit["title"], base64.b64decode(hit["bytes"])
 
 
+def _brief_key(sector: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    return {"cmd": "report", "sector": sector, "options": options}
+
+
 def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir) -> Brief:
     """The brief for these options: built, or the cached one (with its PDF when one was printed)."""
     from gapkit.render.brief import Brief
@@ -58,7 +62,7 @@ def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir) -> Bri
 
     from gapkit.cache import text_payload
 
-    key = {"cmd": "report", "sector": sector, "options": options}
+    key = _brief_key(sector, options)
     hit = cached(data_dir, key, _files(options), build, check=text_payload)
     if made:
         return made[0]
@@ -77,6 +81,5 @@ def write_brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, 
     printed = b.pdf is None
     written = b.write(out, pdf=pdf)
     if printed and b.pdf is not None:
-        key = {"cmd": "report", "sector": sector, "options": options}
-        cached(data_dir, key, _files(options), b.to_json, use=False)
+        cached(data_dir, _brief_key(sector, options), _files(options), b.to_json, use=False)
     return b, any(p.name == "brief.pdf" for p in written)
