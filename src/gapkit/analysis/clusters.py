@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gapkit.analysis.tables import SMALL
 from gapkit.errors import UsageError
 from gapkit.ingestion.sources import CLUSTER_DATASETS, CLUSTERS_LOAD_HINT
 
@@ -26,7 +27,7 @@ def cluster_links(tables: Tables, kind: str) -> pl.DataFrame:
             raise UsageError(f"No Career Clusters crosswalk ({dataset}) is loaded. {CLUSTERS_LOAD_HINT}")
         code = "soc_code" if kind == "soc" else "cipcode"
         return (tables.scan(dataset, vintages[-1]).select(pl.col(code).alias("code"), "cluster", "sub_cluster")
-                .unique(maintain_order=True).collect())
+                .unique(maintain_order=True).collect(engine=SMALL))
 
     return tables.cached(("pw-cluster", kind), load)  # type: ignore[no-any-return]
 

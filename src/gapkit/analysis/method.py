@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from gapkit.analysis.query import SIDE_BY_SIDE
 from gapkit.analysis.results import SEPARATION_NOTE, SMALL_OPENINGS, SMALL_SUPPLY, GapResult
-from gapkit.analysis.tables import cycle_years
+from gapkit.analysis.tables import SMALL, cycle_years, engine_for
 from gapkit.codes import STATE_FIPS_51, STATES
 from gapkit.config.method import method_settings
 from gapkit.config.presets import award_config
@@ -57,7 +57,6 @@ LEAD = {"sector": ["sector", "region"], "subsector": ["sector", "region", "subse
         "state": ["sector", "region"], "metro": ["sector", "region", "region_name"], "county": ["sector", "region", "region_name"],
         "wda": ["sector", "region", "region_name"]}
 PREFETCH_MAX_ROWS = 5_000_000  # completions rows above which supply is not computed beside demand (memory)
-STREAM_ROWS = 1_000_000  # programs x regions above which the allocation join streams
 UNUSABLE = "state data unusable"
 ESTIMATED = "estimated state openings"
 
@@ -273,15 +272,16 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     only = [ABBR_TO_FIPS[x] for x in states] if states else ([r.region.fips] if r.region.single_state else None)
     # lazy: a table of thousands of regions is filtered, apportioned and gated without a copy of it in between
     proj = t.state_projections(p_cycle, tuple(only) if only is not None else None).lazy()
+    engine = engine_for(t.rows("state_projections", p_cycle))
     if only is None:
         proj = proj.filter(pl.col("stfips").is_in(list(STATE_FIPS_51)))
-        have = set(proj.select(pl.col("stfips").unique()).collect()["stfips"])
+        have = set(proj.select(pl.col("stfips").unique()).collect(engine=engine)["stfips"])
         lacking = [STATES[f][0] for f in STATE_FIPS_51 if f not in have]
         if lacking:
             notes.append(f"No {p_cycle} state projections for: {', '.join(lacking)} (reported, not filled).")
     notes += [n for n in t.state_total_notes(p_cycle, tuple(only) if only is not None else None) if n not in notes]
     sector_notes: list[str] = []
-    proj, moved, dropped = _apportion_old_codes(proj, ep)
+    proj, moved, dropped = _apportion_old_codes(proj, ep, engine)
     if moved or dropped:
         sector_notes.append(f"{moved + dropped} state occupation code(s) are not detailed occupations of the BLS {r.ep_cycle} projections "
                             "(older SOC or hybrid codes such as 15-1256): " + (f"{moved} were apportioned to the projections' detailed "
@@ -322,7 +322,7 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
         pl.col("openings").fill_null(0.0), pl.col("entrants").fill_null(0.0), pl.col("growth").fill_null(0.0),
         pl.col("mean_emp").fill_null(0.0), pl.col("estimated").fill_null(False).any().over("state"),
     ).select("state", "soc_code", "openings", "entrants", "growth", "expected", "unusable", "estimated", "mean_emp")
-    est_states, full = pl.collect_all([d.filter(pl.col("estimated")).select(pl.col("state").unique().sort()), full])
+    est_states, full = pl.collect_all([d.filter(pl.col("estimated")).select(pl.col("state").unique().sort()), full], engine=engine)
     for st in est_states["state"].to_list():
         notes.append(f"Projections Central {p_cycle} {STATES[_fips(st)][1]} ({st}): published openings are the employment change "
                      "alone (no separations) for most occupations, so they cannot carry a ratio; gapkit estimates the state's "
@@ -349,7 +349,7 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     return full, sector_notes, notes
 
 
-def _apportion_old_codes(proj: pl.LazyFrame, ep: pl.DataFrame) -> tuple[pl.LazyFrame, int, int]:
+def _apportion_old_codes(proj: pl.LazyFrame, ep: pl.DataFrame, engine: str = SMALL) -> tuple[pl.LazyFrame, int, int]:
     """State rows whose code is not a detailed occupation of the projections (an older SOC or hybrid code: NY's
     15-1256 for 15-1252 + 15-1253) shared among the projections' codes of the same broad group (else minor group)
     that the state file lacks, in proportion to national employment. Returns the rows (lazy), how many codes were
@@ -357,7 +357,7 @@ def _apportion_old_codes(proj: pl.LazyFrame, ep: pl.DataFrame) -> tuple[pl.LazyF
     import polars as pl
 
     codes = ep.select("soc_code", "emp_base").lazy()
-    old = proj.join(codes, on="soc_code", how="anti").collect()
+    old = proj.join(codes, on="soc_code", how="anti").collect(engine=engine)
     if old.height == 0:
         return proj, 0, 0
     have = proj.join(codes, on="soc_code", how="semi").select("stfips", "soc_code")
@@ -370,7 +370,7 @@ def _apportion_old_codes(proj: pl.LazyFrame, ep: pl.DataFrame) -> tuple[pl.LazyF
                    on="_g", how="inner")
              .join(have.rename({"soc_code": "target"}), on=["stfips", "target"], how="anti")
              .with_columns((pl.col("_w") / pl.col("_w").sum().over("stfips", "soc_code")).fill_nan(0.0).alias("_share"))
-             .collect())
+             .collect(engine=SMALL))
         targets.append(t)
         left = left.join(t.select("stfips", "soc_code").unique(), on=["stfips", "soc_code"], how="anti")
     spread = (pl.concat(targets).group_by("stfips", "state", "target")
@@ -398,7 +398,7 @@ def _own_entrant_shares(r: Resolved, t: Tables) -> pl.DataFrame | None:
     def load() -> pl.DataFrame:
         rows = t.scan("substate_projections").filter(
             (pl.col("area_type") == "state") & (pl.col("soc_level") == "detailed") & (pl.col("openings") > 0)
-        ).select("state", "soc_code", "openings", "transfers").collect()
+        ).select("state", "soc_code", "openings", "transfers").collect(engine=SMALL)
         rows = t.harmonize(rows).group_by("state", "soc_code").agg(pl.col("openings").sum(), pl.col("transfers").sum())
         return rows.select("state", "soc_code", ((pl.col("openings") - pl.col("transfers")) / pl.col("openings"))
                            .clip(0.0, 1.0).alias("own_share"))
@@ -651,7 +651,7 @@ def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *
             pl.col("completions").filter(~pl.col("_linked").fill_null(False)).sum().alias("unlinked"),
             pl.col("completions").filter(pl.col("_linked").fill_null(False) & ~pl.col("_routed").fill_null(False)).sum().alias("not_route"),
         )
-        by_level, totals = pl.collect_all([by_level, totals], engine="streaming" if comp.height > STREAM_ROWS else "auto")
+        by_level, totals = pl.collect_all([by_level, totals], engine=engine_for(comp.height))
         return by_level, totals
 
     return t.cached(key, run)
@@ -774,6 +774,8 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
         pl.col("education").is_in(no_ipeds).alias("_noexp"),
     )
     lf = rows.lazy().join(meta.lazy(), on="soc_code", how="left")
+    # a frame's size is known; a lazy one is one sector of many regions, filtered from rows already in memory
+    engine = engine_for(rows.height) if isinstance(rows, pl.DataFrame) else SMALL
     if by in {"group", "occupation"}:
         lf = lf.join(group_membership(r, ep).lazy(), on=["sector", "soc_code"], how="left")
     keys = {"sector": ["sector", "region"], "subsector": ["sector", "region", "subsector"], "group": ["sector", "region", "group"],
@@ -799,16 +801,16 @@ def finish(rows: pl.DataFrame | pl.LazyFrame, r: Resolved, ep: pl.DataFrame) -> 
         d, s = pl.col(demand), pl.col("supply")
         aggs.append(pl.when((s.sum() > 0) & (d.sum() > 0)).then((s / s.sum() - d / d.sum()).abs().sum() / 2)
                     .otherwise(None).alias("misalignment"))
-        agg = lf.group_by(keys).agg(*aggs).collect()
+        agg = lf.group_by(keys).agg(*aggs).collect(engine=engine)
     elif by in {"sector", *SIDE_BY_SIDE}:
         per_occ = lf.group_by([*keys, "soc_code"]).agg(pl.col(demand).sum().alias("_d"), pl.col("supply").sum().alias("_s"))
         mis = per_occ.group_by(keys).agg(
             pl.when((pl.col("_s").sum() > 0) & (pl.col("_d").sum() > 0))
             .then(((pl.col("_s") / pl.col("_s").sum()) - (pl.col("_d") / pl.col("_d").sum())).abs().sum() / 2)
             .otherwise(None).alias("misalignment"))
-        agg = lf.group_by(keys).agg(*aggs).join(mis, on=keys, how="left").collect()
+        agg = lf.group_by(keys).agg(*aggs).join(mis, on=keys, how="left").collect(engine=engine)
     else:
-        agg = lf.group_by(keys).agg(*aggs).collect()
+        agg = lf.group_by(keys).agg(*aggs).collect(engine=engine)
     order = {s.name: i for i, s in enumerate(r.sectors)}
     whole = [s.name for s in r.sectors if s.whole_economy]
     if by == "subsector":

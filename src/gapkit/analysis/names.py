@@ -51,6 +51,7 @@ import unicodedata
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from gapkit.analysis.tables import SMALL
 from gapkit.codes import STATES, normalize_soc, soc_level
 from gapkit.errors import UsageError
 
@@ -201,14 +202,14 @@ def _occupations(tables: Tables) -> pl.DataFrame:
     import polars as pl
 
     cycle = tables.vintage("ep_occupations")
-    ep = (tables.scan("ep_occupations", cycle).select("soc_code", "title", "occ_type", "emp_base_k").collect()
+    ep = (tables.scan("ep_occupations", cycle).select("soc_code", "title", "occ_type", "emp_base_k").collect(engine=SMALL)
           .unique("soc_code", keep="first", maintain_order=True))
     line = pl.col("occ_type") == "Line item"
     code = pl.col("soc_code")
     level = (pl.when(code == "00-0000").then(pl.lit("all occupations")).when(code.str.ends_with("0000")).then(pl.lit("major group"))
              .when(code.str.ends_with("000")).then(pl.lit("minor group")).when(code.str.ends_with("0")).then(pl.lit("broad group"))
              .otherwise(pl.lit("group")))
-    soc = tables.scan("soc_nem").collect() if tables.has("soc_nem") else None
+    soc = tables.scan("soc_nem").collect(engine=SMALL) if tables.has("soc_nem") else None
     merged = None
     if soc is not None:
         merged = (soc.filter(pl.col("soc_code") != pl.col("nem_code")).sort("soc_code").group_by("nem_code", maintain_order=True)
@@ -255,7 +256,7 @@ def _programs(tables: Tables) -> pl.DataFrame:
     if tables.has("ipeds_completions"):
         year = tables.vintage("ipeds_completions")
         comp = (tables.scan("ipeds_completions", year).filter(pl.col("cip_level") == 6).group_by("cipcode")
-                .agg(pl.col("completions").sum().cast(pl.Float64).alias("n")).collect())
+                .agg(pl.col("completions").sum().cast(pl.Float64).alias("n")).collect(engine=SMALL))
         titles = titles.join(comp, on="cipcode", how="left")
         weight = pl.col("n").fill_null(0.0)
         detail = pl.format("CIP 2020 program; {} completions in the U.S. (IPEDS {})", _thousands(pl.col("n").fill_null(0)), pl.lit(year))
@@ -284,7 +285,7 @@ def _geo(tables: Tables) -> list[pl.DataFrame]:
     out: list[pl.DataFrame] = []
     counties: list[pl.DataFrame] = []
     if tables.has("cbsa_delineation"):
-        cb = tables.scan("cbsa_delineation").collect()
+        cb = tables.scan("cbsa_delineation").collect(engine=SMALL)
         areas = cb.group_by("cbsa_code").agg(
             pl.col("cbsa_title").first(), pl.col("cbsa_type").first(), pl.len().alias("n"),
             pl.col("state").unique().sort().str.join(", ").alias("states"))
@@ -303,7 +304,7 @@ def _geo(tables: Tables) -> list[pl.DataFrame]:
              + pl.when(pl.col("central_outlying").str.to_lowercase() == "central").then(1.0).otherwise(0.0)).alias("weight"),
         ))
     if tables.has("oews_area_definitions"):
-        oe = tables.scan("oews_area_definitions").filter(pl.col("township_code").is_null()).collect()
+        oe = tables.scan("oews_area_definitions").filter(pl.col("township_code").is_null()).collect(engine=SMALL)
         counties.append(oe.select("county_fips", pl.col("name").alias("county_name"), "state", "state_name",
                                   pl.lit("outside any metro or micro area").alias("where"), pl.lit(-1.0).alias("weight")))
     if counties:
@@ -321,7 +322,7 @@ def _geo(tables: Tables) -> list[pl.DataFrame]:
         out.append(co.select(*entry, pl.format("{} {}", "county_name", "state_name").alias("alias"), pl.lit("county and state").alias("via")))
     if tables.has("workforce_areas"):
         wa = (tables.scan("workforce_areas").group_by("state", "state_fips", "area_code", "area_name")
-              .agg(pl.len().alias("n")).collect())
+              .agg(pl.len().alias("n")).collect(engine=SMALL))
         names = {f: n for f, (_, n) in STATES.items()}
         out.append(wa.select(
             pl.lit("region").alias("kind"), pl.format("{}-{}", "state", "area_code").alias("code"), none.alias("alt"),

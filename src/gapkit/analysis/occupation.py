@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from gapkit.analysis.method import compute, sector_occupations
 from gapkit.analysis.regions import completions_in
 from gapkit.analysis.results import method_line
+from gapkit.analysis.tables import SMALL
 from gapkit.config.presets import award_config
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def run(r: Resolved, t: Tables) -> dict[str, Any]:
 
     years = tuple(gap_res.method["completions_years"])
     comp = completions_in(t.completions(years, by_unit=True), r, t, max(years))
-    xw_all = t.scan("cip_soc", t.vintage("cip_soc")).filter(pl.col("soc_code") == code).select("cipcode", "cip_title").collect()
+    xw_all = t.scan("cip_soc", t.vintage("cip_soc")).filter(pl.col("soc_code") == code).select("cipcode", "cip_title").collect(engine=SMALL)
     linked = comp.join(xw_all, on="cipcode", how="inner")
     programs = (
         linked.group_by("cipcode", "cip_title", "awlevel").agg(pl.col("completions").sum())

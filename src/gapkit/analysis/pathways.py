@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from gapkit.analysis.clusters import cluster_links
 from gapkit.analysis.method import compute
 from gapkit.analysis.results import GapResult, method_line
+from gapkit.analysis.tables import SMALL
 from gapkit.codes import ABBR_TO_FIPS, STATE_FIPS_51, STATES
 from gapkit.config.presets import award_config
 from gapkit.config.rules import FLAG_WORDS, Rules
@@ -121,7 +122,7 @@ def oews_wages(tables: Tables, region: str, name: str | None = None) -> tuple[pl
             rows = (
                 tables.scan("oews_wages", year).filter(area)
                 .select("soc_code", "o_group", "a_median", "a_median_flag", "a_median_topcode", "h_median", "source_file")
-                .collect()
+                .collect(engine=SMALL)
             )
             if rows.height:
                 break
@@ -173,7 +174,7 @@ def growth_frame(tables: Tables, region: str, ep_cycle: str, proj_cycle: str | N
             tables.scan("state_projections", proj_cycle)
             .filter(pl.col("stfips").is_in([fips, "00", *STATE_FIPS_51]))
             .select("stfips", "soc_code", "soc_level", "emp_base", "emp_proj", "openings", "base_year", "proj_year")
-            .collect()
+            .collect(engine=SMALL)
         )
         mine = p.filter(pl.col("stfips") == fips)
         det = mine.filter(pl.col("soc_level") == "detailed")

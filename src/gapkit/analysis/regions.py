@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from gapkit.analysis.tables import SMALL
 from gapkit.errors import GapkitError, MissingDataError, UsageError
 
 if TYPE_CHECKING:
@@ -58,11 +59,11 @@ def counties(t: Tables) -> pl.DataFrame:
         frames = []
         if t.has("cbsa_delineation"):
             frames.append(t.scan("cbsa_delineation").select(
-                "county_fips", "county_name", "state", "cbsa_code", "cbsa_title", "cbsa_type").collect())
+                "county_fips", "county_name", "state", "cbsa_code", "cbsa_title", "cbsa_type").collect(engine=SMALL))
         if t.has("oews_area_definitions"):
             oews = (t.scan("oews_area_definitions").filter(pl.col("township_code").is_null())
                     .select("county_fips", pl.col("name").alias("county_name"), "state",
-                            pl.col("area_code").alias("oews_area"), pl.col("area_name").alias("oews_area_name")).collect())
+                            pl.col("area_code").alias("oews_area"), pl.col("area_name").alias("oews_area_name")).collect(engine=SMALL))
             frames.append(oews)
         if not frames:
             raise MissingDataError("cbsa_delineation", "gapkit ingest geo")
@@ -99,7 +100,7 @@ def workforce_areas(t: Tables) -> pl.DataFrame:
     def load() -> pl.DataFrame:
         if not t.has("workforce_areas"):
             raise MissingDataError("workforce_areas", "gapkit ingest geo")
-        return (t.scan("workforce_areas").collect().group_by("state", "area_code", "area_name")
+        return (t.scan("workforce_areas").collect(engine=SMALL).group_by("state", "area_code", "area_name")
                 .agg(pl.col("county_fips").sort().alias("counties"), pl.col("note").drop_nulls().first())
                 .sort("state", pl.col("area_code").cast(pl.Int32, strict=False)))
 
@@ -177,7 +178,7 @@ def _areas_with_data(t: Tables) -> set[str]:
     def load() -> set[str]:
         out: set[str] = set()
         for y in t.vintages("oews_wages"):
-            out |= set(t.scan("oews_wages", y).filter(pl.col("area_type") == "metro").select("area_code").unique().collect()
+            out |= set(t.scan("oews_wages", y).filter(pl.col("area_type") == "metro").select("area_code").unique().collect(engine=SMALL)
                        ["area_code"].to_list())
         return out
 
@@ -306,7 +307,7 @@ def qcew_counties(t: Tables) -> set[str]:
     if not t.has("qcew_area"):
         return set()
     return t.cached(("qcew-counties", qcew_year(t)), lambda: set(
-        t.scan("qcew_area", qcew_year(t)).select(pl.col("area_fips").unique()).collect()["area_fips"].to_list()))
+        t.scan("qcew_area", qcew_year(t)).select(pl.col("area_fips").unique()).collect(engine=SMALL)["area_fips"].to_list()))
 
 
 def qcew_employment(t: Tables, county_list: tuple[str, ...], codes: list[str]) -> tuple[dict[str, float], set[str]]:
@@ -362,7 +363,7 @@ def _qcew_values(t: Tables, year: str) -> pl.DataFrame:
                      pl.when(pl.col("hidden")).then(0.0).otherwise(pl.col("employment")).sum().over(siblings).alias("_disclosed"),
                      pl.when(pl.col("hidden")).then(pl.col("establishments")).otherwise(0.0).sum().over(siblings).alias("_est"),
                      pl.col("hidden").sum().over(siblings).alias("_n"))
-                 .collect())
+                 .collect(engine=SMALL))
         share = pl.when(pl.col("_est") > 0).then(pl.col("establishments") / pl.col("_est")).otherwise(1.0 / pl.col("_n"))
         done = pl.DataFrame(schema={"area_fips": pl.String, "industry_code": pl.String, "value": pl.Float64, "estimated": pl.Boolean})
         for d in sorted(cells["depth"].unique().to_list()):  # a parent is always resolved before its children
@@ -396,7 +397,7 @@ def _staffing(r: Resolved, t: Tables) -> pl.DataFrame:
     assert r.matrix_cycle is not None
     m = (t.scan("nem_matrix", r.matrix_cycle)
          .filter(pl.col("industry_type") == "Line item")
-         .select("industry_code", "occupation_code", "occupation_type", pl.col("emp_base_k").fill_null(0.0)).collect())
+         .select("industry_code", "occupation_code", "occupation_type", pl.col("emp_base_k").fill_null(0.0)).collect(engine=SMALL))
     totals = m.filter(pl.col("occupation_code") == "00-0000").select("industry_code", pl.col("emp_base_k").alias("total"))
     lines = t.harmonize(m.filter(pl.col("occupation_type") == "Line item").rename({"occupation_code": "soc_code"}))
     a = lines.join(open_members, on="industry_code", how="inner").join(totals, on="industry_code", how="left")
@@ -437,7 +438,7 @@ def _edd_catalog(t: Tables, state: str) -> list[tuple[str, set[str]]]:
         c = counties(t).filter(pl.col("state") == state).select("county_fips", "county_name")
         key = {_norm(n.replace(" County", "")): f for f, n in c.rows()}
         areas = (t.scan("substate_projections").filter((pl.col("state") == state) & (pl.col("area_type") != "state"))
-                 .select("area_name", "counties").unique("area_name").collect().sort("area_name"))
+                 .select("area_name", "counties").unique("area_name").collect(engine=SMALL).sort("area_name"))
         out = []
         for name, names in areas.rows():
             fips = {key.get(_norm(x)) for x in (names or [])}
@@ -454,7 +455,7 @@ def _edd_demand(t: Tables, ep: pl.DataFrame, area: Region, pieces: list[str]) ->
 
     d = (t.scan("substate_projections").filter((pl.col("state") == area.state) & pl.col("area_name").is_in(pieces)
                                                & (pl.col("soc_level") == "detailed"))
-         .select("soc_code", "openings", "transfers", "emp_base", "emp_proj", "years").collect())
+         .select("soc_code", "openings", "transfers", "emp_base", "emp_proj", "years").collect(engine=SMALL))
     d = t.harmonize(d).group_by("soc_code").agg(
         pl.col("openings").sum(), (pl.col("openings") - pl.col("transfers")).clip(lower_bound=0.0).sum().alias("entrants"),
         ((pl.col("emp_proj") - pl.col("emp_base")) / pl.col("years")).clip(lower_bound=0.0).sum().alias("growth"))
@@ -495,7 +496,7 @@ def areas_occupation_demand(r: Resolved, t: Tables, ep: pl.DataFrame, state_rows
              .join(share.lazy(), on=["region", "soc_code"], how="left").join(overall.lazy(), on="region", how="left")
              .join(how.lazy(), on="region", how="left")
              .with_columns(pl.col("_fallback").fill_null(True), pl.col("area_share").fill_null(pl.col("_overall")))
-             .with_columns(*(pl.col(m) * pl.col("area_share") for m in measures)).drop("area_share", "_overall").collect())
+             .with_columns(*(pl.col(m) * pl.col("area_share") for m in measures)).drop("area_share", "_overall").collect(engine=SMALL))
         frames.append(d)
     cols = ["region", "soc_code", *measures, "unusable", "estimated", "_fallback", "how"]
     return pl.concat([f.select(cols) for f in frames], how="vertical_relaxed"), errors  # areas: never empty
@@ -568,7 +569,7 @@ def area_shares(r: Resolved, t: Tables, areas: list[Region]
         pl.when(measured).then((pl.col("area_emp") / pl.col("state_emp")).clip(0.0, 1.0))
         .when(fallback).then(pl.col("_overall")).otherwise(pl.lit(0.0)).alias("area_share"),
         fallback.alias("_fallback"))
-    share_df, overall_df = pl.collect_all([share, overall])
+    share_df, overall_df = pl.collect_all([share, overall], engine=SMALL)
     return share_df, overall_df, hows, errors
 
 
@@ -622,7 +623,7 @@ def areas_sector_demand(r: Resolved, t: Tables, ep: pl.DataFrame, base: pl.DataF
                 .select("region", "sector", "subsector", "soc_code", *((pl.col(m) * pl.col("a")).alias(m) for m in (*MEASURES, "expected")),
                         "unusable", "estimated", pl.when(pl.col("_fallback")).then(pl.col("how") + f"; {OEWS_NOT_RELEASED}")
                         .otherwise(pl.col("how")).alias("area_method"))
-                .collect())
+                .collect(engine=SMALL))
         frames.append(part)
     # every area is measured by one method or the other, so frames is never empty
     cols = ["region", "sector", "subsector", "soc_code", *MEASURES, "expected", "unusable", "estimated", "area_method"]
@@ -658,7 +659,7 @@ def _oews_area_employment(t: Tables) -> dict[str, tuple[str, pl.DataFrame]]:
         out: dict[str, tuple[str, pl.DataFrame]] = {}
         for y in reversed(t.vintages("oews_wages")):
             rows = (t.scan("oews_wages", y).filter(pl.col("area_type").is_in(["metro", "nonmetro"]) & (pl.col("o_group") == "detailed"))
-                    .select("area_code", "soc_code", "tot_emp").collect())
+                    .select("area_code", "soc_code", "tot_emp").collect(engine=SMALL))
             if rows.height == 0:
                 continue
             rows = t.harmonize(rows).group_by("area_code", "soc_code").agg(_known_sum("tot_emp").alias("area_emp"))
@@ -692,7 +693,7 @@ def _every_state_oews(t: Tables) -> tuple[pl.DataFrame, int]:
     def load() -> tuple[pl.DataFrame, int]:
         for y in reversed(t.vintages("oews_wages")):
             rows = (t.scan("oews_wages", y).filter((pl.col("area_type") == "state") & (pl.col("o_group") == "detailed"))
-                    .select("state", "soc_code", "tot_emp").collect())
+                    .select("state", "soc_code", "tot_emp").collect(engine=SMALL))
             if rows.height:
                 return t.harmonize(rows).group_by("state", "soc_code").agg(_known_sum("tot_emp").alias("state_emp")), int(y)
         return pl.DataFrame(schema={"state": pl.String, "soc_code": pl.String, "state_emp": pl.Float64}), 0
@@ -720,7 +721,7 @@ def _sector_staffing(t: Tables) -> pl.DataFrame:
     def load() -> pl.DataFrame:
         m_cycle = t.vintage("nem_matrix")
         m = (t.scan("nem_matrix", m_cycle).filter(pl.col("industry_type") == "Line item")
-             .select("industry_code", "occupation_code", "occupation_type", pl.col("emp_base_k").fill_null(0.0)).collect())
+             .select("industry_code", "occupation_code", "occupation_type", pl.col("emp_base_k").fill_null(0.0)).collect(engine=SMALL))
         m = m.with_columns(pl.col("industry_code").str.slice(0, 2).replace(NAICS_RANGES).alias("naics"))
         totals = m.filter(pl.col("occupation_code") == "00-0000").group_by("naics").agg(pl.col("emp_base_k").sum().alias("total"))
         lines = t.harmonize(m.filter(pl.col("occupation_type") == "Line item").rename({"occupation_code": "soc_code"}))
@@ -785,7 +786,7 @@ def _industry_based(r: Resolved, t: Tables, ep: pl.DataFrame, state_rows: pl.Dat
                     pl.lit(False).alias("unusable"), "estimated",
                     pl.when(pl.col("_est").fill_null(False)).then(pl.lit(f"{INDUSTRY_BASED}; {QCEW_ESTIMATED}"))
                     .otherwise(pl.lit(INDUSTRY_BASED)).alias("area_method")))
-    out, flags = pl.collect_all([rows, flagged])
+    out, flags = pl.collect_all([rows, flagged], engine=SMALL)
     names = {a.code: a.name for a in areas}
     estimated: dict[str, set[str]] = {}
     for code, _, naics in flags.iter_rows():
@@ -813,7 +814,7 @@ def etpl_programs(t: Tables, region: Region) -> pl.DataFrame | None:
     states = list(region.states) if region.states else ([region.code] if region.single_state else [])
     if not states:
         return None
-    e = t.scan("etpl_programs").filter(pl.col("state").is_in(states)).collect()
+    e = t.scan("etpl_programs").filter(pl.col("state").is_in(states)).collect(engine=SMALL)
     if e.height == 0:
         return None
     geo = counties(t).filter(pl.col("state").is_in(states)).select(
@@ -924,7 +925,7 @@ def _nonmetro_with_data(t: Tables) -> set[str]:
     def load() -> set[str]:
         out: set[str] = set()
         for y in t.vintages("oews_wages"):
-            out |= set(t.scan("oews_wages", y).filter(pl.col("area_type") == "nonmetro").select("area_code").unique().collect()
+            out |= set(t.scan("oews_wages", y).filter(pl.col("area_type") == "nonmetro").select("area_code").unique().collect(engine=SMALL)
                        ["area_code"].to_list())
         return out
 
@@ -940,7 +941,7 @@ def area_growth(t: Tables, area: Region) -> tuple[pl.DataFrame, float, str] | No
     if not pieces:
         return None
     d = (t.scan("substate_projections").filter((pl.col("state") == area.state) & pl.col("area_name").is_in(pieces))
-         .select("soc_code", "soc_level", "emp_base", "emp_proj", "base_year", "proj_year", "cycle").collect())
+         .select("soc_code", "soc_level", "emp_base", "emp_proj", "base_year", "proj_year", "cycle").collect(engine=SMALL))
     det = t.harmonize(d.filter(pl.col("soc_level") == "detailed").select("soc_code", "emp_base", "emp_proj")).group_by("soc_code").agg(
         pl.col("emp_base").sum(), pl.col("emp_proj").sum())
     det = det.with_columns(pl.when(pl.col("emp_base") > 0).then((pl.col("emp_proj") / pl.col("emp_base") - 1) * 100)
@@ -961,7 +962,7 @@ def employment_share(r: Resolved, t: Tables, area: Region) -> tuple[float, str]:
     pieces = _edd_areas(t, area)
     if pieces:
         d = (t.scan("substate_projections").filter((pl.col("state") == area.state) & (pl.col("soc_code") == "00-0000"))
-             .select("area_name", "area_type", "emp_base").collect())
+             .select("area_name", "area_type", "emp_base").collect(engine=SMALL))
         st = float(d.filter(pl.col("area_type") == "state")["emp_base"].sum())
         mine = float(d.filter(pl.col("area_name").is_in(pieces))["emp_base"].sum())
         if st > 0:

@@ -23,6 +23,7 @@ from gapkit.analysis.method import (
 )
 from gapkit.analysis.query import ALLOC_MODES
 from gapkit.analysis.results import method_line
+from gapkit.analysis.tables import SMALL
 from gapkit.config.presets import award_config
 from gapkit.errors import MissingDataError
 
@@ -78,7 +79,7 @@ def _totals(r: Resolved, t: Tables, occ: pl.DataFrame, *, exclude_upgrades: bool
     else:
         rows = national_rows(r, t, ep, occ, exclude_upgrades=exclude_upgrades)[0]
     cols = [*MEASURES, "supply"]
-    tot = rows.lazy().select(pl.col(cols).sum()).collect().row(0)
+    tot = rows.lazy().select(pl.col(cols).sum()).collect(engine=SMALL).row(0)
     return {c: float(v or 0.0) for c, v in zip(cols, tot, strict=True)}
 
 

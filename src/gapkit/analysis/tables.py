@@ -25,6 +25,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# Which polars engine runs a query. The streaming engine (polars' default) starts each query in about half a
+# millisecond, the in-memory engine in a tenth of that; a question runs a hundred or more small queries over the
+# national tables (hundreds to thousands of rows), so those use the in-memory engine. Queries whose input grows with
+# the data (completions, thousands of regions) stream above STREAM_ROWS rows, in bounded memory.
+SMALL = "in-memory"
+STREAM_ROWS = 1_000_000
+
+
+def engine_for(rows: int) -> str:
+    """The engine for a query over about ``rows`` input rows."""
+    return "streaming" if rows > STREAM_ROWS else SMALL
+
 
 def cycle_years(cycle: str) -> int:
     """Years in a projection cycle: ``2024-34`` -> 10."""
@@ -176,7 +188,7 @@ class Tables:
                     (pl.col("exits_k").fill_null(0.0) / mean_k).fill_nan(0.0).alias("exit_rate"),
                     pl.col("base_year"), pl.col("proj_year"),
                 )
-                .collect()
+                .collect(engine=SMALL)
             )
 
         return self.cached(("ep", cycle), load)
@@ -191,7 +203,7 @@ class Tables:
                 return None
             v = self.vintages("ep_attainment")[-1]
             return (self.scan("ep_attainment", v).filter(pl.col("soc_code") != "00-0000")
-                    .select("soc_code", "level", pl.col("share").fill_null(0.0), pl.lit(v).alias("cycle")).collect())
+                    .select("soc_code", "level", pl.col("share").fill_null(0.0), pl.lit(v).alias("cycle")).collect(engine=SMALL))
 
         return self.cached("attainment", load)
 
@@ -204,7 +216,7 @@ class Tables:
             if not self.has("soc_nem"):
                 return None
             return (self.scan("soc_nem", self.vintage("soc_nem")).filter(pl.col("soc_code") != pl.col("nem_code"))
-                    .select("soc_code", "nem_code").unique().collect())
+                    .select("soc_code", "nem_code").unique().collect(engine=SMALL))
 
         return self.cached("soc-map", load)
 
@@ -224,7 +236,7 @@ class Tables:
 
         def load() -> dict[str, float | None]:
             tot = self.scan("ep_occupations", cycle).filter(pl.col("soc_code") == "00-0000").select(
-                "emp_base_k", "emp_proj_k", "openings_k").collect()
+                "emp_base_k", "emp_proj_k", "openings_k").collect(engine=SMALL)
             if tot.height == 0:
                 return {"emp_base": None, "emp_proj": None, "openings": None}
             row = tot.row(0, named=True)
@@ -236,7 +248,7 @@ class Tables:
         """One occupation's published row (any type) of an EP cycle, or None."""
         import polars as pl
 
-        rows = self.scan("ep_occupations", cycle).filter(pl.col("soc_code") == soc_code).collect()
+        rows = self.scan("ep_occupations", cycle).filter(pl.col("soc_code") == soc_code).collect(engine=SMALL)
         return rows.row(0, named=True) if rows.height else None
 
     def matrix_demand(self, matrix_cycle: str, sep_cycle: str, industries: tuple[str, ...] | None = None) -> pl.DataFrame:
@@ -273,7 +285,7 @@ class Tables:
                     ((pl.col("emp_proj_k") - pl.col("emp_base_k")) / years).clip(lower_bound=0.0).mul(1000).alias("growth_m"),
                     (pl.col("emp_base_k") * 1000).alias("emp_base_m"),
                 )
-                .collect()
+                .collect(engine=SMALL)
             )
 
         return self.cached(("matrix", matrix_cycle, sep_cycle, industries), load)
@@ -285,7 +297,7 @@ class Tables:
         def load() -> dict[str, float]:
             mat = self.scan("nem_matrix", matrix_cycle).filter(
                 (pl.col("industry_type") == "Line item") & (pl.col("occupation_code") == "00-0000")
-            ).select("industry_code", "emp_base_k").collect()
+            ).select("industry_code", "emp_base_k").collect(engine=SMALL)
             return {k: float(v or 0.0) for k, v in zip(mat["industry_code"].to_list(), mat["emp_base_k"].to_list(), strict=True)}
 
         return self.cached(("industry-emp", matrix_cycle), load)
@@ -326,7 +338,7 @@ class Tables:
                 for y in years
             ]
             return (pl.concat(frames).group_by("cipcode", "awlevel")
-                    .agg((pl.col("completions").sum() / len(years)).alias("completions")).collect())
+                    .agg((pl.col("completions").sum() / len(years)).alias("completions")).collect(engine="streaming"))
 
         return self.cached(("completions-national", years), load)
 
@@ -336,14 +348,14 @@ class Tables:
             lf = self.scan("ipeds_institutions", self.nearest("ipeds_institutions", year))
             cols = ["unitid", "name", "city", "state", "county_fips"]
             have = lf.collect_schema().names()
-            return lf.select(*(c for c in cols if c in have)).collect()
+            return lf.select(*(c for c in cols if c in have)).collect(engine=SMALL)
 
         return self.cached(("institutions", year), load)
 
     def crosswalk(self) -> pl.DataFrame:
         """NCES CIP-SOC links (cipcode, soc_code), sentinels removed, SOC codes harmonized to the projections'."""
         return self.cached("xw", lambda: self.harmonize(
-            self.scan("cip_soc", self.vintage("cip_soc")).select("cipcode", "soc_code").unique().collect()).unique())
+            self.scan("cip_soc", self.vintage("cip_soc")).select("cipcode", "soc_code").unique().collect(engine=SMALL)).unique())
 
     def cip_titles(self) -> pl.DataFrame:
         """(cipcode, cip_title) from the crosswalk, its unmatched codes and the Career Clusters crosswalk."""
@@ -356,7 +368,7 @@ class Tables:
                               .filter(pl.col("kind") == "cip").select(pl.col("code").alias("cipcode"), pl.col("title").alias("cip_title")))
             if self.has("cluster_cip"):
                 frames.append(self.scan("cluster_cip").select("cipcode", "cip_title"))
-            return pl.concat([f.collect() for f in frames]).unique("cipcode", keep="first", maintain_order=True)
+            return pl.concat([f.collect(engine=SMALL) for f in frames]).unique("cipcode", keep="first", maintain_order=True)
 
         return self.cached("cip-titles", load)
 
@@ -372,12 +384,13 @@ class Tables:
             fips = tuple(sorted(set(fips)))
 
         def load() -> pl.DataFrame:
+            engine = engine_for(self.rows("state_projections", cycle))
             keep = (pl.col("stfips") != "00") if fips is None else pl.col("stfips").is_in(list(fips))
             cols = ["stfips", "state", "soc_code", "openings", "emp_base", "emp_proj"]
             p = self.scan("state_projections", cycle).filter(keep & (pl.col("soc_level") == "detailed")).select(cols)
             m = self.soc_map()
             if m is None:
-                return p.collect()
+                return p.collect(engine=engine)
             # one query of filters (a table of millions of rows is read once, never joined whole): the rows of merged
             # codes are summed under the projections' code unless the state publishes that code itself
             merged_codes, nem_codes = m["soc_code"].unique().implode(), m["nem_code"].unique().implode()
@@ -388,7 +401,7 @@ class Tables:
                       .join(p.filter(pl.col("soc_code").is_in(nem_codes)).select("stfips", "soc_code"), on=["stfips", "soc_code"],
                             how="anti"))
             kept = p.filter(~pl.col("soc_code").is_in(merged_codes))
-            return pl.concat([kept, merged.select(cols)]).collect()
+            return pl.concat([kept, merged.select(cols)]).collect(engine=engine)
 
         return self.cached(("proj", cycle, fips), load)
 
