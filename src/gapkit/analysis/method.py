@@ -574,22 +574,33 @@ def allocation_links(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Pre
 
     def run() -> pl.DataFrame:
         cfg = award_config()
-        xw = t.crosswalk().join(ep.select("soc_code"), on="soc_code", how="semi")
-        eligible = eligible_levels(ep, cfg.presets["all"] if uniform else p)
-        if mode == "education":
-            eligible = eligible.join(entry_routes(t, ep), on=["soc_code", "awlevel"], how="inner")
-        links = (xw.join(eligible, on="soc_code", how="inner")
-                 .join(ep.select("soc_code", "openings_nat", "emp_base"), on="soc_code", how="left"))
+        xw = t.crosswalk().lazy().join(ep.lazy().select("soc_code", "openings_nat", "emp_base"), on="soc_code", how="inner")
         w0 = {"openings": pl.col("openings_nat"), "employment": pl.col("emp_base"), "equal": pl.lit(1.0), "none": pl.lit(1.0),
               "education": pl.col("openings_nat") * pl.col("route_share")}[mode]
-        links = links.with_columns(w0.fill_null(0.0).cast(pl.Float64).alias("w0"))
-        if mode == "none":
-            links = links.with_columns(pl.lit(1.0).alias("w"))
+        if uniform and mode != "education" and not cfg.presets["all"].by_entry_education:
+            # every occupation counts the same levels and the weight does not depend on the level: a program's shares
+            # are computed once and repeated at each level (a tenth of the rows)
+            links = _shares(xw.with_columns(w0.fill_null(0.0).cast(pl.Float64).alias("w0")), ["cipcode"], mode).join(
+                pl.LazyFrame({"awlevel": cfg.levels_of(cfg.presets["all"])}, schema={"awlevel": pl.Int8}), how="cross")
         else:
-            links = links.with_columns((pl.col("w0") / pl.col("w0").sum().over("cipcode", "awlevel")).fill_nan(0.0).alias("w"))
-        return links.filter(pl.col("w") > 0).select("cipcode", "awlevel", "soc_code", "w")
+            eligible = eligible_levels(ep, cfg.presets["all"] if uniform else p).lazy()
+            if mode == "education":
+                eligible = eligible.join(entry_routes(t, ep).lazy(), on=["soc_code", "awlevel"], how="inner")
+            links = _shares(xw.join(eligible, on="soc_code", how="inner").with_columns(w0.fill_null(0.0).cast(pl.Float64).alias("w0")),
+                            ["cipcode", "awlevel"], mode)
+        return links.filter(pl.col("w") > 0).select("cipcode", "awlevel", "soc_code", "w").collect(engine=SMALL)
 
     return t.cached(key, run)
+
+
+def _shares(links: pl.LazyFrame, keys: list[str], mode: str) -> pl.LazyFrame:
+    """``links`` with w: each row's w0 over the sum of w0 of its program (``keys``); 1 each in mode ``none``."""
+    import polars as pl
+
+    if mode == "none":
+        return links.with_columns(pl.lit(1.0).alias("w"))
+    total = links.group_by(keys).agg(pl.col("w0").sum().alias("_total"))
+    return links.join(total, on=keys, how="left").with_columns((pl.col("w0") / pl.col("_total")).fill_nan(0.0).alias("w"))
 
 
 def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *, by_state: bool,
