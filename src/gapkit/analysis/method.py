@@ -139,8 +139,17 @@ def sector_occupations(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.Dat
     occupation's openings and of its employment.
 
     Returns the frame (sector, subsector, soc_code, openings_s, entrants_s, growth_s, share, emp_share),
-    notes per sector and notes that hold for every sector using the matrix.
+    notes per sector and notes that hold for every sector using the matrix. Computed once per Tables for the
+    sectors' definitions and the cycles (a headline, a sensitivity grid and the table share it).
     """
+    key = ("sector-occ", r.ep_cycle, r.matrix_cycle, r.sep_cycle,
+           tuple((s.name, s.whole_economy, tuple((u.key, tuple(u.nem_industries), tuple(u.occupations)) for u in s.subsectors))
+                 for s in r.sectors))
+    frame, per_sector, common = t.cached(key, lambda: _sector_occupations(r, t, ep))
+    return frame, {k: list(v) for k, v in per_sector.items()}, list(common)
+
+
+def _sector_occupations(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]], list[str]]:
     import polars as pl
 
     frames = []
