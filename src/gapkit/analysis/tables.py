@@ -31,6 +31,7 @@ T = TypeVar("T")
 # the data (completions, thousands of regions) stream above STREAM_ROWS rows, in bounded memory.
 SMALL = "in-memory"
 STREAM_ROWS = 1_000_000
+CATEGORICAL_ROWS = 5_000_000  # completions rows above which CIP codes are grouped as categories
 
 
 def engine_for(rows: int) -> str:
@@ -310,19 +311,23 @@ class Tables:
         import polars as pl
 
         def load() -> pl.DataFrame:
+            # CIP codes grouped as categories where there are millions of rows (a few thousand codes: a quarter less
+            # memory at 14 million rows), as text below that (categories cost a third more time there)
+            many = sum(self.rows("ipeds_completions", str(y)) for y in years) > CATEGORICAL_ROWS
+            cip = pl.col("cipcode").cast(pl.Categorical) if many else pl.col("cipcode")
             frames = []
             for y in years:
                 inst = self.scan("ipeds_institutions", self.nearest("ipeds_institutions", y)).select("unitid", "state")
                 frames.append(
                     self.scan("ipeds_completions", str(y))
                     .filter(pl.col("cip_level") == 6)
-                    .select("unitid", pl.col("cipcode").cast(pl.Categorical), "awlevel", pl.col("completions").cast(pl.Float64))
+                    .select("unitid", cip, "awlevel", pl.col("completions").cast(pl.Float64))
                     .join(inst, on="unitid", how="left")
                 )
             keys = ["unitid", "state", "cipcode", "awlevel"] if by_unit else ["state", "cipcode", "awlevel"]
-            # CIP codes grouped as categories (a few thousand codes over millions of rows), text again after
-            df = (pl.concat(frames).group_by(keys).agg((pl.col("completions").sum() / len(years)).alias("completions"))
-                  .with_columns(pl.col("cipcode").cast(pl.String)))
+            df = pl.concat(frames).group_by(keys).agg((pl.col("completions").sum() / len(years)).alias("completions"))
+            if many:
+                df = df.with_columns(pl.col("cipcode").cast(pl.String))
             return df.collect(engine="streaming")
 
         return self.cached(("completions", years, by_unit), load)
