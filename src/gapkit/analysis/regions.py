@@ -112,21 +112,33 @@ def _norm(text: str) -> str:
 
 
 def _region(kind: str, code: str, name: str, county_list: list[str], t: Tables, **extra: Any) -> Region:
-    import polars as pl
 
     from gapkit.analysis.query import Region
     from gapkit.codes import STATES
 
-    c = counties(t).filter(pl.col("county_fips").is_in(county_list))
-    states = tuple(sorted(set(c["state"].drop_nulls().to_list()) or {STATES[f[:2]][0] for f in county_list if f[:2] in STATES}))
+    known = _county_states(t)
+    found = [s for f in dict.fromkeys(county_list) for s in known.get(f, ())]  # the known counties' states
+    states = tuple(sorted(set(found) or {STATES[f[:2]][0] for f in county_list if f[:2] in STATES}))
     # the primary state: the one with most of the counties (for cross-state metros, the state named first in the title)
     primary = extra.pop("state", None)
     if primary is None and states:
-        counts = {s: sum(1 for x in c["state"].to_list() if x == s) for s in states}
+        counts = {s: found.count(s) for s in states}
         primary = max(states, key=lambda s: (counts[s], -states.index(s)))
     fips = {a: f for f, (a, _) in STATES.items()}.get(primary or "")
     return Region(code=code, kind=kind, name=name, fips=fips, state=primary, states=states,
                   counties=tuple(sorted(county_list)), **extra)
+
+
+def _county_states(t: Tables) -> dict[str, list[str]]:
+    """County FIPS -> the state of each known row of it (read once: a state's areas are built from it by lookups)."""
+    def load() -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for f, st in counties(t).select("county_fips", "state").rows():
+            if st is not None:
+                out.setdefault(f, []).append(st)
+        return out
+
+    return t.cached("county-states", load)
 
 
 def resolve_metro(text: str, t: Tables) -> Region:
