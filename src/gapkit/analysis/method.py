@@ -435,9 +435,11 @@ def state_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, e
     if r.by != "subsector":
         coef = coef.with_columns(pl.lit("").alias("subsector"))
     supply, unalloc = supply_by_occupation(r, t, ep, by_state=True, exclude_upgrades=exclude_upgrades)
+    # each state's demand and supply side by side once (not again for every sector a question over thousands of
+    # regions aggregates one at a time), then spread over the sectors
+    both = demand.join(supply.select("state", "soc_code", "supply", "supply_extra"), on=["state", "soc_code"], how="left")
     out = (
-        demand.lazy().join(coef.lazy(), on="soc_code", how="inner")
-        .join(supply.lazy().select("state", "soc_code", "supply", "supply_extra"), on=["state", "soc_code"], how="left")
+        both.lazy().join(coef.lazy(), on="soc_code", how="inner")
         .select(
             "sector", pl.col("state").alias("region"), "subsector", "soc_code",
             *((pl.col(m) * pl.col("a")).alias(m) for m in (*MEASURES, "expected")), "unusable", "estimated",
