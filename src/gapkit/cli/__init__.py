@@ -134,7 +134,7 @@ def _register_optional_commands() -> None:
     """Commands that live in their own modules (imported lazily by name, not at start-up)."""
     import importlib
 
-    for module in ("gapkit.cli.analysis", "gapkit.cli.reports", "gapkit.cli.pathways", "gapkit.cli.find"):
+    for module in dict.fromkeys(COMMAND_MODULES.values()):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -288,11 +288,52 @@ def run_guarded(fn: Any, *args: Any, own_process: bool = True, **kwargs: Any) ->
         restore()
 
 
+# The module of each command that lives outside this one (a command added to a module's register() is listed here;
+# a test checks that the two agree).
+COMMAND_MODULES = {"gap": "gapkit.cli.analysis", "regions": "gapkit.cli.analysis", "sectors": "gapkit.cli.analysis",
+                   "occupation": "gapkit.cli.analysis", "chart": "gapkit.cli.reports", "report": "gapkit.cli.reports",
+                   "pathways": "gapkit.cli.pathways", "programs": "gapkit.cli.pathways", "clusters": "gapkit.cli.pathways",
+                   "find": "gapkit.cli.find"}
+
+
+def _command_name(info: Any) -> str:
+    return str(info.name or info.callback.__name__.lower().replace("_", "-"))
+
+
+def _app_for(argv: list[str]) -> typer.Typer:
+    """The app that runs ``argv``. With a command's name first, an app holding that command alone: typer builds
+    every registered command's parser from its signature at each start (about 30 ms with their modules' imports, more
+    than a cached answer takes), so only the one asked for is built and imported. Anything else (no command, an
+    option such as --help, a misspelt name) gets the whole app: its help lists every command and its errors suggest
+    the nearest."""
+    name = argv[0] if argv else ""
+    module = COMMAND_MODULES.get(name)
+    if module is None and name not in {_command_name(c) for c in app.registered_commands}:
+        _register_optional_commands()
+        return app
+    holder = app
+    if module is not None:
+        import importlib
+
+        holder = typer.Typer()
+        importlib.import_module(module).register(holder)
+    one = typer.Typer(name=app.info.name, help=app.info.help, no_args_is_help=True, pretty_exceptions_enable=False,
+                      add_completion=False, rich_markup_mode=None)
+    one.callback()(_no_options)  # a group of one command: `gapkit NAME ...` is parsed exactly as by the whole app
+    one.registered_commands = [c for c in holder.registered_commands if _command_name(c) == name]
+    one.registered_groups = [g for g in holder.registered_groups if g.name == name]
+    return one
+
+
+def _no_options() -> None:
+    """gapkit: labor-market skills-gap analysis from official public data."""
+
+
 def main(argv: list[str] | None = None) -> Any:
     """The `gapkit` command. Called with ``argv`` (a test, a notebook), SIGTERM keeps the caller's handling."""
     def run() -> Any:
-        _register_optional_commands()
-        return app(args=argv, standalone_mode=True)
+        args = list(sys.argv[1:] if argv is None else argv)
+        return _app_for(args)(args=args, standalone_mode=True)
 
     return run_guarded(run, own_process=argv is None)
 
