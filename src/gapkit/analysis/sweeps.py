@@ -134,10 +134,15 @@ def headline(r: Resolved, t: Tables) -> Headline:
     supply without the completions that may be upgrades (RN-to-BSN)."""
     base = r.at(by="sector" if r.by != "state" else "state")
     occ = sector_occupations(base, t, t.ep(base.ep_cycle))[0]
+    choices = (("education", True, "education-aware supply"), ("openings", True, "all-awards supply"),
+               ("education", False, "education-aware supply without possible upgrades"))
+    # the openings-weighted allocation first: the question's own (education-aware) one is usually being computed on
+    # another thread already (the table's), and this one needs nothing it is computing but the completions
+    totals = {(alloc, upgrades): _totals(base.at(alloc=alloc), t, occ, exclude_upgrades=not upgrades)
+              for alloc, upgrades, _ in sorted(choices, key=lambda c: c[0] == base.alloc)}
     variants = []
-    for alloc, upgrades, label in (("education", True, "education-aware supply"), ("openings", True, "all-awards supply"),
-                                   ("education", False, "education-aware supply without possible upgrades")):
-        tot = _totals(base.at(alloc=alloc), t, occ, exclude_upgrades=not upgrades)
+    for alloc, upgrades, label in choices:
+        tot = totals[(alloc, upgrades)]
         for demand in ("entrants", "openings"):
             ratio = tot[demand] / tot["supply"] if tot["supply"] > 0 else None
             variants.append({"label": f"{DEMAND_WORDS[demand]} vs {label}", "demand": demand, "alloc": alloc, "upgrades": upgrades,
