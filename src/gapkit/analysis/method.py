@@ -79,7 +79,11 @@ def compute(r: Resolved, t: Tables) -> GapResult:
     # supply does not depend on demand: its reads and allocation overlap the sector and state work on a second core
     # (not for very large completions tables: two big queries at once would add up their memory for little time)
     if r.areas:
-        t.prefetch(lambda: allocation(r, t, ep, r.alloc, r.preset, by_state=False, areas=area_supply_counties(r, t)))
+        # what the area methods read first (they are needed before supply), then supply
+        from gapkit.analysis import regions
+
+        t.prefetch(lambda: regions.read_inputs(r, t, question_areas(r, t)),
+                   lambda: allocation(r, t, ep, r.alloc, r.preset, by_state=False, areas=area_supply_counties(r, t)))
     elif sum(t.rows("ipeds_completions", str(y)) for y in r.years) <= PREFETCH_MAX_ROWS:
         t.prefetch(lambda: allocation(r, t, ep, r.alloc, r.preset, by_state=r.needs_states))
     occ, sector_notes, global_notes = sector_occupations(r, t, ep)
@@ -641,7 +645,8 @@ def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *
             counties = areas["county_fips"].unique()
             inst = (pl.concat([t.institutions(y).select("unitid", "county_fips") for y in years]).unique("unitid", keep="first")
                     .filter(pl.col("county_fips").is_in(counties.implode())))
-            comp = (pl.concat([t.scan("ipeds_completions", str(y)).filter(pl.col("cip_level") == 6)
+            units = inst["unitid"].implode()  # filtered as the rows are read (a tenth of the country's, or less)
+            comp = (pl.concat([t.scan("ipeds_completions", str(y)).filter((pl.col("cip_level") == 6) & pl.col("unitid").is_in(units))
                                .select("unitid", "cipcode", "awlevel", pl.col("completions").cast(pl.Float64)) for y in years])
                     .join(inst.lazy(), on="unitid", how="inner").join(areas.lazy(), on="county_fips", how="inner")
                     .group_by("region", "cipcode", "awlevel").agg((pl.col("completions").sum() / len(years)).alias("completions"))

@@ -32,6 +32,8 @@ from gapkit.analysis.tables import SMALL
 from gapkit.errors import GapkitError, MissingDataError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import polars as pl
 
     from gapkit.analysis.query import Region, Resolved
@@ -660,6 +662,25 @@ def _known_sum(col: str) -> pl.Expr:
     import polars as pl
 
     return pl.when(pl.col(col).is_not_null().any()).then(pl.col(col).sum()).otherwise(None)
+
+
+def read_inputs(r: Resolved, t: Tables, areas: list[Region]) -> None:
+    """Read ahead what the area methods will read for ``areas`` (a :meth:`Tables.prefetch` call): the QCEW cells and the
+    staffing pattern where the industry-based method measures an area, every state's OEWS employment, the OEWS areas'
+    where an area is a metro. Each lands in the memo under the key the methods ask for; one that fails is left out
+    (its error is raised again where a method asks for it)."""
+    import contextlib
+
+    reads: list[Callable[[], Any]] = []
+    naics = r.scope == "sector" and any(sub.naics for s in r.sectors if not s.whole_economy for sub in s.subsectors)
+    if naics and any(set(a.counties) <= qcew_counties(t) for a in areas):
+        reads += [lambda: staffing(r, t), lambda: _qcew_values(t, qcew_year(t))]
+    reads.append(lambda: _every_state_oews(t))
+    if any(a.cbsa is not None for a in areas):
+        reads.append(lambda: _oews_area_employment(t))
+    for read in reads:
+        with contextlib.suppress(Exception):
+            read()
 
 
 def _oews_area_employment(t: Tables) -> dict[str, tuple[str, pl.DataFrame]]:
