@@ -311,7 +311,7 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     d = d.with_columns(((pl.col("openings") - change.clip(lower_bound=0.0)).abs()
                         <= pl.max_horizontal(pl.lit(10.0), pl.col("openings") * 0.06)).alias("_chg"))
     d = d.with_columns((pl.col("_chg").mean().over("state") >= cfg.change_only_share).alias("estimated"))
-    own = _own_entrant_shares(r, t)
+    own = _own_entrant_shares(t, tuple(STATES[f][0] for f in only) if only is not None else None)
     d = (d.join(own.lazy(), on=["state", "soc_code"], how="left") if own is not None
          else d.with_columns(pl.lit(None, pl.Float64).alias("own_share")))
     d = d.with_columns(
@@ -400,9 +400,10 @@ def _fips(abbr: str) -> str:
     return ABBR_TO_FIPS[abbr]
 
 
-def _own_entrant_shares(r: Resolved, t: Tables) -> pl.DataFrame | None:
+def _own_entrant_shares(t: Tables, states: tuple[str, ...] | None) -> pl.DataFrame | None:
     """(state, soc_code, own_share): entrants / openings where a state publishes exits and transfers itself
-    (state rows of the sub-state projections, e.g. California EDD), harmonized to the projections' codes."""
+    (state rows of the sub-state projections, e.g. California EDD), harmonized to the projections' codes; of the
+    ``states`` (postal codes) or every state."""
     import polars as pl
 
     if not t.has("substate_projections"):
@@ -411,12 +412,13 @@ def _own_entrant_shares(r: Resolved, t: Tables) -> pl.DataFrame | None:
     def load() -> pl.DataFrame:
         rows = t.scan("substate_projections").filter(
             (pl.col("area_type") == "state") & (pl.col("soc_level") == "detailed") & (pl.col("openings") > 0)
+            & (pl.col("state").is_in(list(states)) if states is not None else pl.lit(True))
         ).select("state", "soc_code", "openings", "transfers").collect(engine=SMALL)
         rows = t.harmonize(rows).group_by("state", "soc_code").agg(pl.col("openings").sum(), pl.col("transfers").sum())
         return rows.select("state", "soc_code", ((pl.col("openings") - pl.col("transfers")) / pl.col("openings"))
                            .clip(0.0, 1.0).alias("own_share"))
 
-    return t.cached("own-entrant-shares", load)
+    return t.cached(("own-entrant-shares", states), load)
 
 
 def state_rows(r: Resolved, t: Tables, ep: pl.DataFrame, occ: pl.DataFrame, *, exclude_upgrades: bool = False
