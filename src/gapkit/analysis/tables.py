@@ -411,11 +411,9 @@ class Tables:
         return self.cached(("proj", cycle, fips), load)
 
     def has_state_projections(self, cycle: str, fips: str) -> bool:
-        """Whether the Projections Central cycle has rows for the state ``fips`` (a count, nothing loaded)."""
-        import polars as pl
-
-        return self.cached(("has-proj", cycle, fips), lambda: bool(
-            self.scan("state_projections", cycle).filter(pl.col("stfips") == fips).select(pl.len()).collect().item()))
+        """Whether the Projections Central cycle has detailed-occupation rows for the state ``fips`` (they are loaded:
+        a question about the state or an area of it reads them next)."""
+        return self.state_projections(cycle, (fips,)).height > 0
 
     def state_total_notes(self, cycle: str, fips: tuple[str, ...] | None = None) -> list[str]:
         """The parser's per-state checks (detail vs published total, openings rate) for every state or the states
