@@ -75,17 +75,20 @@ CHUNK_REGIONS = 200  # above this many state-level regions, every-sector questio
 
 def compute(r: Resolved, t: Tables) -> GapResult:
     """The gap table of a resolved question at its grain, with its method record and notes."""
-    ep = t.ep(r.ep_cycle)
-    # supply does not depend on demand: its reads and allocation overlap the sector and state work on a second core
-    # (not for very large completions tables: two big queries at once would add up their memory for little time)
+    # supply does not depend on demand: its reads and allocation overlap the sector and state work on a second core,
+    # starting with the completions while this thread reads the projections (not for very large completions tables:
+    # two big queries at once would add up their memory for little time)
     if r.areas:
         # what the area methods read first (they are needed before supply), then supply
         from gapkit.analysis import regions
 
         t.prefetch(lambda: regions.read_inputs(r, t, question_areas(r, t)),
-                   lambda: allocation(r, t, ep, r.alloc, r.preset, by_state=False, areas=area_supply_counties(r, t)))
+                   lambda: allocation(r, t, t.ep(r.ep_cycle), r.alloc, r.preset, by_state=False, areas=area_supply_counties(r, t)))
     elif sum(t.rows("ipeds_completions", str(y)) for y in r.years) <= PREFETCH_MAX_ROWS:
-        t.prefetch(lambda: allocation(r, t, ep, r.alloc, r.preset, by_state=r.needs_states))
+        national = not r.region.single_state and not r.needs_states  # allocation's own choice of completions table
+        t.prefetch(lambda: t.completions_national(r.years) if national else t.completions(r.years),
+                   lambda: allocation(r, t, t.ep(r.ep_cycle), r.alloc, r.preset, by_state=r.needs_states))
+    ep = t.ep(r.ep_cycle)
     occ, sector_notes, global_notes = sector_occupations(r, t, ep)
     vintages = _vintages(r, t)
     if r.areas:
