@@ -180,22 +180,24 @@ def _sector_occupations(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.Da
             if missing:
                 per_sector[s.name] = [f"Industries in the sector definition but not in the {m_cycle} matrix: {', '.join(missing)}."]
         values = ["openings_m", "entrants_m", "growth_m", "emp_base_m"]
-        joined = pl.concat([md.join(open_members, on="industry_code", how="inner"),
-                            md.join(restricted, on=["industry_code", "soc_code"], how="inner")], how="diagonal")
+        # one lazy query from here to the sector rows (a dozen small steps, each its own query when run eagerly)
+        joined = pl.concat([md.lazy().join(open_members.lazy(), on="industry_code", how="inner"),
+                            md.lazy().join(restricted.lazy(), on=["industry_code", "soc_code"], how="inner")], how="diagonal")
         sub = joined.group_by("sector", "subsector", "soc_code").agg(pl.col(values).sum())
         # The sector's share of each occupation: its industries' figures over the published national figures of
         # the matrix cycle (line-item industries do not add up to the total: BLS leaves some detail unpublished
         # and self-employment is not an industry).
         if m_cycle in t.vintages("ep_occupations"):
-            denom = t.ep(m_cycle).select("soc_code", pl.col("openings_nat").alias("all_openings"), pl.col("entrants_nat").alias("all_entrants"),
-                                         pl.col("growth_nat").alias("all_growth"), pl.col("emp_base").alias("all_emp"))
+            denom = t.ep(m_cycle).lazy().select("soc_code", pl.col("openings_nat").alias("all_openings"),
+                                                pl.col("entrants_nat").alias("all_entrants"), pl.col("growth_nat").alias("all_growth"),
+                                                pl.col("emp_base").alias("all_emp"))
         else:
-            denom = (t.matrix_demand(m_cycle, sep_cycle).group_by("soc_code")
+            denom = (t.matrix_demand(m_cycle, sep_cycle).lazy().group_by("soc_code")
                      .agg(*(pl.col(f"{m}_m").sum().alias(f"all_{m}") for m in MEASURES), pl.col("emp_base_m").sum().alias("all_emp")))
             common.append(f"BLS projections for the matrix cycle {m_cycle} are not ingested; sector shares use the sum of the "
                           f"matrix's line-item industries as the denominator (`gapkit ingest bls-ep` for {m_cycle} fixes this).")
         out = sub.join(denom, on="soc_code", how="left").join(
-            ep.select("soc_code", "openings_nat", "entrants_nat", "growth_nat"), on="soc_code", how="inner")
+            ep.lazy().select("soc_code", "openings_nat", "entrants_nat", "growth_nat"), on="soc_code", how="inner")
         if m_cycle == r.ep_cycle:
             out = out.with_columns(*(pl.col(f"{m}_m").alias(f"{m}_s") for m in MEASURES))
         else:
@@ -215,7 +217,7 @@ def _sector_occupations(r: Resolved, t: Tables, ep: pl.DataFrame) -> tuple[pl.Da
             .clip(upper_bound=1.0).alias("emp_share"),
         )
         frames.append(out.select("sector", "subsector", "soc_code", "openings_s", "entrants_s", "growth_s", "share", "emp_share")
-                      .filter(pl.col("openings_s") > 0))
+                      .filter(pl.col("openings_s") > 0).collect(engine=SMALL))
     return pl.concat(frames, how="vertical_relaxed"), per_sector, common
 
 
