@@ -8,8 +8,8 @@ processes, best of N, same ingested data; the machines are shared and noisy, so 
 - regions (issue 12): cold `gapkit gap --sector transportation --by metro --region OH` vs `import polars` (<= 2x),
   and every county of Ohio x every shipped sector (`--sector all --by county --region OH`) (<= 6x).
 
-gapkit's sources are byte-compiled first (as an installed package is), so a machine that sets
-PYTHONDONTWRITEBYTECODE does not charge every run for compiling them.
+gapkit's sources are byte-compiled first (as an installed package is; forced, so no stale .pyc is left), so a
+machine that sets PYTHONDONTWRITEBYTECODE does not charge every run for compiling them.
 
 The commands of each ratio take turns within every round (best of N each), so a shared machine's load
 changes hit both sides alike.
@@ -74,7 +74,9 @@ def main() -> None:
     data = args.data_dir or default_data_dir()
     n = args.runs
     dd = ["--data-dir", str(data)]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src" / "gapkit")], check=True)
+    # -f: a source rewritten within the second its .pyc was written (a `git stash pop`) would keep a stale .pyc that
+    # Python rejects, and every run would pay for compiling that module
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-f", str(REPO / "src" / "gapkit")], check=True)
     check(data)
 
     dd_all = ["--sector", "all", "--by", "state", *dd]
