@@ -85,8 +85,7 @@ def compute(r: Resolved, t: Tables) -> GapResult:
         t.prefetch(lambda: regions.read_inputs(r, t, question_areas(r, t)),
                    lambda: allocation(r, t, t.ep(r.ep_cycle), r.alloc, r.preset, by_state=False, areas=area_supply_counties(r, t)))
     elif sum(t.rows("ipeds_completions", str(y)) for y in r.years) <= PREFETCH_MAX_ROWS:
-        national = not r.region.single_state and not r.needs_states  # allocation's own choice of completions table
-        t.prefetch(lambda: t.completions_national(r.years) if national else t.completions(r.years),
+        t.prefetch(lambda: completions_table(r, t, r.years, r.needs_states),
                    lambda: allocation(r, t, t.ep(r.ep_cycle), r.alloc, r.preset, by_state=r.needs_states))
     ep = t.ep(r.ep_cycle)
     occ, sector_notes, global_notes = sector_occupations(r, t, ep)
@@ -529,12 +528,13 @@ def area_supply_counties(r: Resolved, t: Tables) -> pl.DataFrame:
 
     def load() -> pl.DataFrame:
         areas = question_areas(r, t)
-        if r.supply_area == "state":
-            geo = regions.counties(t)
-            pairs = [(c, a.code) for a in areas for c in geo.filter(pl.col("state").is_in(list(a.states)))["county_fips"]]
-        else:
-            pairs = [(c, a.code) for a in areas for c in a.counties]
-        return pl.DataFrame(pairs, schema={"county_fips": pl.String, "region": pl.String}, orient="row")
+        if r.supply_area == "state":  # every county of each area's state(s): one join for all the areas
+            wanted = pl.DataFrame([(st, a.code) for a in areas for st in a.states], schema={"state": pl.String, "region": pl.String},
+                                  orient="row")
+            return (regions.counties(t).select("county_fips", "state").join(wanted, on="state", maintain_order="right_left")
+                    .select("county_fips", "region"))
+        return pl.DataFrame([(c, a.code) for a in areas for c in a.counties], schema={"county_fips": pl.String, "region": pl.String},
+                            orient="row")
 
     return t.cached(("area-supply-counties", r.region.code, r.region.counties, r.by, r.supply_area), load)
 
@@ -615,6 +615,13 @@ def allocation_links(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Pre
     return t.cached(key, run)
 
 
+def completions_table(r: Resolved, t: Tables, years: tuple[int, ...], by_state: bool) -> pl.DataFrame:
+    """The completions an allocation starts from: the nation's by program (a national question), else by state."""
+    if r.region.single_state or by_state:
+        return t.completions(years)
+    return t.completions_national(years)
+
+
 def _shares(links: pl.LazyFrame, keys: list[str], mode: str) -> pl.LazyFrame:
     """``links`` with w: each row's w0 over the sum of w0 of its program (``keys``); 1 each in mode ``none``."""
     import polars as pl
@@ -658,13 +665,11 @@ def allocation(r: Resolved, t: Tables, ep: pl.DataFrame, mode: str, p: Preset, *
                     .join(inst.lazy(), on="unitid", how="inner").join(areas.lazy(), on="county_fips", how="inner")
                     .group_by("region", "cipcode", "awlevel").agg((pl.col("completions").sum() / len(years)).alias("completions"))
                     .collect())
-        elif region is None and not by_state:
-            comp = t.completions_national(years)
         else:
-            comp = t.completions(years)
+            comp = completions_table(r, t, years, by_state)
             if region is not None:
                 comp = comp.filter(pl.col("state") == r.region.code)
-            elif only:
+            elif by_state and only:  # several states side by side (a national table has no states to filter)
                 comp = comp.filter(pl.col("state").is_in(list(only)))
         keys = ["region"] if areas is not None else ["state"] if by_state else []
         prog = comp.lazy().filter(pl.col("awlevel").is_in(levels))

@@ -19,15 +19,16 @@ import typer
 
 from gapkit.errors import GapkitError
 
-app = typer.Typer(
-    name="gapkit",
-    help="Labor-market skills-gap analysis from official public data: openings (BLS, Projections Central) "
+APP_SETTINGS: dict[str, Any] = {
+    "name": "gapkit",
+    "help": "Labor-market skills-gap analysis from official public data: openings (BLS, Projections Central) "
     "vs completions (IPEDS), by sector, occupation and state.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode=None,
-)
+    "no_args_is_help": True,
+    "pretty_exceptions_enable": False,
+    "add_completion": False,
+    "rich_markup_mode": None,
+}
+app = typer.Typer(**APP_SETTINGS)
 
 DataDir = Annotated[
     Path | None,
@@ -130,11 +131,17 @@ def _parse_counties(text: str | None) -> list[str] | None:
     return list(dict.fromkeys(out))
 
 
+_registered: list[str] = []
+
+
 def _register_optional_commands() -> None:
-    """Commands that live in their own modules (imported lazily by name, not at start-up)."""
+    """Commands that live in their own modules (imported lazily by name, not at start-up), added to the whole app once
+    per process (main() is called many times by tests and notebooks)."""
     import importlib
 
     for module in dict.fromkeys(COMMAND_MODULES.values()):
+        if module in _registered:
+            continue
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -142,6 +149,7 @@ def _register_optional_commands() -> None:
                 continue
             raise
         mod.register(app)
+        _registered.append(module)
 
 
 class Terminated(BaseException):
@@ -317,8 +325,7 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
         holder = typer.Typer()
         importlib.import_module(module).register(holder)
-    one = typer.Typer(name=app.info.name, help=app.info.help, no_args_is_help=True, pretty_exceptions_enable=False,
-                      add_completion=False, rich_markup_mode=None)
+    one = typer.Typer(**APP_SETTINGS)
     one.callback()(_no_options)  # a group of one command: `gapkit NAME ...` is parsed exactly as by the whole app
     one.registered_commands = [c for c in holder.registered_commands if _command_name(c) == name]
     one.registered_groups = [g for g in holder.registered_groups if g.name == name]
