@@ -76,6 +76,23 @@ def test_views_add_up(oh) -> None:  # type: ignore[no-untyped-def]
     assert set(oh.institutions["state"].drop_nulls().unique()) == {"OH"}
 
 
+def test_views_are_of_the_listed_programs(pw_ws: Workspace) -> None:
+    """For a sector, the awards, institutions and links views hold the programs the programs view lists — not every
+    program in the region (they once listed agriculture and nursing in a transportation question)."""
+    r = pw_ws.programs("transportation", region="OH")
+    listed = set(r.programs["cipcode"])
+    assert 10 < len(listed) < 100
+    assert set(r.awards["cipcode"]) == listed
+    assert set(r.institutions["cipcode"]) == listed
+    assert set(r.links["cipcode"]) <= listed
+    assert any("are not listed" in n for n in r.notes)  # the programs left out are counted in a note
+    aw = r.awards.group_by("cipcode", "year").agg(pl.col("completions").sum()).filter(pl.col("year") == 2024)
+    j = r.programs.join(aw, on="cipcode")
+    assert j.height == len(listed) and (j["completions"] - j["completions_right"]).abs().max() < 1e-6
+    inst = r.institutions.group_by("cipcode").agg(pl.len().alias("n"))
+    assert r.programs.join(inst, on="cipcode").select((pl.col("institutions") == pl.col("n")).all()).item()
+
+
 def test_alignment_consistent_with_gap_cli(pw_dir: Path, pw_ws: Workspace) -> None:
     """The consistency check: a program's openings and supply are what `gapkit gap --by occupation` prints for the
     occupations its completers are allocated to, weighted by that allocation."""

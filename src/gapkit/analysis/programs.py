@@ -123,10 +123,10 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
         cluster_desc = f"{'Career Cluster' if level == 'cluster' else 'sub-cluster'} {exact}"
     comp = comp.join(keep, on="cipcode", how="semi")
 
-    # completions: the mean over the years the gap used (its supply input), by level, by year, institutions
+    # completions: the mean over the years the gap used (its supply input), by level
     used = comp.filter(pl.col("year").is_in(years_used))
     n_used = len(years_used)
-    prog = used.group_by("cipcode").agg((pl.col("completions").sum() / n_used).alias("completions"))
+    by_level = used.group_by("cipcode", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
 
     # where each program's completers go: the allocation the gap uses (share a of the program's allocated
     # completers sent to each occupation), and the sector's share of those occupations
@@ -134,8 +134,7 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
     ep_all = tables.ep(r.ep_cycle)
     links_w = allocation_links(gq, tables, ep_all, gq.alloc, gq.preset)
     sector_share = sector_occupations(gq, tables, ep_all)[0].group_by("soc_code").agg(pl.col("share").first())
-    sent = (used.group_by("cipcode", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
-            .join(links_w, on=["cipcode", "awlevel"], how="inner")
+    sent = (by_level.join(links_w, on=["cipcode", "awlevel"], how="inner")
             .group_by("cipcode", "soc_code").agg((pl.col("c") * pl.col("w")).sum().alias("sent")))
     sent = (sent.with_columns((pl.col("sent") / pl.col("sent").sum().over("cipcode")).fill_nan(0.0).alias("a"))
             .join(sector_share, on="soc_code", how="left").with_columns(pl.col("share").fill_null(0.0)))
@@ -158,8 +157,21 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
         (pl.col("openings") - pl.col("supply")).alias("gap"),
         pl.when(pl.col("_b") > 0).then((pl.col("_p") / pl.col("_b") - 1) * 100).otherwise(None).alias("growth_pct"),
     ).drop("_b", "_p")
-    lv = (used.group_by("cipcode", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
-          .sort(["cipcode", "c", "awlevel"], descending=[False, True, False])
+
+    # the programs listed: every one with completers in the region, or for a sector those sending it a set share of
+    # their completers (through the sector's share of the occupations they are allocated to). Every view below —
+    # programs, awards, institutions, links — is of the listed programs only, and is computed for them alone.
+    if not r.sector.whole_economy:
+        floor = method_settings().program_min_sector_share
+        listed = link_agg.filter(pl.col("sector_share") >= floor).select("cipcode")
+        dropped = comp["cipcode"].n_unique() - listed.height
+        comp, used, by_level, links = (f.join(listed, on="cipcode", how="semi") for f in (comp, used, by_level, links))
+        keep = keep.join(listed, on="cipcode", how="semi")
+        if dropped:
+            notes.append(f"{dropped} program(s) in the region send under {floor:.0%} of their completers to {r.sector.title.lower()} "
+                         "(through the sector's share of the occupations they are allocated to) and are not listed.")
+    prog = used.group_by("cipcode").agg((pl.col("completions").sum() / n_used).alias("completions"))
+    lv = (by_level.sort(["cipcode", "c", "awlevel"], descending=[False, True, False])
           .with_columns(pl.col("awlevel").replace_strict(cfg.awlevels_short, default=pl.col("awlevel").cast(pl.String), return_dtype=pl.String).alias("lvl")))
     lv_text = (lv.with_columns(pl.format("{} {}", "lvl", pl.col("c").round(0).cast(pl.Int64)).alias("txt"))
                .group_by("cipcode").agg(pl.col("txt").str.join("; ").alias("award_levels")))
@@ -191,13 +203,6 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
         .join(off, on="cipcode", how="left")
         .with_columns(pl.col("occupations").fill_null(0), pl.col("institutions").fill_null(0), pl.col("priority_occupations").fill_null(0))
     )
-    if not r.sector.whole_economy:  # programs tied to the sector: a set share of their completers serve it
-        floor = method_settings().program_min_sector_share
-        dropped = t.filter(pl.col("sector_share").fill_null(0.0) < floor).height
-        t = t.filter(pl.col("sector_share").fill_null(0.0) >= floor)
-        if dropped:
-            notes.append(f"{dropped} program(s) in the region send under {floor:.0%} of their completers to {r.sector.title.lower()} "
-                         "(through the sector's share of the occupations they are allocated to) and are not listed.")
     t = t.with_columns(*_alignment(rules, area, ep_cycle))
     t = t.with_columns(pl.col("alignment").replace_strict(LABEL_ORDER, return_dtype=pl.Int8).alias("_order"))
     t = t.sort(["_order", "completions", "cipcode"], descending=[False, True, False])
