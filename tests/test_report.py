@@ -326,6 +326,21 @@ def test_pdf_option_without_chromium(ingested: Path, tmp_path: Path) -> None:
     assert len([line for line in proc.stderr.strip().splitlines() if line.strip()]) <= 3
 
 
+def test_chromium_failing_while_the_charts_render(ingested: Path, tmp_path: Path) -> None:
+    """brief.pdf is printed while the PNGs render; when Chromium fails, the rest of the brief is still written and the
+    failure is one message naming the file, raised after them (tests/test_pdf_job.py has the other failures)."""
+    exe = tmp_path / "broken-chromium"
+    exe.write_text("#!/bin/sh\necho 'Trace/breakpoint trap: the renderer crashed' >&2\nexit 133\n")
+    exe.chmod(0o755)
+    out = tmp_path / "b"
+    proc = run_cli("report", "--sector", "transportation", "--region", "OH", "--out", str(out), data_dir=ingested,
+                   env={"GAPKIT_CHROMIUM": str(exe), "GAPKIT_NO_CACHE": "1"})
+    assert_clean_error(proc, f"--out {out}: brief.pdf: Chromium", "exited 133 without printing a PDF", "renderer crashed",
+                       "--no-pdf")
+    assert (out / "brief.md").exists() and (out / "brief.html").exists() and (out / "charts" / "scatter.png").exists()
+    assert not (out / "brief.pdf").exists()
+
+
 def test_state_brief_and_errors(brief_oh: Path, ingested: Path, tmp_path: Path) -> None:
     md = (brief_oh / "brief.md").read_text()
     assert md.startswith("# Transportation skills gap: Ohio")

@@ -220,11 +220,13 @@ class Workspace:
 
         return prepare(kind, self.resolve("chart", sector, chart=kind, **options), self.tables)
 
-    def brief(self, sector: str | None = None, *, generated_at: str | None = None, **options: Any) -> Brief:
-        """``gapkit report``: the brief (Markdown, HTML, charts) for one sector and region; ``.write(folder)``."""
+    def brief(self, sector: str | None = None, *, generated_at: str | None = None, pdf: bool | None = None,
+              **options: Any) -> Brief:
+        """``gapkit report``: the brief (Markdown, HTML, charts and — ``pdf`` None when headless Chromium is found, True,
+        False — its PDF) for one sector and region; ``.write(folder)``."""
         from gapkit.render.brief import build
 
-        return build(self.resolve("brief", sector, **options), self.tables, generated_at=generated_at)
+        return build(self.resolve("brief", sector, **options), self.tables, generated_at=generated_at, pdf=pdf)
 
 
 def _workspace(options: dict[str, Any]) -> Workspace:

@@ -47,8 +47,9 @@ def _brief_key(sector: str | None, options: dict[str, Any]) -> dict[str, Any]:
     return {"cmd": "report", "sector": sector, "options": options}
 
 
-def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir) -> Brief:
-    """The brief for these options: built, or the cached one (with its PDF when one was printed)."""
+def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, pdf: bool | None = None) -> Brief:
+    """The brief for these options: built (printing its PDF as ``pdf`` asks: see :meth:`Brief.write`), or the cached
+    one (with its PDF when one was printed)."""
     from gapkit.render.brief import Brief
 
     made: list[Brief] = []
@@ -56,7 +57,7 @@ def brief(sector: str | None, options: dict[str, Any], data_dir: DataDir) -> Bri
     def build() -> dict[str, Any]:
         from gapkit.workspace import Workspace
 
-        b = Workspace(data_dir).brief(sector, **options)
+        b = Workspace(data_dir).brief(sector, pdf=pdf, **options)
         made.append(b)
         return b.to_json()
 
@@ -77,7 +78,7 @@ def write_brief(sector: str | None, options: dict[str, Any], data_dir: DataDir, 
                 pdf: bool | None) -> tuple[Brief, bool]:
     """Write the brief for these options into ``out`` (``pdf``: as :meth:`Brief.write`); returns it and whether
     brief.pdf was written. A PDF printed now is kept with the cached brief, so a re-run needs no Chromium."""
-    b = brief(sector, options, data_dir)
+    b = brief(sector, options, data_dir, pdf)
     printed = b.pdf is None
     written = b.write(out, pdf=pdf)
     if printed and b.pdf is not None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gapkit import __version__
-from gapkit.errors import UsageError
+from gapkit.errors import GapkitError, UsageError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -272,6 +272,7 @@ class Brief:
     generated: str = ""  # the "Generated at ..." line as written in both documents
     timings: dict[str, float] = field(default_factory=dict)
     pdf: bytes | None = None  # brief.pdf once printed (kept with the brief in the result cache)
+    pdf_error: str | None = field(default=None, repr=False)  # why printing failed, raised by write (never cached)
 
     def write(self, out: str | os.PathLike[str], pdf: bool | None = None) -> list[Path]:
         """Write brief.md, brief.html, charts/ and brief.pdf (when headless Chromium is found; ``pdf=False``: never,
@@ -301,8 +302,9 @@ def _generated_line(generated_at: str | None) -> str:
     return f"{GENERATED_PREFIX}{stamp} by gapkit {__version__}."
 
 
-def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
-    """Compute everything the brief shows and render it (nothing is written)."""
+def build(r: Resolved, t: Tables, *, generated_at: str | None = None, pdf: bool | None = None) -> Brief:
+    """Compute everything the brief shows and render it (nothing is written). ``pdf`` (as :meth:`Brief.write`): print
+    brief.pdf too — None: when headless Chromium is found, False: never (``write`` prints one later if asked)."""
     import polars as pl
 
     from gapkit.analysis.method import DEMAND_WORDS, compute
@@ -365,10 +367,7 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
     charts["scatter"] = draw_data(scatter_data(r, t, by_occ))
     charts["sensitivity"] = draw_data(sensitivity_data(r, t, sens))
     charts["trend"] = draw_data(trend_data(r, t, trend))
-    files: dict[str, bytes] = {}
-    for name, c in charts.items():
-        files[f"{name}.svg"] = c.to_bytes("svg")
-        files[f"{name}.png"] = c.to_bytes("png")
+    files: dict[str, bytes] = {f"{name}.svg": c.to_bytes("svg") for name, c in charts.items()}  # the PNGs: at the end
     timings["charts"] = time.perf_counter() - t1
 
     def figure(name: str) -> None:
@@ -613,7 +612,37 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None) -> Brief:
     md = to_markdown(doc)
     page = to_html(doc, title)
     timings["render"] = time.perf_counter() - t1 - timings["charts"]
-    return Brief(md, page, files, title, generated, timings)
+    t2 = time.perf_counter()
+    pngs, printed, pdf_error = _pngs_and_pdf(charts, page, pdf)
+    files = {f"{name}.{ext}": (files if ext == "svg" else pngs)[f"{name}.{ext}"] for name in charts for ext in ("svg", "png")}
+    timings["png+pdf"] = time.perf_counter() - t2
+    return Brief(md, page, files, title, generated, timings, pdf=printed, pdf_error=pdf_error)
+
+
+def _pngs_and_pdf(charts: dict[str, Chart], page: str, pdf: bool | None) -> tuple[dict[str, bytes], bytes | None, str | None]:
+    """The charts as PNG (300 dpi) and, when asked for (``pdf``: as :meth:`Brief.write`), the page printed by headless
+    Chromium — at the same time: Chromium runs on the other core while matplotlib renders (the HTML shows the SVGs,
+    so the PNGs are not needed to print it). A PDF that fails is kept as its message, raised where the brief is
+    written (after brief.md and brief.html)."""
+    from gapkit.render.pdf import PdfJob, find_chromium
+
+    job, printed, error = None, None, None
+    if pdf is not False and find_chromium() is not None:
+        try:
+            job = PdfJob(page)
+        except GapkitError as exc:
+            error = exc.message
+    try:
+        pngs = {f"{name}.png": c.to_bytes("png") for name, c in charts.items()}
+        if job is not None:
+            try:
+                printed = job.result()
+            except GapkitError as exc:
+                error = exc.message
+    finally:
+        if job is not None:
+            job.cancel()  # (an interruption while the PNGs render: Chromium stopped, its folder removed)
+    return pngs, printed, error
 
 
 def _optional(make: Any) -> Any:
@@ -734,7 +763,6 @@ def _peer_rows(r: Resolved, where: str, head: Any, nation: Any, state_head: Any,
 
 def _pathways(r: Resolved, t: Tables) -> tuple[Any, str]:
     from gapkit.analysis.pathways import run
-    from gapkit.errors import GapkitError
 
     try:
         return run(r.at(question="pathways", by=None), t), ""
@@ -744,7 +772,6 @@ def _pathways(r: Resolved, t: Tables) -> tuple[Any, str]:
 
 def _programs(r: Resolved, t: Tables) -> tuple[Any, str]:
     from gapkit.analysis.programs import run
-    from gapkit.errors import GapkitError
 
     try:
         return run(r.at(question="programs", by=None), t), ""
@@ -969,6 +996,8 @@ def write(brief: Brief, out: str | os.PathLike[str], pdf: bool | None = None) ->
 
         # Chromium prints a private copy of the HTML into a temporary folder; the bytes are then written like
         # every other file of the brief (no write through links, the umask honoured, atomic replace)
+        if brief.pdf is None and brief.pdf_error:  # printed with the brief, and failed
+            raise GapkitError(f"--out {out}: {brief.pdf_error}")
         if brief.pdf is None:
             brief.pdf = print_pdf(brief.html, label=f"--out {out}: brief.pdf")
         written.append(write_output(root / "brief.pdf", brief.pdf, label=f"--out {out}: brief.pdf", within=root))

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from gapkit.errors import GapkitError
@@ -46,38 +47,77 @@ def chromium_flags(profile: Path) -> list[str]:
             f"--user-data-dir={profile}"]
 
 
-def print_pdf(html_text: str, *, timeout: float = TIMEOUT, label: str = "brief.pdf") -> bytes:
-    """The bytes of ``html_text`` printed to PDF by headless Chromium (the HTML must be self-contained)."""
-    exe = find_chromium()
-    if exe is None:
-        raise GapkitError(MISSING.format(names=", ".join(NAMES)))
-    with tempfile.TemporaryDirectory(prefix="gapkit-pdf-") as tmp:
-        root = Path(tmp)
-        page = root / "brief.html"
-        page.write_text(html_text, encoding="utf-8")
-        out = root / "brief.pdf"
-        args = [exe, *chromium_flags(root / "profile"), "--no-pdf-header-footer", f"--print-to-pdf={out}", page.as_uri()]
+class PdfJob:
+    """Chromium printing one self-contained HTML page in the background: start it, go on with other work (a brief
+    renders its PNG charts meanwhile: Chromium runs on the other core), then :meth:`result`. The page, Chromium's
+    profile and its messages live in a private temporary folder, removed by :meth:`result` or :meth:`cancel`."""
+
+    def __init__(self, html_text: str, *, timeout: float = TIMEOUT, label: str = "brief.pdf") -> None:
+        exe = find_chromium()
+        if exe is None:
+            raise GapkitError(MISSING.format(names=", ".join(NAMES)))
+        self.exe, self.label, self.timeout = exe, label, timeout
         try:
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    start_new_session=True)
+            self._tmp = tempfile.TemporaryDirectory(prefix="gapkit-pdf-")
+        except OSError as exc:  # TMPDIR missing or read-only
+            raise GapkitError(f"{label}: no temporary folder for Chromium could be made ({exc.strerror or exc}: "
+                              f"{getattr(exc, 'filename', None) or tempfile.gettempdir()}); set TMPDIR to a writable folder, "
+                              "or pass --no-pdf.") from None
+        root = Path(self._tmp.name)
+        page = root / "brief.html"
+        try:
+            page.write_text(html_text, encoding="utf-8")
+        except OSError as exc:  # a full disk, a file-size limit
+            self._tmp.cleanup()
+            raise GapkitError(f"{label}: the page for Chromium could not be written to the temporary folder {root.parent} "
+                              f"({exc.strerror or exc}); free some space there (or set TMPDIR), or pass --no-pdf.") from None
+        self._out = root / "brief.pdf"
+        args = [exe, *chromium_flags(root / "profile"), "--no-pdf-header-footer", f"--print-to-pdf={self._out}", page.as_uri()]
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            # its messages go to a file, not a pipe: nobody reads a pipe while the caller works, and a full one would
+            # stop Chromium
+            with open(root / "stderr.txt", "wb") as err:
+                self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                              start_new_session=True)
         except OSError as exc:
+            self._tmp.cleanup()
             raise GapkitError(f"{label}: Chromium ({exe}) could not be started ({exc.strerror or exc}). Install chromium "
                               "or pass --no-pdf.") from None
+        self._deadline = time.monotonic() + timeout
+
+    def result(self) -> bytes:
+        """The PDF's bytes, once Chromium has printed them (waiting at most the job's timeout from its start)."""
+        proc = self._proc
+        assert proc is not None, "PdfJob.result() called twice"
         try:
-            _, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            raise GapkitError(f"{label}: Chromium ({exe}) did not finish printing within {timeout:.0f} s and was stopped; "
-                              "brief.md and brief.html are written. Try again, or pass --no-pdf.") from None
+            try:
+                proc.wait(timeout=max(0.0, self._deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise GapkitError(f"{self.label}: Chromium ({self.exe}) did not finish printing within {self.timeout:.0f} s "
+                                  "and was stopped; brief.md and brief.html are written. Try again, or pass --no-pdf.") from None
+            data = self._out.read_bytes() if self._out.is_file() else b""
+            if proc.returncode != 0 or not data.startswith(b"%PDF-"):
+                err = (Path(self._tmp.name) / "stderr.txt").read_bytes()
+                tail = " ".join(err.decode("utf-8", "replace").split())[-300:]
+                raise GapkitError(f"{self.label}: Chromium ({self.exe}) exited {proc.returncode} without printing a PDF"
+                                  + (f" ({tail})" if tail else "") + "; brief.md and brief.html are written. Pass --no-pdf "
+                                  "to skip the PDF.")
+            return data
         finally:
-            _kill(proc)  # its helper processes, if any are left in its session
-        data = out.read_bytes() if out.is_file() else b""
-        if proc.returncode != 0 or not data.startswith(b"%PDF-"):
-            tail = " ".join(err.decode("utf-8", "replace").split())[-300:]
-            raise GapkitError(f"{label}: Chromium ({exe}) exited {proc.returncode} without printing a PDF"
-                              + (f" ({tail})" if tail else "") + "; brief.md and brief.html are written. Pass --no-pdf "
-                              "to skip the PDF.")
-        return data
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop Chromium (its whole session) if it still runs and remove the temporary folder."""
+        if self._proc is not None:
+            _kill(self._proc)
+            self._proc = None
+        self._tmp.cleanup()
+
+
+def print_pdf(html_text: str, *, timeout: float = TIMEOUT, label: str = "brief.pdf") -> bytes:
+    """The bytes of ``html_text`` printed to PDF by headless Chromium (the HTML must be self-contained)."""
+    return PdfJob(html_text, timeout=timeout, label=label).result()
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
