@@ -555,6 +555,42 @@ def test_sigterm_removes_temporary_files(data: Path, tmp_path: Path, shared: Pat
     fk.assert_consistent(data)
 
 
+def test_sigterm_while_chromium_prints(data: Path, tmp_path: Path) -> None:
+    """SIGTERM while Chromium prints brief.pdf (it runs beside the PNG rendering): Chromium and its helper processes are
+    stopped, its temporary files (in gapkit's private folder) removed, one line, exit 143."""
+    systmp, out, marker, pidfile = tmp_path / "systmp", tmp_path / "out", tmp_path / "printing", tmp_path / "helper.pid"
+    systmp.mkdir()
+    out.mkdir()
+    exe = tmp_path / "slow-chromium"  # a stand-in that marks when it prints, makes its temp files, starts a helper, waits
+    exe.write_text(f'#!/bin/sh\nmkdir "$TMPDIR/org.chromium.Chromium.x"\nsleep 120 &\necho $! > {pidfile}\ntouch {marker}\nwait\n')
+    exe.chmod(0o755)
+    env = {**os.environ, **fk.FAST, "GAPKIT_DATA_DIR": str(data), "TMPDIR": str(systmp), "GAPKIT_CACHE_DIR": str(tmp_path / "c"),
+           "GAPKIT_CHROMIUM": str(exe)}
+    proc = subprocess.Popen([sys.executable, "-m", "gapkit.cli", "report", "--out", str(out / "brief")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.exists(), "Chromium was never started"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "SIGTERM" in err and "Traceback" not in err, err
+    helper = int(pidfile.read_text())
+    for _ in range(100):
+        try:
+            os.kill(helper, 0)
+        except ProcessLookupError:
+            break
+        if Path(f"/proc/{helper}/stat").read_text().split()[2] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("Chromium's helper process was left running")
+    _no_gapkit_temp(systmp)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".")]
+    fk.assert_no_leftovers(data)
+
+
 # -- names at the limit: a legal 250-character name is never refused for its temporary name --------------------------------
 @pytest.mark.parametrize("command", ["gap-csv", "gap-parquet", "chart", "report"])
 def test_legal_250_character_names(data: Path, tmp_path: Path, command: str) -> None:

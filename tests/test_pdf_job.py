@@ -92,9 +92,11 @@ def test_a_hung_chromium_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_cancel_stops_it_and_cleans_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An interruption (SIGTERM, an error in the caller) while Chromium prints: stopped, its folder removed."""
-    fake(tmp_path, monkeypatch, 'sleep 60; printf "%%PDF-" > "$out"')
+    # Chromium's own temporary files (a real one makes org.chromium.Chromium.* in $TMPDIR) go into the private folder
+    fake(tmp_path, monkeypatch, 'mkdir "$TMPDIR/org.chromium.Chromium.abc"; sleep 60; printf "%%PDF-" > "$out"')
     job = PdfJob(PAGE)
     assert len(leftovers(tmp_path)) == 1
+    time.sleep(0.3)
     job.cancel()
     assert leftovers(tmp_path) == []
 

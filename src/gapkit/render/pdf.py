@@ -78,8 +78,11 @@ class PdfJob:
             # its messages go to a file, not a pipe: nobody reads a pipe while the caller works, and a full one would
             # stop Chromium
             with open(root / "stderr.txt", "wb") as err:
+                # its own temporary files (org.chromium.Chromium.*) go into the private folder too, so a Chromium stopped
+                # half-way (SIGTERM to gapkit, a timeout) leaves nothing in the system's
+                env = {**os.environ, "TMPDIR": str(root)}
                 self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                                              start_new_session=True)
+                                              start_new_session=True, env=env)
         except OSError as exc:
             self._tmp.cleanup()
             raise GapkitError(f"{label}: Chromium ({exe}) could not be started ({exc.strerror or exc}). Install chromium "
