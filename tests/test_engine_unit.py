@@ -258,3 +258,31 @@ def test_a_prefetched_table_is_computed_once_and_its_error_raised_where_it_is_as
         t.cached("e", broken)
     # a key asked for while the same thread computes it is computed again, not waited for (no self-deadlock)
     assert t.cached("outer", lambda: t.cached("outer", lambda: 7) + 1) == 8
+
+
+def test_state_codes_the_projections_lack_are_apportioned_or_counted() -> None:
+    """A state's older SOC or hybrid code (NY's 15-1256) goes to the projections' codes of its broad group (else minor
+    group) that the state file lacks, by national employment; a code of no SOC group in the projections is left out
+    and counted — whatever the number of such rows (a table of millions of them is counted, not copied)."""
+    from gapkit.analysis.method import _apportion_old_codes
+
+    ep = pl.DataFrame({"soc_code": ["15-1252", "15-1253", "15-1211", "29-1141"], "emp_base": [300.0, 100.0, 600.0, 50.0]})
+    rows = [("01", "AA", "15-1252", 10.0), ("01", "AA", "15-1256", 8.0),   # has 15-1252: 15-1256 goes to 15-1253
+            ("02", "BB", "15-1256", 40.0), ("02", "BB", "29-1141", 5.0),   # lacks both: 3:1 by national employment
+            ("02", "BB", "15-1299", 7.0),                                  # no 15-129x code: the minor group 15-1
+            *[("01", "AA", f"56-{i:04d}", 1.0) for i in range(1, 2001)]]   # no SOC group at all: left out
+    proj = pl.DataFrame(rows, schema=["stfips", "state", "soc_code", "openings"], orient="row").with_columns(
+        pl.col("openings").alias("emp_base"), (pl.col("openings") * 2).alias("emp_proj"))
+    out, moved, dropped = _apportion_old_codes(proj.lazy(), ep)
+    got = {(s, c): round(v, 6) for s, c, v in out.collect().group_by("state", "soc_code").agg(pl.col("openings").sum()).iter_rows()}
+    assert (moved, dropped) == (3, 2000)
+    assert got == {("AA", "15-1252"): 10.0, ("AA", "15-1253"): 8.0,
+                   ("BB", "15-1252"): round(40 * 0.75 + 7 * 300 / 1000, 6), ("BB", "15-1253"): round(40 * 0.25 + 7 * 100 / 1000, 6),
+                   ("BB", "15-1211"): round(7 * 600 / 1000, 6), ("BB", "29-1141"): 5.0}
+    # nothing to apportion: the rows as they were
+    clean = proj.filter(pl.col("soc_code").is_in(["15-1252", "29-1141"]))
+    out, moved, dropped = _apportion_old_codes(clean.lazy(), ep)
+    assert (moved, dropped) == (0, 0) and out.collect().equals(clean)
+    # only codes of no group: left out, counted
+    out, moved, dropped = _apportion_old_codes(proj.filter(pl.col("soc_code").str.starts_with("56-") | (pl.col("soc_code") == "15-1252")).lazy(), ep)
+    assert (moved, dropped) == (0, 2000) and out.collect()["soc_code"].to_list() == ["15-1252"]
