@@ -350,11 +350,11 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None, pdf: bool 
         state_head = compute(r.at(by="sector", region=home_state), t) if region.substate and home_state else None
         cycles = t.vintages("ep_occupations")
         by_cycle = [(c, compute(r.at(by="sector", vintage=c), t)) for c in cycles] if len(cycles) > 1 else []
+        pathways, pathways_error = _pathways(r, t)  # while the pool still works on the grid and the trend
+        programs, programs_error = _programs(r, t)
         sens = f_sens.result()
         trend = f_trend.result()
         head_range = f_head.result()
-    pathways, pathways_error = _pathways(r, t)
-    programs, programs_error = _programs(r, t)
     timings["compute"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
