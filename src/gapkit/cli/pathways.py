@@ -30,7 +30,7 @@ from gapkit.errors import UsageError
 clusters_app = typer.Typer(help="Advance CTE Career Clusters: list the loaded clusters, or `gapkit clusters load PATH...`.",
                            invoke_without_command=True, no_args_is_help=False)
 
-ROUND = {"growth_pct": 2, "wage_vs_median": 3, "priority_share": 4, "median_wage": 0, "completions": 2}
+ROUND = {"growth_pct": 2, "wage_vs_median": 3, "priority_share": 4, "sector_share": 4, "median_wage": 0, "completions": 2}
 
 
 def _published(df: Any) -> Any:
