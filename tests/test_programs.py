@@ -4,6 +4,8 @@ alignment labels, and the consistency check: a program's alignment comes from th
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -175,9 +177,6 @@ def test_cli(pw_dir: Path, tmp_path: Path) -> None:
     # every share is printed to 4 decimals (the last bits of parallel sums never reach the output: a re-run prints
     # the same bytes)
     proc = run_cli("programs", "--sector", "transportation", "--region", "OH", "--format", "csv", data_dir=pw_dir)
-    import csv
-    import io
-
     rows = list(csv.DictReader(line for line in io.StringIO(proc.stdout) if not line.startswith("#")))
     assert rows and all(len(r["sector_share"].partition(".")[2]) <= 4 for r in rows), [r["sector_share"] for r in rows[:3]]
     png = tmp_path / "programs.png"
