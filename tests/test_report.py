@@ -333,6 +333,8 @@ def test_chromium_failing_while_the_charts_render(ingested: Path, tmp_path: Path
     exe.write_text("#!/bin/sh\necho 'Trace/breakpoint trap: the renderer crashed' >&2\nexit 133\n")
     exe.chmod(0o755)
     out = tmp_path / "b"
+    out.mkdir()
+    (out / "brief.pdf").write_bytes(b"%PDF-1.4 an earlier brief's")  # must not stay beside the new brief
     proc = run_cli("report", "--sector", "transportation", "--region", "OH", "--out", str(out), data_dir=ingested,
                    env={"GAPKIT_CHROMIUM": str(exe), "GAPKIT_NO_CACHE": "1"})
     assert_clean_error(proc, f"--out {out}: brief.pdf: Chromium", "exited 133 without printing a PDF", "renderer crashed",

@@ -13,6 +13,7 @@ printed by headless Chromium (:mod:`gapkit.render.pdf`).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import time
@@ -996,9 +997,15 @@ def write(brief: Brief, out: str | os.PathLike[str], pdf: bool | None = None) ->
 
         # Chromium prints a private copy of the HTML into a temporary folder; the bytes are then written like
         # every other file of the brief (no write through links, the umask honoured, atomic replace)
-        if brief.pdf is None and brief.pdf_error:  # printed with the brief, and failed
-            raise GapkitError(f"--out {out}: {brief.pdf_error}")
-        if brief.pdf is None:
-            brief.pdf = print_pdf(brief.html, label=f"--out {out}: brief.pdf")
+        try:
+            if brief.pdf is None and brief.pdf_error:  # printed with the brief, and failed
+                raise GapkitError(f"--out {out}: {brief.pdf_error}")
+            if brief.pdf is None:
+                brief.pdf = print_pdf(brief.html, label=f"--out {out}: brief.pdf")
+        except GapkitError:
+            # an earlier brief's PDF would sit beside the new brief.md and brief.html as if it were theirs
+            with contextlib.suppress(OSError):
+                (root / "brief.pdf").unlink(missing_ok=True)
+            raise
         written.append(write_output(root / "brief.pdf", brief.pdf, label=f"--out {out}: brief.pdf", within=root))
     return written
