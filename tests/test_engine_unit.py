@@ -286,3 +286,14 @@ def test_state_codes_the_projections_lack_are_apportioned_or_counted() -> None:
     # only codes of no group: left out, counted
     out, moved, dropped = _apportion_old_codes(proj.filter(pl.col("soc_code").str.starts_with("56-") | (pl.col("soc_code") == "15-1252")).lazy(), ep)
     assert (moved, dropped) == (0, 2000) and out.collect()["soc_code"].to_list() == ["15-1252"]
+
+
+def test_a_state_without_projections_is_refused_before_computing(tables: Tables, sector_file: str) -> None:
+    """A state (or an area of one) whose Projections Central rows are not ingested: one message naming the state and the
+    ingest to run, whether the rows are loaded for the question (a state) or only counted (areas of several states)."""
+    with pytest.raises(UsageError, match=r"--region PA: Projections Central has no 2030-40 data for Pennsylvania ingested\. "
+                                         r"Run `gapkit ingest projections --states PA`"):
+        Query(sector_file=sector_file, region="PA").resolve(tables)
+    assert tables.has_state_projections(CYCLE, "39") and tables.has_state_projections(CYCLE, "39", load=False)
+    assert not tables.has_state_projections(CYCLE, "42") and not tables.has_state_projections(CYCLE, "42", load=False)
+    assert Query(sector_file=sector_file, region="OH").resolve(tables).region.code == "OH"

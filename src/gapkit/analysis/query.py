@@ -401,7 +401,11 @@ def _resolve(q: Query, tables: Tables, reuse: Resolved | None = None) -> Resolve
     projections_cycle = None
     if not region.national or by == "state":
         projections_cycle = tables.vintage("state_projections")
-        if (region.single_state or region.substate) and not tables.has_state_projections(projections_cycle, region.fips or "00"):
+        # the question reads this state's rows next (loaded now, once) unless it spans other states too: a state's metros
+        # (metros cross state lines) or an area in several states, which read every state they touch (only counted now)
+        alone = by != "metro" and len(region.states) <= 1
+        if ((region.single_state or region.substate)
+                and not tables.has_state_projections(projections_cycle, region.fips or "00", load=alone)):
             st = region.code if region.single_state else region.state
             raise UsageError(f"--region {region.code}: Projections Central has no {projections_cycle} data for "
                              f"{STATES[region.fips or '00'][1]} ingested. Run `gapkit ingest projections --states {st}`.")

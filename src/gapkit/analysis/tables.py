@@ -411,10 +411,20 @@ class Tables:
 
         return self.cached(("proj", cycle, fips), load)
 
-    def has_state_projections(self, cycle: str, fips: str) -> bool:
-        """Whether the Projections Central cycle has detailed-occupation rows for the state ``fips`` (they are loaded:
-        a question about the state or an area of it reads them next)."""
-        return self.state_projections(cycle, (fips,)).height > 0
+    def has_state_projections(self, cycle: str, fips: str, *, load: bool = True) -> bool:
+        """Whether the Projections Central cycle has detailed-occupation rows for the state ``fips``. ``load``: they are
+        loaded (a question about the state reads them next); otherwise only counted (a question about its areas reads
+        the rows of every state its areas touch, under another key)."""
+        import polars as pl
+
+        if load:
+            return self.state_projections(cycle, (fips,)).height > 0
+
+        def count() -> int:
+            rows = self.scan("state_projections", cycle).filter((pl.col("stfips") == fips) & (pl.col("soc_level") == "detailed"))
+            return int(rows.select(pl.len()).collect(engine=SMALL).item())
+
+        return self.cached(("state-projection-rows", cycle, fips), count) > 0
 
     def state_total_notes(self, cycle: str, fips: tuple[str, ...] | None = None) -> list[str]:
         """The parser's per-state checks (detail vs published total, openings rate) for every state or the states
