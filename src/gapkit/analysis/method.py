@@ -85,7 +85,10 @@ def compute(r: Resolved, t: Tables) -> GapResult:
         t.prefetch(lambda: regions.read_inputs(r, t, question_areas(r, t)),
                    lambda: allocation(r, t, t.ep(r.ep_cycle), r.alloc, r.preset, by_state=False, areas=area_supply_counties(r, t)))
     elif sum(t.rows("ipeds_completions", str(y)) for y in r.years) <= PREFETCH_MAX_ROWS:
-        t.prefetch(lambda: completions_table(r, t, r.years, r.needs_states),
+        # a state question: the totals' checks and own entrant shares first (small; the demand side asks for them
+        # first), then supply
+        t.prefetch(*([lambda: _state_checks(r, t)] if r.needs_states else []),
+                   lambda: completions_table(r, t, r.years, r.needs_states),
                    lambda: allocation(r, t, t.ep(r.ep_cycle), r.alloc, r.preset, by_state=r.needs_states))
     ep = t.ep(r.ep_cycle)
     occ, sector_notes, global_notes = sector_occupations(r, t, ep)
@@ -284,14 +287,13 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     assert p_cycle is not None
     years = cycle_years(p_cycle)
     notes: list[str] = []
-    from gapkit.codes import ABBR_TO_FIPS
-
-    only = [ABBR_TO_FIPS[x] for x in states] if states else ([r.region.fips] if r.region.single_state else None)
+    fips = _projection_fips(r, states)
+    only = list(fips) if fips is not None else None
     # the published totals' checks first: their scan of the stored table (aggregate rows too) is done, and its memory
     # free again, before the detailed rows are held (a table of thousands of regions: 130 MiB less at the peak)
-    total_notes = t.state_total_notes(p_cycle, tuple(only) if only is not None else None)
+    total_notes = t.state_total_notes(p_cycle, fips)
     # lazy: a table of thousands of regions is filtered, apportioned and gated without a copy of it in between
-    proj = t.state_projections(p_cycle, tuple(only) if only is not None else None).lazy()
+    proj = t.state_projections(p_cycle, fips).lazy()
     engine = engine_for(t.rows("state_projections", p_cycle))
     if only is None:
         proj = proj.filter(pl.col("stfips").is_in(list(STATE_FIPS_51)))
@@ -318,7 +320,7 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     d = d.with_columns(((pl.col("openings") - change.clip(lower_bound=0.0)).abs()
                         <= pl.max_horizontal(pl.lit(10.0), pl.col("openings") * 0.06)).alias("_chg"))
     d = d.with_columns((pl.col("_chg").mean().over("state") >= cfg.change_only_share).alias("estimated"))
-    own = _own_entrant_shares(t, tuple(STATES[f][0] for f in only) if only is not None else None)
+    own = _own_entrant_shares(t, tuple(STATES[f][0] for f in fips) if fips is not None else None)
     d = (d.join(own.lazy(), on=["state", "soc_code"], how="left") if own is not None
          else d.with_columns(pl.lit(None, pl.Float64).alias("own_share")))
     d = d.with_columns(
@@ -367,6 +369,25 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
                             f"{cfg.withhold_share:.0%} of its expected openings (\"state data unusable\"; ask for one state to "
                             "see its list).")
     return full, sector_notes, notes
+
+
+def _projection_fips(r: Resolved, states: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The FIPS codes of the states whose projection rows a question reads (``states``: postal codes), None: every state."""
+    from gapkit.codes import ABBR_TO_FIPS
+
+    if states:
+        return tuple(ABBR_TO_FIPS[x] for x in states)
+    return (r.region.fips,) if r.region.single_state and r.region.fips else None
+
+
+def _state_checks(r: Resolved, t: Tables) -> None:
+    """Read ahead (a prefetch) what a state question's demand reads besides the projection rows: the published totals'
+    checks and the states' own entrant shares, under the keys :func:`state_demand` asks for."""
+    if r.projections_cycle is None:
+        return
+    fips = _projection_fips(r, r.region.states or None)
+    t.state_total_notes(r.projections_cycle, fips)
+    _own_entrant_shares(t, tuple(STATES[f][0] for f in fips) if fips is not None else None)
 
 
 def _apportion_old_codes(proj: pl.LazyFrame, ep: pl.DataFrame, engine: str = SMALL) -> tuple[pl.LazyFrame, int, int]:
