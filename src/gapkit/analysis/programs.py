@@ -19,10 +19,11 @@ and an alignment label from the rules in ``presets/pathways.toml``:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from gapkit.analysis.clusters import cluster_links
-from gapkit.analysis.method import allocation_links, sector_occupations
+from gapkit.analysis.method import PREFETCH_MAX_ROWS, allocation_links, sector_occupations
 from gapkit.analysis.pathways import (
     Area,
     occupation_frame,
@@ -32,6 +33,7 @@ from gapkit.analysis.pathways import (
 )
 from gapkit.analysis.regions import completions_in
 from gapkit.analysis.results import method_line
+from gapkit.analysis.tables import SMALL
 from gapkit.config.method import method_settings
 from gapkit.config.presets import award_config
 from gapkit.config.rules import Rules
@@ -49,15 +51,36 @@ LABEL_ORDER = {UNDER: 0, BALANCED: 1, OVER: 2, WEAK: 3, NO_OPENINGS: 4, NO_LINK:
 @dataclass
 class ProgramResult:
     programs: pl.DataFrame
-    awards: pl.DataFrame
-    institutions: pl.DataFrame
-    links: pl.DataFrame  # (cipcode, soc_code) with each linked occupation's gap numbers
+    # the long views of the listed programs — "awards" (completions by award level and year), "institutions" (each
+    # institution's completers and award levels), "links" ((cipcode, soc_code) with each linked occupation's gap
+    # numbers) — as queries, each run the first time it is asked for (most questions show the programs view only)
+    views: dict[str, pl.LazyFrame | pl.DataFrame]
     area: Area
     providers: pl.DataFrame | None  # a state's Eligible Training Provider List programs in the region (None: no list)
     rules: Rules
     method: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     title: str = ""
+
+    def _view(self, name: str) -> pl.DataFrame:
+        import polars as pl
+
+        v = self.views[name]
+        if not isinstance(v, pl.DataFrame):
+            v = self.views[name] = v.collect(engine=SMALL)
+        return v
+
+    @property
+    def awards(self) -> pl.DataFrame:
+        return self._view("awards")
+
+    @property
+    def institutions(self) -> pl.DataFrame:
+        return self._view("institutions")
+
+    @property
+    def links(self) -> pl.DataFrame:
+        return self._view("links")
 
     def table(self, view: str = "programs") -> pl.DataFrame:
         if view == "providers":
@@ -67,7 +90,7 @@ class ProgramResult:
                 raise UsageError(f"--view providers lists a state's Eligible Training Provider List programs; none is ingested for "
                                  f"{self.area.name} (gapkit reads Texas's: `gapkit ingest etpl`).")
             return self.providers
-        return {"programs": self.programs, "awards": self.awards, "institutions": self.institutions}[view]
+        return self.programs if view == "programs" else self._view(view)
 
     def method_line(self) -> str:
         r = self.rules
@@ -87,6 +110,11 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
     rules = r.rules
     cluster, by = r.query.cluster, r.by
     cip = None if r.cip is None else r.cip[0].rstrip(".")  # the code asked for (a title given to --cip resolves to its code)
+    all_years = [int(v) for v in tables.vintages("ipeds_completions")]
+    # every ingested year's completions by institution, read on a second core while the occupations are computed
+    # (not for very large completions tables: two big queries at once would add up their memory)
+    if sum(tables.rows("ipeds_completions", str(y)) for y in all_years) <= PREFETCH_MAX_ROWS:
+        tables.prefetch(*(partial(tables.completions, (y,), True) for y in all_years))
     occ, area, g, notes, r_align = _occupations(r, tables)
     notes = [*notes, *g.notes]
     years_used = [int(y) for y in g.method["completions_years"]]
@@ -95,7 +123,6 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
     soc_code = r.soc
 
     # completions by (year, unitid, cipcode, awlevel) in the region, every ingested year
-    all_years = [int(v) for v in tables.vintages("ipeds_completions")]
     per_year = []
     for y in all_years:
         c = completions_in(tables.completions((y,), by_unit=True), r, tables, y)
@@ -220,15 +247,15 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
     # the long views
     titles_lv = cfg.awlevels
     awards_view = (
-        comp.group_by("cipcode", "year", "awlevel").agg(pl.col("completions").sum())
-        .join(titles, on="cipcode", how="left")
+        comp.lazy().group_by("cipcode", "year", "awlevel").agg(pl.col("completions").sum())
+        .join(titles.lazy(), on="cipcode", how="left")
         .with_columns(pl.col("awlevel").replace_strict(titles_lv, default="", return_dtype=pl.String).alias("award"))
         .sort(["cipcode", "awlevel", "year"])
         .select("cipcode", "cip_title", "awlevel", "award", "year", "completions")
     )
     inst_view = (
-        by_inst.join(titles, on="cipcode", how="left")
-        .join(used.group_by("cipcode", "unitid", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
+        by_inst.lazy().join(titles.lazy(), on="cipcode", how="left")
+        .join(used.lazy().group_by("cipcode", "unitid", "awlevel").agg((pl.col("completions").sum() / n_used).alias("c"))
               .filter(pl.col("c") > 0).sort(["c", "awlevel"], descending=[True, False])
               .with_columns(pl.format("{} {}", pl.col("awlevel").replace_strict(cfg.awlevels_short, default="", return_dtype=pl.String),
                                       pl.col("c").round(0).cast(pl.Int64)).alias("txt"))
@@ -237,7 +264,7 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
         .sort(["cipcode", "completions", "unitid"], descending=[False, True, False])
         .select("cipcode", "cip_title", "unitid", pl.col("name").alias("institution"), "city", "state", "completions", "award_levels")
     )
-    link_view = (links.select("cipcode", "soc_code", "title", pl.col("a").alias("allocated_share"), pl.col("_demand").alias("openings"),
+    link_view = (links.lazy().select("cipcode", "soc_code", "title", pl.col("a").alias("allocated_share"), pl.col("_demand").alias("openings"),
                               "supply", "wage_value", "tier")
                  .sort("cipcode", "allocated_share", "soc_code", descending=[False, True, False]))
 
@@ -259,8 +286,8 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
                             "weak_wage_threshold": area.wage_median * rules.weak_wage_factor, "weak_growth_pct": rules.weak_growth_pct,
                             "area_median_wage": area.wage_median},
               "pathway_thresholds": thresholds_text(area, rules)}
-    return ProgramResult(programs=t, awards=awards_view, institutions=inst_view, links=link_view, area=area, providers=providers,
-                         rules=rules, method=method, notes=notes, title=title)
+    return ProgramResult(programs=t, views={"awards": awards_view, "institutions": inst_view, "links": link_view}, area=area,
+                         providers=providers, rules=rules, method=method, notes=notes, title=title)
 
 
 def _occupations(r: Resolved, tables: Tables) -> tuple[pl.DataFrame, Area, Any, list[str], Resolved]:
