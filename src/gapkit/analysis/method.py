@@ -288,14 +288,13 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     years = cycle_years(p_cycle)
     notes: list[str] = []
     fips = _projection_fips(r, states)
-    only = list(fips) if fips is not None else None
     # the published totals' checks first: their scan of the stored table (aggregate rows too) is done, and its memory
     # free again, before the detailed rows are held (a table of thousands of regions: 130 MiB less at the peak)
     total_notes = t.state_total_notes(p_cycle, fips)
     # lazy: a table of thousands of regions is filtered, apportioned and gated without a copy of it in between
     proj = t.state_projections(p_cycle, fips).lazy()
     engine = engine_for(t.rows("state_projections", p_cycle))
-    if only is None:
+    if fips is None:
         proj = proj.filter(pl.col("stfips").is_in(list(STATE_FIPS_51)))
         have = set(proj.select(pl.col("stfips").unique()).collect(engine=engine)["stfips"])
         lacking = [STATES[f][0] for f in STATE_FIPS_51 if f not in have]
@@ -320,7 +319,7 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
     d = d.with_columns(((pl.col("openings") - change.clip(lower_bound=0.0)).abs()
                         <= pl.max_horizontal(pl.lit(10.0), pl.col("openings") * 0.06)).alias("_chg"))
     d = d.with_columns((pl.col("_chg").mean().over("state") >= cfg.change_only_share).alias("estimated"))
-    own = _own_entrant_shares(t, tuple(STATES[f][0] for f in fips) if fips is not None else None)
+    own = _own_entrant_shares(t, fips)
     d = (d.join(own.lazy(), on=["state", "soc_code"], how="left") if own is not None
          else d.with_columns(pl.lit(None, pl.Float64).alias("own_share")))
     d = d.with_columns(
@@ -352,7 +351,7 @@ def state_demand(r: Resolved, t: Tables, ep: pl.DataFrame, states: tuple[str, ..
                      "openings\").")
     bad = (full.filter(pl.col("unusable")).join(nat.select("soc_code", "title"), on="soc_code", how="left")
            .sort(["state", "expected"], descending=[False, True]))
-    if only is not None and len(only) == 1:
+    if fips is not None and len(fips) == 1:
         for (st,), part in bad.group_by(["state"], maintain_order=True):
             shown = "; ".join(f"{x['soc_code']} {x['title']} ({x['openings']:,.0f} vs about {x['expected']:,.0f} expected)"
                               for x in part.head(3).to_dicts())
@@ -387,7 +386,7 @@ def _state_checks(r: Resolved, t: Tables) -> None:
         return
     fips = _projection_fips(r, r.region.states or None)
     t.state_total_notes(r.projections_cycle, fips)
-    _own_entrant_shares(t, tuple(STATES[f][0] for f in fips) if fips is not None else None)
+    _own_entrant_shares(t, fips)
 
 
 def _apportion_old_codes(proj: pl.LazyFrame, ep: pl.DataFrame, engine: str = SMALL) -> tuple[pl.LazyFrame, int, int]:
@@ -439,14 +438,15 @@ def _fips(abbr: str) -> str:
     return ABBR_TO_FIPS[abbr]
 
 
-def _own_entrant_shares(t: Tables, states: tuple[str, ...] | None) -> pl.DataFrame | None:
+def _own_entrant_shares(t: Tables, fips: tuple[str, ...] | None) -> pl.DataFrame | None:
     """(state, soc_code, own_share): entrants / openings where a state publishes exits and transfers itself
     (state rows of the sub-state projections, e.g. California EDD), harmonized to the projections' codes; of the
-    ``states`` (postal codes) or every state."""
+    states ``fips`` (as :func:`_projection_fips` gives them) or every state."""
     import polars as pl
 
     if not t.has("substate_projections"):
         return None
+    states = tuple(STATES[f][0] for f in fips) if fips is not None else None
 
     def load() -> pl.DataFrame:
         rows = t.scan("substate_projections").filter(

@@ -114,7 +114,7 @@ def run(r: Resolved, tables: Tables) -> ProgramResult:
     # every ingested year's completions by institution, read on a second core while the occupations are computed
     # (not for very large completions tables: two big queries at once would add up their memory)
     if sum(tables.rows("ipeds_completions", str(y)) for y in all_years) <= PREFETCH_MAX_ROWS:
-        tables.prefetch(*(partial(tables.completions, (y,), True) for y in all_years))
+        tables.prefetch(*(partial(tables.completions, (y,), by_unit=True) for y in all_years))
     occ, area, g, notes, r_align = _occupations(r, tables)
     notes = [*notes, *g.notes]
     years_used = [int(y) for y in g.method["completions_years"]]

@@ -114,7 +114,6 @@ def _norm(text: str) -> str:
 
 
 def _region(kind: str, code: str, name: str, county_list: list[str], t: Tables, **extra: Any) -> Region:
-
     from gapkit.analysis.query import Region
     from gapkit.codes import STATES
 

@@ -368,12 +368,12 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None, pdf: bool 
     charts["scatter"] = draw_data(scatter_data(r, t, by_occ))
     charts["sensitivity"] = draw_data(sensitivity_data(r, t, sens))
     charts["trend"] = draw_data(trend_data(r, t, trend))
-    files: dict[str, bytes] = {f"{name}.svg": c.to_bytes("svg") for name, c in charts.items()}  # the PNGs: at the end
+    svgs = {f"{name}.svg": c.to_bytes("svg") for name, c in charts.items()}  # the PNGs: at the end, beside the PDF
     timings["charts"] = time.perf_counter() - t1
 
     def figure(name: str) -> None:
         if name in charts:
-            doc.figure(ChartImage(f"charts/{name}.svg", charts[name].title, files[f"{name}.svg"]))
+            doc.figure(ChartImage(f"charts/{name}.svg", charts[name].title, svgs[f"{name}.svg"]))
 
     m = head.method
     h = published(head.table).row(0, named=True)
@@ -615,7 +615,8 @@ def build(r: Resolved, t: Tables, *, generated_at: str | None = None, pdf: bool 
     timings["render"] = time.perf_counter() - t1 - timings["charts"]
     t2 = time.perf_counter()
     pngs, printed, pdf_error = _pngs_and_pdf(charts, page, pdf)
-    files = {f"{name}.{ext}": (files if ext == "svg" else pngs)[f"{name}.{ext}"] for name in charts for ext in ("svg", "png")}
+    both = {**svgs, **pngs}
+    files = {f"{name}.{ext}": both[f"{name}.{ext}"] for name in charts for ext in ("svg", "png")}  # each chart's SVG, then PNG
     timings["png+pdf"] = time.perf_counter() - t2
     return Brief(md, page, files, title, generated, timings, pdf=printed, pdf_error=pdf_error)
 
